@@ -1,0 +1,41 @@
+import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
+import { hideBin } from 'yargs/helpers';
+import { FrontendNode } from './frontend-node';
+
+const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
+  y
+    .option('key-bytes-max', { type: 'number', default: DEFAULT_LIMITS.keyBytesMax, describe: 'longest key, UTF-8 bytes' })
+    .option('value-bytes-max', { type: 'number', default: DEFAULT_LIMITS.valueBytesMax, describe: 'largest value, bytes' })
+    .option('request-body-bytes-max', { type: 'number', default: DEFAULT_LIMITS.requestBodyBytesMax, describe: 'largest client request body, bytes' })
+    .option('batch-items-max', { type: 'number', default: DEFAULT_LIMITS.batchItemsMax, describe: 'most operations in one batch request' })
+    .option('replica-request-timeout-ms', { type: 'number', default: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs, describe: 'ms to wait for a storage node' }),
+);
+const log = createLogger('frontend', cli.logLevel, undefined, { node: cli.id });
+const positiveInt = (name: string, n: unknown): number => {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {
+    process.stderr.write(`error: --${name} must be a positive integer\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const c = cli as unknown as Record<string, unknown>;
+const node = new FrontendNode(
+  {
+    ...cli,
+    replicaRequestTimeoutMs: positiveInt('replica-request-timeout-ms', c['replica-request-timeout-ms']),
+    limits: {
+      ...DEFAULT_LIMITS,
+      keyBytesMax: positiveInt('key-bytes-max', c['key-bytes-max']),
+      valueBytesMax: positiveInt('value-bytes-max', c['value-bytes-max']),
+      requestBodyBytesMax: positiveInt('request-body-bytes-max', c['request-body-bytes-max']),
+      batchItemsMax: positiveInt('batch-items-max', c['batch-items-max']),
+    },
+  },
+  log,
+);
+node.start().catch((err: Error) => {
+  log.error('failed to start', { error: err.message });
+  process.exit(1);
+});
+onShutdown(log, () => node.stop());

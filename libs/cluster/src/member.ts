@@ -1,0 +1,30 @@
+import { ADDRESS_RE, FogError, NODE_ID_RE, ZONE_RE, type NodeRegistration, type NodeRole, type NodeState } from '@fog/protocol';
+
+/** Heaviest weight a node may claim: a weight is a relative share, not a raw capacity. */
+export const NODE_WEIGHT_MAX = 100;
+
+export interface Member {
+  id: string;
+  role: NodeRole;
+  address: string;
+  zone: string;
+  weight: number;
+  state: NodeState;
+  registeredAtMs: number;
+  lastHeartbeatMs: number;
+}
+
+/** Throws a 400 FogError naming the first field that is wrong. */
+export function validateRegistration(reg: unknown): NodeRegistration {
+  const r = reg as Partial<NodeRegistration>;
+  const bad = (field: string) => new FogError('FOG_ERR_BAD_REQUEST', `registration field '${field}' is missing or invalid`, { field });
+  if (typeof r !== 'object' || r === null) throw bad('body');
+  if (typeof r.id !== 'string' || !NODE_ID_RE.test(r.id)) throw bad('id');
+  if (r.role !== 'storage' && r.role !== 'frontend') throw bad('role');
+  if (typeof r.address !== 'string' || !ADDRESS_RE.test(r.address)) throw bad('address');
+  const zone = r.zone ?? 'default';
+  if (typeof zone !== 'string' || !ZONE_RE.test(zone)) throw bad('zone');
+  const weight = r.weight ?? 1;
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > NODE_WEIGHT_MAX) throw bad('weight');
+  return { id: r.id, role: r.role, address: r.address, zone, weight };
+}

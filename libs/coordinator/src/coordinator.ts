@@ -1,0 +1,266 @@
+import type { HybridClock } from '@fog/clock';
+import { compareEntries, type Entry } from '@fog/lww';
+import { partitionOf } from '@fog/partitioning';
+import { FogError, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
+import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
+import type { ReplicaReply, ReplicaTransport } from './replica-transport';
+
+export const COORDINATOR_DEFAULTS = {
+  /**
+   * How often a write may be re-stamped above a newer version a replica reported before the
+   * client is told to retry. Each attempt is one more round trip to the replicas.
+   */
+  restampAttemptsMax: 3,
+} as const;
+
+export interface CoordinatorDeps {
+  transport: ReplicaTransport;
+  clock: HybridClock;
+  nowMs: () => number;
+  /** Uniform in [0, 1): which replicas a read asks first. */
+  random: () => number;
+  /** This frontend's id: the writer in every version it stamps. */
+  writerId: string;
+  table: () => PartitionTable | null;
+  /** Fetch the newest table; called when a replica shows a newer epoch than ours. */
+  refreshTable: () => Promise<void>;
+  events?: CoordinatorEvents;
+  restampAttemptsMax?: number;
+}
+
+export interface WriteResult {
+  ver: Version;
+  partition: number;
+  /** Active replicas that acknowledged before the answer. */
+  acks: number;
+}
+
+export interface ReadResult {
+  /** The newest entry among the replicas asked: null when none holds the key; a tombstone has value null. */
+  entry: Entry | null;
+  partition: number;
+  answered: number;
+}
+
+type PutRound =
+  | { kind: 'acked'; acks: number }
+  | { kind: 'stale'; newest: Version; acks: number }
+  | { kind: 'fenced'; acks: number }
+  | { kind: 'failed'; acks: number };
+
+export function decodeEntry(w: WireEntry): Entry {
+  return { ver: w.ver, value: w.val === null ? null : Buffer.from(w.val, 'base64') };
+}
+
+export function encodeEntry(e: Entry): WireEntry {
+  return { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
+}
+
+/**
+ * The frontend's data path: stamp writes and fan them out to every replica, read from a quorum
+ * and keep the newest, repair stale replicas, and never acknowledge a write that is ordered
+ * before one acknowledged earlier (re-stamp above what a replica reports instead).
+ */
+export class Coordinator {
+  private readonly events: CoordinatorEvents;
+  private readonly restampAttemptsMax: number;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.events = deps.events ?? NO_EVENTS;
+    this.restampAttemptsMax = deps.restampAttemptsMax ?? COORDINATOR_DEFAULTS.restampAttemptsMax;
+  }
+
+  /** Write a value (null: a tombstone) and resolve once `w` active replicas acknowledged. */
+  async write(key: string, value: Buffer | null, w: number): Promise<WriteResult> {
+    const encoded = value === null ? null : value.toString('base64');
+    for (let fenceRetry = 0; ; fenceRetry++) {
+      const table = this.requireTable();
+      const partition = partitionOf(key, table.digits);
+      const entry = table.partitions[partition];
+      const active = new Set(entry.replicas);
+      const targets = [...entry.replicas, ...entry.pending];
+      if (active.size < w) throw quorumError('write', w, 0, active.size);
+      let ts = this.deps.clock.now(this.deps.nowMs());
+      let round: PutRound = { kind: 'failed', acks: 0 };
+      for (let attempt = 0; attempt <= this.restampAttemptsMax; attempt++) {
+        const ver: Version = { ms: ts.ms, c: ts.c, w: this.deps.writerId };
+        round = await this.putRound(table, partition, key, ver, encoded, targets, active, w);
+        if (round.kind === 'acked') return { ver, partition, acks: round.acks };
+        if (round.kind !== 'stale') break;
+        // A replica holds a version at least as new: issue a stamp above it and send again, so
+        // that this write is ordered after every write acknowledged before it started.
+        this.events.restamp();
+        this.deps.clock.observe(round.newest, this.deps.nowMs());
+        ts = this.deps.clock.now(this.deps.nowMs());
+        if (ts.ms < round.newest.ms || (ts.ms === round.newest.ms && ts.c <= round.newest.c)) {
+          // The clock refused the jump (implausibly far ahead): we cannot order after it.
+          throw new FogError('FOG_ERR_WRITE_CONTENDED', 'a replica holds a version stamped too far in the future to order after');
+        }
+      }
+      if (round.kind === 'fenced' && fenceRetry === 0) {
+        await this.deps.refreshTable();
+        continue;
+      }
+      if (round.kind === 'stale') throw new FogError('FOG_ERR_WRITE_CONTENDED');
+      throw quorumError('write', w, round.acks, active.size);
+    }
+  }
+
+  /** Read from `r` active replicas (retrying others on failure) and return the newest entry. */
+  async read(key: string, r: number): Promise<ReadResult> {
+    for (let fenceRetry = 0; ; fenceRetry++) {
+      const table = this.requireTable();
+      const partition = partitionOf(key, table.digits);
+      const replicas = table.partitions[partition].replicas;
+      if (replicas.length < r) throw quorumError('read', r, 0, replicas.length);
+      // Random order among live replicas, down ones last (asked only if the live ones fail).
+      const order = this.shuffle(replicas.filter((id) => table.nodes[id]?.state === 'up'))
+        .concat(this.shuffle(replicas.filter((id) => table.nodes[id]?.state !== 'up')));
+      const answers = await this.readRound(table, partition, key, order, r);
+      if (answers.kind === 'fenced' && fenceRetry === 0) {
+        await this.deps.refreshTable();
+        continue;
+      }
+      if (answers.kind !== 'ok') throw quorumError('read', r, answers.replies.length, replicas.length);
+      let newest: Entry | null = null;
+      for (const a of answers.replies) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+      if (newest) this.readRepair(table, partition, key, newest, answers.replies);
+      return { entry: newest, partition, answered: answers.replies.length };
+    }
+  }
+
+  private requireTable(): PartitionTable {
+    const t = this.deps.table();
+    if (!t) throw new FogError('FOG_ERR_NO_TABLE');
+    return t;
+  }
+
+  private putRound(
+    table: PartitionTable, partition: number, key: string, ver: Version, val: string | null,
+    targets: string[], active: Set<string>, w: number,
+  ): Promise<PutRound> {
+    const op: WireOp = { op: 'put', p: partition, key, ver, val };
+    return new Promise((resolve) => {
+      let acks = 0;
+      let pendingReplies = targets.length;
+      let newest: Version | null = null;
+      let fenced = false;
+      let done = false;
+      const settle = () => {
+        if (done) return;
+        if (acks >= w && !newest) {
+          done = true;
+          resolve({ kind: 'acked', acks });
+        } else if (pendingReplies === 0) {
+          done = true;
+          if (newest) resolve({ kind: 'stale', newest, acks });
+          else resolve({ kind: fenced ? 'fenced' : 'failed', acks });
+        }
+      };
+      for (const id of targets) {
+        this.sendTo(table, id, op, 'put').then((reply) => {
+          pendingReplies--;
+          if (reply) {
+            const res = reply.result;
+            if (res.ok && 'outcome' in res) {
+              if (res.outcome === 'stale' && res.cur) {
+                const cur = res.cur;
+                if (!newest || cur.ms > newest.ms || (cur.ms === newest.ms && cur.c > newest.c)) newest = cur;
+              } else if (active.has(id)) acks++;
+            } else if (!res.ok && res.code === 'FOG_ERR_WRONG_NODE' && reply.epoch > table.epoch) {
+              fenced = true;
+            }
+          }
+          settle();
+        });
+      }
+      settle();
+    });
+  }
+
+  private readRound(
+    table: PartitionTable, partition: number, key: string, order: string[], r: number,
+  ): Promise<{ kind: 'ok' | 'failed' | 'fenced'; replies: Array<{ id: string; entry: Entry | null }> }> {
+    const op: WireOp = { op: 'get', p: partition, key };
+    return new Promise((resolve) => {
+      const replies: Array<{ id: string; entry: Entry | null }> = [];
+      let next = 0;
+      let inflight = 0;
+      let fenced = false;
+      let done = false;
+      const launch = () => {
+        while (!done && inflight + replies.length < r && next < order.length) {
+          const id = order[next++];
+          inflight++;
+          this.sendTo(table, id, op, 'get').then((reply) => {
+            inflight--;
+            const res = reply?.result;
+            if (res && res.ok && 'entry' in res) replies.push({ id, entry: res.entry ? decodeEntry(res.entry) : null });
+            else if (res && !res.ok && res.code === 'FOG_ERR_WRONG_NODE' && reply!.epoch > table.epoch) fenced = true;
+            if (done) return;
+            if (replies.length >= r) {
+              done = true;
+              resolve({ kind: 'ok', replies });
+              return;
+            }
+            launch();
+            if (inflight === 0) {
+              done = true;
+              resolve({ kind: fenced ? 'fenced' : 'failed', replies });
+            }
+          });
+        }
+      };
+      launch();
+      if (!done && inflight === 0) resolve({ kind: 'failed', replies });
+    });
+  }
+
+  /** Send one op to one node; resolves null when it failed (already counted and reported). */
+  private async sendTo(table: PartitionTable, id: string, op: WireOp, kind: 'get' | 'put'): Promise<ReplicaReply | null> {
+    const node = table.nodes[id];
+    if (!node) {
+      this.events.replicaOutcome(kind, 'error');
+      return null;
+    }
+    try {
+      const reply = await this.deps.transport.send(node.address, table.epoch, op);
+      this.deps.clock.observe(reply.clock, this.deps.nowMs());
+      if (reply.epoch > table.epoch) void this.deps.refreshTable();
+      const res = reply.result;
+      if (res.ok) this.events.replicaOutcome(kind, 'outcome' in res && res.outcome === 'stale' ? 'stale' : 'ok');
+      else this.events.replicaOutcome(kind, res.code === 'FOG_ERR_WRONG_NODE' ? 'wrong_node' : 'error');
+      return reply;
+    } catch {
+      this.events.replicaOutcome(kind, 'unreachable');
+      this.events.unreachable(id);
+      return null;
+    }
+  }
+
+  /** Write the newest entry back to replicas that answered with an older one (background). */
+  private readRepair(table: PartitionTable, partition: number, key: string, newest: Entry, replies: Array<{ id: string; entry: Entry | null }>): void {
+    const stale = replies.filter((a) => !a.entry || compareEntries(a.entry, newest) < 0);
+    if (stale.length === 0) return;
+    this.events.readRepair(stale.length);
+    const op: WireOp = { op: 'put', p: partition, key, ver: newest.ver, val: newest.value === null ? null : newest.value.toString('base64') };
+    for (const a of stale) void this.sendTo(table, a.id, op, 'put');
+  }
+
+  private shuffle<T>(items: T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.deps.random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+}
+
+function quorumError(kind: 'read' | 'write', required: number, answered: number, replicas: number): FogError {
+  return new FogError(
+    'FOG_ERR_QUORUM_NOT_MET',
+    `${kind} needed ${required} replica(s), ${answered} of ${replicas} answered`,
+    { required, answered, replicas },
+  );
+}

@@ -1,0 +1,3 @@
+export * from './replica-transport';
+export * from './outcomes';
+export * from './coordinator';

@@ -1,0 +1,108 @@
+import axios, { type AxiosInstance } from 'axios';
+import http from 'node:http';
+import type { NodeRegistration, PartitionTable } from '@fog/protocol';
+import type { Logger } from './logger';
+
+export interface ControllerLinkOptions {
+  /** host:port of the controller. */
+  controller: string;
+  self: NodeRegistration;
+  log: Logger;
+  requestTimeoutMs: number;
+  registerRetryIntervalMs: number;
+  heartbeatIntervalMs: number;
+  /** Called with every table newer than the last one accepted. */
+  onTable: (table: PartitionTable) => void;
+  /** Epoch currently held, so the link only fetches what is newer. */
+  currentEpoch: () => number;
+}
+
+/**
+ * A node's side of the controller conversation: register (retrying while the controller is
+ * away), heartbeat, re-register when the controller no longer knows us, and fetch the table
+ * when someone shows us a newer epoch. The controller being away never stops the data path:
+ * the node keeps its last table.
+ */
+export class ControllerLink {
+  private readonly http: AxiosInstance;
+  private registered = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private fetching: Promise<void> | null = null;
+
+  constructor(private readonly opts: ControllerLinkOptions) {
+    this.http = axios.create({
+      baseURL: `http://${opts.controller}`,
+      timeout: opts.requestTimeoutMs,
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
+      maxRedirects: 0,
+      validateStatus: () => true,
+    });
+  }
+
+  start(): void {
+    void this.loop();
+  }
+
+  isRegistered(): boolean {
+    return this.registered;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Fetch the controller's table (one fetch at a time however many callers ask). */
+  refreshTable(): Promise<void> {
+    if (!this.fetching) {
+      this.fetching = this.fetchTable().finally(() => {
+        this.fetching = null;
+      });
+    }
+    return this.fetching;
+  }
+
+  private async fetchTable(): Promise<void> {
+    try {
+      const res = await this.http.get('/v1/table');
+      if (res.status === 200 && res.data && typeof res.data.epoch === 'number') {
+        if (res.data.epoch > this.opts.currentEpoch()) this.opts.onTable(res.data as PartitionTable);
+      }
+    } catch (err) {
+      this.opts.log.warn('table fetch failed', { error: (err as Error).message });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    if (this.stopped) return;
+    let delay = this.opts.heartbeatIntervalMs;
+    try {
+      if (!this.registered) {
+        const res = await this.http.post('/v1/nodes', this.opts.self);
+        if (res.status === 200 || res.status === 201) {
+          this.registered = true;
+          this.opts.log.info('registered with controller', { controller: this.opts.controller, id: this.opts.self.id });
+          if (res.data?.table && res.data.table.epoch > this.opts.currentEpoch()) this.opts.onTable(res.data.table);
+        } else {
+          this.opts.log.error('controller refused registration', { status: res.status, code: res.data?.error?.code });
+          delay = this.opts.registerRetryIntervalMs;
+        }
+      } else {
+        const res = await this.http.post(`/v1/nodes/${encodeURIComponent(this.opts.self.id)}/heartbeat`, { epoch: this.opts.currentEpoch() });
+        if (res.status === 404) {
+          // The controller lost us (restarted without state, or we were removed): join again.
+          this.registered = false;
+          delay = 0;
+        } else if (res.status === 200 && typeof res.data?.epoch === 'number' && res.data.epoch > this.opts.currentEpoch()) {
+          void this.refreshTable();
+        }
+      }
+    } catch (err) {
+      if (this.registered) this.opts.log.warn('controller unreachable', { error: (err as Error).message });
+      delay = this.registered ? this.opts.heartbeatIntervalMs : this.opts.registerRetryIntervalMs;
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.loop(), delay);
+  }
+}

@@ -1,0 +1,80 @@
+import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import { FogError, isErrorCode } from '@fog/protocol';
+import type { HttpMetrics } from './metrics';
+import type { Logger } from './logger';
+
+/** Name the operation a route serves; the metrics middleware labels requests with it. */
+export function op(name: string): RequestHandler {
+  return (_req, res, next) => {
+    res.locals.op = name;
+    next();
+  };
+}
+
+/** Count and time every request by `res.locals.op` (or `other`) and status code. */
+export function metricsMiddleware(metrics: HttpMetrics): RequestHandler {
+  return (_req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const labels = { op: (res.locals.op as string | undefined) ?? 'other', status: String(res.statusCode) };
+      metrics.requests.inc(labels);
+      metrics.latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+    next();
+  };
+}
+
+/** Wrap an async handler so that a rejection reaches the error middleware. */
+export function asyncHandler(fn: (req: Request, res: Response, next: NextFunction) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}
+
+export function sendError(res: Response, err: FogError): void {
+  if (res.headersSent) return;
+  res.status(err.status).json(err.toBody());
+}
+
+/**
+ * The last middleware: turns FogErrors into their registered status and JSON body, body-parser
+ * failures into 400/413, and anything else into a logged 500. A bad request never crashes.
+ */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let fog: FogError;
+    if (err instanceof FogError) fog = err;
+    else if (isBodyParserError(err)) {
+      fog = err.type === 'entity.too.large'
+        ? new FogError('FOG_ERR_BODY_TOO_LARGE', undefined, { limitBytes: err.limit })
+        : new FogError('FOG_ERR_BAD_REQUEST', err.type === 'entity.parse.failed' ? 'the body is not valid JSON' : 'the body could not be read');
+    } else {
+      const e = err as Error;
+      log.error('request failed', { method: req.method, path: req.path, error: e?.message ?? String(err) });
+      fog = new FogError('FOG_ERR_INTERNAL');
+    }
+    if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') log.warn('request refused', { path: req.path, code: fog.code });
+    sendError(res, fog);
+  };
+}
+
+function isBodyParserError(err: unknown): err is { type: string; limit?: number; status: number } {
+  return typeof err === 'object' && err !== null && typeof (err as { type?: unknown }).type === 'string' && typeof (err as { status?: unknown }).status === 'number';
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (_req, res) => sendError(res, new FogError('FOG_ERR_ROUTE_NOT_FOUND'));
+}
+
+/** `/metrics` and `/health` on every app. */
+export function mountStandardRoutes(app: Express, metrics: HttpMetrics, health: () => Record<string, unknown>): void {
+  app.get('/metrics', op('metrics'), asyncHandler(async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  }));
+  app.get('/health', op('health'), (_req, res) => {
+    res.json({ status: 'ok', ...health() });
+  });
+}
+
+export { isErrorCode };

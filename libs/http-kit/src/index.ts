@@ -1,0 +1,6 @@
+export * from './logger';
+export * from './metrics';
+export * from './express-kit';
+export * from './server';
+export * from './controller-link';
+export * from './node-cli';

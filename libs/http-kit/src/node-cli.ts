@@ -1,0 +1,89 @@
+import yargs, { type Argv } from 'yargs';
+import { NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
+import { LOG_LEVELS, type LogLevel } from './logger';
+
+export const NODE_CLI_DEFAULTS = {
+  controller: '127.0.0.1:7000',
+  zone: 'default',
+  weight: 1,
+  logLevel: 'info' as LogLevel,
+  heartbeatIntervalMs: 1000,
+} as const;
+
+export interface NodeCliOptions {
+  controller: string;
+  /** host:port other nodes reach this node on. */
+  address: string;
+  /** Interface to listen on. */
+  host: string;
+  port: number;
+  id: string;
+  zone: string;
+  weight: number;
+  logLevel: LogLevel;
+  heartbeatIntervalMs: number;
+}
+
+/**
+ * Command line shared by storage nodes and frontends: the original positional form
+ * `<CONTROLLER_HOST:PORT> <OWN_HOST:PORT>` or flags, with FOG_* environment variables
+ * (FOG_CONTROLLER, FOG_ADDRESS, ...) as fallbacks.
+ */
+export function parseNodeCli<T extends object = object>(
+  role: NodeRole,
+  argv: string[],
+  extra: (y: Argv) => Argv<T> = (y) => y as Argv<T>,
+): NodeCliOptions & T {
+  const base = yargs(argv)
+    .scriptName(role)
+    .usage(`$0 [CONTROLLER_HOST:PORT] [OWN_HOST:PORT] [options]\n\nStart a Velour Fog ${role} node.`)
+    .env('FOG')
+    .option('controller', { type: 'string', describe: 'controller host:port (or first positional)' })
+    .option('address', { type: 'string', describe: 'host:port other nodes reach this node on (or second positional)' })
+    .option('host', { type: 'string', describe: 'interface to listen on (default: host of --address)' })
+    .option('port', { type: 'number', describe: 'port to listen on (default: port of --address)' })
+    .option('id', { type: 'string', describe: `node id (default: ${role}-HOST-PORT)` })
+    .option('zone', { type: 'string', default: NODE_CLI_DEFAULTS.zone, describe: 'failure domain label' })
+    .option('weight', { type: 'number', default: NODE_CLI_DEFAULTS.weight, describe: 'relative share of partitions (storage)' })
+    .option('log-level', { choices: LOG_LEVELS, default: NODE_CLI_DEFAULTS.logLevel, describe: 'lowest level logged' })
+    .option('heartbeat-interval-ms', { type: 'number', default: NODE_CLI_DEFAULTS.heartbeatIntervalMs, describe: 'ms between heartbeats to the controller' })
+    .strictOptions()
+    .help()
+    .version(false);
+  const args = extra(base as unknown as Argv).parseSync() as unknown as Record<string, unknown> & { _: Array<string | number> };
+  const positional = args._.map(String);
+  if (positional.length > 2) fail(`too many positional arguments: ${positional.join(' ')}`);
+  const controller = (args.controller as string | undefined) ?? positional[0] ?? NODE_CLI_DEFAULTS.controller;
+  const address = (args.address as string | undefined) ?? positional[1];
+  if (!parseAddress(controller)) fail(`controller must be host:port, got '${controller}'`);
+  if (!address) fail('own address is required: give OWN_HOST:PORT or --address');
+  const own = parseAddress(address!);
+  if (!own) fail(`address must be host:port, got '${address}'`);
+  const id = (args.id as string | undefined) ?? `${role}-${own!.host.replace(/[[\]]/g, '')}-${own!.port}`;
+  if (!NODE_ID_RE.test(id)) fail(`id '${id}' may hold only letters, digits and _.:@-`);
+  const zone = args.zone as string;
+  if (!ZONE_RE.test(zone)) fail(`zone '${zone}' may hold only letters, digits and _.-`);
+  const weight = args.weight as number;
+  if (!(weight > 0 && weight <= 100)) fail('weight must be in (0, 100]');
+  const heartbeatIntervalMs = args['heartbeat-interval-ms'] as number;
+  if (!(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 10)) fail('heartbeat-interval-ms must be an integer >= 10');
+  const port = (args.port as number | undefined) ?? own!.port;
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail('port must be 0..65535');
+  return {
+    ...(args as unknown as T),
+    controller,
+    address: address!,
+    host: (args.host as string | undefined) ?? own!.host.replace(/[[\]]/g, ''),
+    port,
+    id,
+    zone,
+    weight,
+    logLevel: args['log-level'] as LogLevel,
+    heartbeatIntervalMs,
+  };
+}
+
+function fail(message: string): never {
+  process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
+  process.exit(2);
+}

@@ -1,0 +1,35 @@
+import type { Version } from '@fog/protocol';
+
+/** A stored version of a key: a value, or a tombstone (value null) left by a delete. */
+export interface Entry {
+  readonly ver: Version;
+  readonly value: Buffer | null;
+}
+
+/**
+ * The one total order every replica merges with, so that all replicas of a key end with the
+ * same entry whatever order writes arrive in:
+ *   1. higher timestamp (ms, then counter) wins;
+ *   2. then the greater writer id (byte order);
+ *   3. on a complete version tie, a tombstone beats a value (a delete that raced a write with
+ *      the identical stamp is not undone);
+ *   4. then the greater value, compared byte by byte (the original design's last resort).
+ * Returns <0 when a is older than b, >0 when newer, 0 when identical.
+ */
+export function compareEntries(a: Entry, b: Entry): number {
+  if (a.ver.ms !== b.ver.ms) return a.ver.ms < b.ver.ms ? -1 : 1;
+  if (a.ver.c !== b.ver.c) return a.ver.c < b.ver.c ? -1 : 1;
+  if (a.ver.w !== b.ver.w) return a.ver.w < b.ver.w ? -1 : 1;
+  if (a.value === null || b.value === null) {
+    if (a.value === b.value) return 0;
+    return a.value === null ? 1 : -1;
+  }
+  return Buffer.compare(a.value, b.value);
+}
+
+/** Bytes an entry is charged for in memory accounting: key, value and a fixed overhead. */
+export const ENTRY_OVERHEAD_BYTES = 64;
+
+export function entryBytes(key: string, entry: Entry): number {
+  return ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key, 'utf8') + (entry.value ? entry.value.length : 0) + entry.ver.w.length;
+}

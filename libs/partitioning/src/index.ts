@@ -1,0 +1,11 @@
+export { partitionOf, partitionOfBytes, PARTITION_DIGITS_EXACT_MAX } from './partition-of';
+export type { PlacementNode, PlacementInput, Placement } from './placement-types';
+export type { ReplicaReason } from './reasons';
+export { describeReason, REPLICA_REASONS } from './reasons';
+export { computePlacement } from './placement';
+export { fairShares, totalSlots, waterFill } from './fair-share';
+export { roundShares, SHARE_FRACTION_EPSILON_SLOTS } from './quotas';
+export { rendezvousScore, rendezvousUniform } from './rendezvous';
+export { compareIds, canonicalNodes } from './node-order';
+export type { PartitionMove } from './table-diff';
+export { diffPlacement, movedReplicaCount } from './table-diff';

@@ -1,0 +1,57 @@
+import { compareIds } from './node-order';
+
+/**
+ * A fractional part smaller than this is floating-point noise on a whole share (weights need not
+ * be integers), not a claim to one more slot. Unit: replica slots.
+ */
+export const SHARE_FRACTION_EPSILON_SLOTS = 1e-9;
+
+/**
+ * Whole-slot quotas from fractional shares: each node gets floor or ceil of its share, summing to
+ * exactly `total`, never above `cap`.
+ *
+ * Who gets a ceil: largest fractional part first, ties by id, with one refinement when a
+ * previous table is known: nodes that already hold at least ceil(share) go first. Rounding the
+ * other way would force such a node to give a slot away only for another node to take it, i.e.
+ * a move that no membership change asked for (and, when a node joins or leaves, a reshuffle
+ * among the nodes that stayed).
+ *
+ * `shares`, `ids` and `held` are parallel and in canonical (id) order.
+ */
+export function roundShares(
+  shares: readonly number[],
+  ids: readonly string[],
+  total: number,
+  cap: number,
+  held?: readonly number[],
+): number[] {
+  const quotas = shares.map((share) => Math.min(cap, Math.max(0, Math.floor(share))));
+  let remainder = total - quotas.reduce((sum, q) => sum + q, 0);
+  const fraction = (i: number): number => shares[i] - Math.floor(shares[i]);
+  const wantsCeil = (i: number): boolean => held !== undefined && held[i] >= quotas[i] + 1;
+  const byClaim = (a: number, b: number): number =>
+    Number(wantsCeil(b)) - Number(wantsCeil(a)) || fraction(b) - fraction(a) || compareIds(ids[a], ids[b]);
+
+  const indices = shares.map((_, i) => i);
+  const fractional = indices.filter((i) => quotas[i] < cap && fraction(i) > SHARE_FRACTION_EPSILON_SLOTS).sort(byClaim);
+  for (const i of fractional) {
+    if (remainder <= 0) break;
+    quotas[i] += 1;
+    remainder -= 1;
+  }
+  // Only reachable through floating-point drift in the shares: settle the sum exactly anyway.
+  const rest = indices.filter((i) => quotas[i] < cap).sort(byClaim);
+  for (const i of rest) {
+    if (remainder <= 0) break;
+    quotas[i] += 1;
+    remainder -= 1;
+  }
+  const shrink = indices.filter((i) => quotas[i] > 0).sort((a, b) => byClaim(b, a));
+  for (const i of shrink) {
+    if (remainder >= 0) break;
+    quotas[i] -= 1;
+    remainder += 1;
+  }
+  if (remainder !== 0) throw new Error(`cannot split ${total} slots into quotas capped at ${cap}`);
+  return quotas;
+}

@@ -1,0 +1,70 @@
+/** Membership and partition-table types shared by the controller, frontends and storage. */
+
+export type NodeRole = 'storage' | 'frontend';
+
+/**
+ * up: heartbeating. down: missed heartbeats; reads avoid it, writes still try it.
+ * out: down long enough that its partitions were given to other nodes.
+ * leaving: decommissioning; its partitions are being handed to others.
+ */
+export type NodeState = 'up' | 'down' | 'out' | 'leaving';
+export const NODE_STATES: readonly NodeState[] = ['up', 'down', 'out', 'leaving'];
+
+export interface NodeRegistration {
+  id: string;
+  role: NodeRole;
+  /** host:port other nodes reach it on. */
+  address: string;
+  zone: string;
+  weight: number;
+}
+
+export interface TableNode {
+  id: string;
+  address: string;
+  zone: string;
+  weight: number;
+  state: NodeState;
+}
+
+export interface PartitionEntry {
+  /** Active replicas, in placement order. */
+  replicas: string[];
+  /** Replicas still receiving a copy: they get writes, are not read from, do not count for quorum. */
+  pending: string[];
+  /** Why each active replica was chosen (placement reason codes, parallel to replicas). */
+  why?: string[];
+}
+
+export interface PartitionTable {
+  epoch: number;
+  /** D: partitions are the first D hex digits of SHA-1(key). */
+  digits: number;
+  /** K: replicas per partition. */
+  redundancy: number;
+  /** Indexed by partition number (0 .. 16^D - 1). */
+  partitions: PartitionEntry[];
+  /** Every storage node the table names, by id. */
+  nodes: Record<string, TableNode>;
+}
+
+export function partitionCount(digits: number): number {
+  return 16 ** digits;
+}
+
+export function partitionLabel(partition: number, digits: number): string {
+  return partition.toString(16).padStart(digits, '0');
+}
+
+export const NODE_ID_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
+export const ZONE_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** host:port with a hostname, IPv4 or bracketed IPv6 host. */
+export const ADDRESS_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}):(\d{1,5})$/;
+
+export function parseAddress(text: string): { host: string; port: number } | null {
+  const m = ADDRESS_RE.exec(text);
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1], port };
+}

@@ -1,0 +1,57 @@
+/**
+ * The one registry of error codes. Each code has an HTTP status and a message template;
+ * docs/errors.md lists every code and a test keeps the two in step.
+ */
+export const ERRORS = {
+  FOG_ERR_KEY_MISSING: { status: 400, message: 'a key is required' },
+  FOG_ERR_KEY_TOO_LONG: { status: 400, message: 'the key is longer than the key limit' },
+  FOG_ERR_KEY_INVALID: { status: 400, message: 'the key contains characters that are not allowed' },
+  FOG_ERR_VALUE_MISSING: { status: 400, message: 'a value is required' },
+  FOG_ERR_VALUE_TOO_LARGE: { status: 413, message: 'the value is larger than the value limit' },
+  FOG_ERR_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the body limit' },
+  FOG_ERR_BAD_REQUEST: { status: 400, message: 'the request is malformed' },
+  FOG_ERR_BAD_CONSISTENCY: { status: 400, message: 'the consistency level is not one of 1..K, one, quorum, all' },
+  FOG_ERR_BATCH_TOO_LARGE: { status: 413, message: 'the batch has more operations than the batch limit' },
+  FOG_ERR_NOT_FOUND: { status: 404, message: 'no such key' },
+  FOG_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
+  FOG_ERR_NODE_NOT_FOUND: { status: 404, message: 'no such node' },
+  FOG_ERR_VERSION_CONFLICT: { status: 409, message: 'the stored version does not match the expected version' },
+  FOG_ERR_QUORUM_NOT_MET: { status: 503, message: 'too few replicas answered to meet the requested consistency' },
+  FOG_ERR_WRITE_CONTENDED: { status: 503, message: 'the write kept losing last-writer-wins to concurrent writes; retry' },
+  FOG_ERR_NO_TABLE: { status: 503, message: 'no partition table yet: the cluster has not formed' },
+  FOG_ERR_OVERLOADED: { status: 503, message: 'too many operations are queued for a storage node' },
+  FOG_ERR_TIMEOUT: { status: 504, message: 'the operation did not complete in time' },
+  FOG_ERR_WRONG_NODE: { status: 421, message: 'this node does not hold that partition in its table' },
+  FOG_ERR_STALE_EPOCH: { status: 409, message: 'the table sent is older than the one held' },
+  FOG_ERR_CLUSTER_MISMATCH: { status: 409, message: 'the node does not fit the cluster (duplicate id or address)' },
+  FOG_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** An error with a registered code: the apps turn it into an HTTP answer. */
+export class FogError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'FogError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}

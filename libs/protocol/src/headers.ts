@@ -1,0 +1,13 @@
+/** Header names, lower case as Node presents them. */
+export const HEADERS = {
+  /** Version of the value returned or written: `<ms>.<counter>.<writer>`. */
+  version: 'x-fog-version',
+  /** Epoch of the partition table the sender holds. */
+  epoch: 'x-fog-epoch',
+  /** Id of the node that answered. */
+  nodeId: 'x-fog-node-id',
+  /** Partition a key belongs to (hex). */
+  partition: 'x-fog-partition',
+  /** How many replicas acknowledged a write or answered a read. */
+  replicasAcked: 'x-fog-replicas',
+} as const;

@@ -1,0 +1,110 @@
+import axios, { type AxiosInstance } from 'axios';
+import http from 'node:http';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, type OpsRequest, type OpsResponse, type WireOp } from '@fog/protocol';
+import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
+
+export const REPLICA_CLIENT_DEFAULTS = {
+  /** Internal requests in flight to one storage node; more operations wait and are coalesced. */
+  inflightRequestsMaxPerNode: 4,
+  /** Operations waiting for one node before new ones are refused as overload. */
+  queueOpsMaxPerNode: 10_000,
+  /** Operations packed into one internal request. */
+  batchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+  /** Kept-alive sockets to one node. */
+  socketsMaxPerNode: 8,
+  requestTimeoutMs: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs,
+} as const;
+
+export type ReplicaClientOptions = { -readonly [K in keyof typeof REPLICA_CLIENT_DEFAULTS]: number };
+
+interface Waiting {
+  op: WireOp;
+  resolve: (r: ReplicaReply) => void;
+  reject: (e: Error) => void;
+}
+
+interface NodeQueue {
+  waiting: Waiting[];
+  inflight: number;
+  epoch: number;
+}
+
+/**
+ * The frontend → storage transport: one keep-alive pool for all nodes, and per node a queue
+ * whose operations go out together. While a node's request slots are busy, new operations
+ * collect and leave as one request when a slot frees, so under load the cost of an HTTP
+ * exchange is shared by many operations; when idle an operation leaves at once.
+ */
+export class BatchingReplicaClient implements ReplicaTransport {
+  private readonly http: AxiosInstance;
+  private readonly agent: http.Agent;
+  private readonly queues = new Map<string, NodeQueue>();
+  private readonly opts: ReplicaClientOptions;
+
+  constructor(options: Partial<ReplicaClientOptions> = {}) {
+    this.opts = { ...REPLICA_CLIENT_DEFAULTS, ...options };
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: this.opts.socketsMaxPerNode });
+    this.http = axios.create({
+      httpAgent: this.agent,
+      timeout: this.opts.requestTimeoutMs,
+      maxRedirects: 0,
+      maxBodyLength: DEFAULT_LIMITS.internalBodyBytesMax,
+      maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax,
+      headers: { 'content-type': 'application/json' },
+      validateStatus: (s) => s === 200,
+    });
+  }
+
+  send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
+    let q = this.queues.get(address);
+    if (!q) {
+      q = { waiting: [], inflight: 0, epoch };
+      this.queues.set(address, q);
+    }
+    if (q.waiting.length >= this.opts.queueOpsMaxPerNode) {
+      return Promise.reject(new FogError('FOG_ERR_OVERLOADED', undefined, { queueOpsMax: this.opts.queueOpsMaxPerNode }));
+    }
+    q.epoch = Math.max(q.epoch, epoch);
+    return new Promise<ReplicaReply>((resolve, reject) => {
+      q.waiting.push({ op, resolve, reject });
+      this.pump(address, q);
+    });
+  }
+
+  /** Operations queued or in flight, per node address (for metrics). */
+  queueDepths(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [addr, q] of this.queues) out.set(addr, q.waiting.length);
+    return out;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private pump(address: string, q: NodeQueue): void {
+    while (q.inflight < this.opts.inflightRequestsMaxPerNode && q.waiting.length > 0) {
+      const batch = q.waiting.splice(0, this.opts.batchOpsMax);
+      q.inflight++;
+      void this.flush(address, q.epoch, batch).finally(() => {
+        q.inflight--;
+        this.pump(address, q);
+      });
+    }
+  }
+
+  private async flush(address: string, epoch: number, batch: Waiting[]): Promise<void> {
+    const body: OpsRequest = { epoch, ops: batch.map((b) => b.op) };
+    try {
+      const res = await this.http.post<OpsResponse>(`http://${address}${INTERNAL_PATHS.ops}`, body);
+      const data = res.data;
+      if (!data || !Array.isArray(data.results) || data.results.length !== batch.length) {
+        throw new Error(`malformed reply from ${address}`);
+      }
+      batch.forEach((b, i) => b.resolve({ result: data.results[i], epoch: data.epoch, clock: data.clock }));
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      for (const b of batch) b.reject(e);
+    }
+  }
+}
