@@ -21,13 +21,45 @@ const REPAIR_TIERS: readonly { freshOnly: boolean; strict: boolean }[] = [
 const UNVISITED = -2;
 const SOURCE = -1;
 
+/** A node under quota whose quota may drop by one (it holds ceil(share)), or -1. */
+function lowerableNode(state: PlacementState): number {
+  for (let node = 0; node < state.nodeCount; node++) {
+    if (state.spare(node) > 0 && state.quota[node] > state.quotaLow[node]) return node;
+  }
+  return -1;
+}
+
+function canRaise(state: PlacementState, node: number): boolean {
+  return state.quota[node] < state.quotaHigh[node];
+}
+
 /**
- * Shortest chain of single-replica moves from some node over quota to some node under it:
- * over gives its replica in p1 to n1, n1 gives its replica in p2 to n2, ..., ending at a node
- * under quota. Only the two ends change load. Breadth-first over nodes in index order, so the
- * chain found is deterministic.
+ * Which node gets the ceil of its share is a free choice (section "quotas"); after a fallback,
+ * giving it to the node that is over, and taking it from one that could not fill it, balances
+ * without moving anything. Returns whether it did.
  */
-function findChain(state: PlacementState, freshOnly: boolean, strict: boolean): Step[] | null {
+function tradeQuota(state: PlacementState): boolean {
+  const lowerable = lowerableNode(state);
+  if (lowerable < 0) return false;
+  for (let node = 0; node < state.nodeCount; node++) {
+    if (state.spare(node) < 0 && canRaise(state, node)) {
+      state.quota[node] += 1;
+      state.quota[lowerable] -= 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Shortest chain of single-replica moves from some node over quota to a node that can take
+ * one more: over gives its replica in p1 to n1, n1 gives its replica in p2 to n2, ..., ending
+ * at a node under quota, or at one whose quota may rise while `lowerable`'s falls. Only the two
+ * ends change load. This is an augmenting path: when none exists, no reassignment of the
+ * movable replicas balances the table. Breadth-first in index order, so the result is
+ * deterministic.
+ */
+function findChain(state: PlacementState, freshOnly: boolean, strict: boolean, lowerable: number): Step[] | null {
   const via = new Array<number>(state.nodeCount).fill(UNVISITED);
   const viaPartition = new Array<number>(state.nodeCount).fill(-1);
   const queue: number[] = [];
@@ -37,6 +69,8 @@ function findChain(state: PlacementState, freshOnly: boolean, strict: boolean): 
       queue.push(node);
     }
   }
+  const accepts = (node: number): boolean =>
+    state.spare(node) > 0 || (lowerable >= 0 && node !== lowerable && canRaise(state, node));
   for (let head = 0; head < queue.length; head++) {
     const from = queue[head];
     for (let p = 0; p < state.partitions; p++) {
@@ -47,7 +81,7 @@ function findChain(state: PlacementState, freshOnly: boolean, strict: boolean): 
         if (strict && !state.keepsZones(p, slot, to)) continue;
         via[to] = from;
         viaPartition[to] = p;
-        if (state.spare(to) > 0) {
+        if (accepts(to)) {
           const chain: Step[] = [];
           for (let node = to; via[node] !== SOURCE; node = via[node]) {
             chain.push({ partition: viaPartition[node], from: via[node], to: node });
@@ -62,8 +96,9 @@ function findChain(state: PlacementState, freshOnly: boolean, strict: boolean): 
 }
 
 /**
- * Fallbacks leave some nodes over quota while others are under. Move replicas along chains
- * until every node is at quota. Each chain lowers the total excess by one, so this ends.
+ * Fallbacks leave some nodes over quota while others are under. Trade quota or move replicas
+ * along chains until every node is at quota. Each round lowers the total excess by one, so this
+ * ends.
  *
  * A chain's steps stay valid when applied in order: its nodes are distinct, so a step never
  * re-adds a node a partition already holds. A partition that appears twice in a chain may end
@@ -72,10 +107,17 @@ function findChain(state: PlacementState, freshOnly: boolean, strict: boolean): 
 export function repairBalance(state: PlacementState): void {
   for (const { freshOnly, strict } of REPAIR_TIERS) {
     for (;;) {
-      const chain = findChain(state, freshOnly, strict);
+      if (tradeQuota(state)) continue;
+      const lowerable = lowerableNode(state);
+      const chain = findChain(state, freshOnly, strict, lowerable);
       if (chain === null) break;
       for (const { partition, from, to } of chain) {
         state.replaceSlot(partition, state.slotOf(partition, from), to, 'fallback');
+      }
+      const end = chain[chain.length - 1].to;
+      if (state.spare(end) < 0) {
+        state.quota[end] += 1;
+        state.quota[lowerable] -= 1;
       }
     }
   }

@@ -14,7 +14,7 @@ test('phases', () => {
     const nodes = canonicalNodes(c.nodes);
     const slots = totalSlots(nodes.length, P, c.redundancy);
     const q = roundShares(waterFill(nodes.map((n) => n.weight), slots, P), nodes.map((n) => n.id), slots, P);
-    const st = new PlacementState(nodes, P, Math.min(c.redundancy, nodes.length), q);
+    const st = new PlacementState(nodes, P, Math.min(c.redundancy, nodes.length), waterFill(nodes.map((n) => n.weight), slots, P), q);
     const t: number[] = [performance.now()];
     shedExcess(st); t.push(performance.now());
     fillHoles(st); t.push(performance.now());

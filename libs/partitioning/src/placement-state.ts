@@ -1,4 +1,5 @@
 import type { PlacementNode } from './placement-types';
+import { quotaBounds } from './quotas';
 import type { ReplicaReason } from './reasons';
 import { rendezvousScore } from './rendezvous';
 
@@ -17,15 +18,26 @@ export class PlacementState {
   readonly kept: boolean[][];
   readonly reasons: ReplicaReason[][];
   readonly load: number[];
+  /** Whole-slot quota per node; the balance repair may trade a slot between two nodes within their bounds. */
+  readonly quota: number[];
+  /** floor(share): the least quota a node may end with. */
+  readonly quotaLow: number[];
+  /** ceil(share): the most quota a node may end with. */
+  readonly quotaHigh: number[];
 
   constructor(
     readonly nodes: readonly PlacementNode[],
     readonly partitions: number,
     /** Replicas per partition: min(K, n). */
     readonly width: number,
-    readonly quota: readonly number[],
+    shares: readonly number[],
+    quota: readonly number[],
   ) {
     this.nodeCount = nodes.length;
+    this.quota = [...quota];
+    const bounds = shares.map((share) => quotaBounds(share, partitions));
+    this.quotaLow = bounds.map((b) => b.low);
+    this.quotaHigh = bounds.map((b) => b.high);
     const zoneNames = [...new Set(nodes.map((node) => node.zone))].sort();
     const zoneIndex = new Map(zoneNames.map((zone, i) => [zone, i]));
     this.zoneOf = nodes.map((node) => zoneIndex.get(node.zone) as number);

@@ -35,7 +35,7 @@ export function computePlacement(input: PlacementInput): Placement {
     partitions,
   );
   const quotas = roundShares(shares, ids, slots, partitions, previous ? heldCounts(previous, nodes.length) : undefined);
-  const state = new PlacementState(nodes, partitions, Math.min(redundancy, nodes.length), quotas);
+  const state = new PlacementState(nodes, partitions, Math.min(redundancy, nodes.length), shares, quotas);
 
   if (previous) seedKept(state, previous);
   shedExcess(state);

@@ -6,6 +6,13 @@ import { compareIds } from './node-order';
  */
 export const SHARE_FRACTION_EPSILON_SLOTS = 1e-9;
 
+/** The quotas a share allows: floor, and ceil unless the share is whole. Never above `cap`. */
+export function quotaBounds(share: number, cap: number): { low: number; high: number } {
+  const low = Math.min(cap, Math.max(0, Math.floor(share)));
+  const whole = share - Math.floor(share) <= SHARE_FRACTION_EPSILON_SLOTS;
+  return { low, high: whole ? low : Math.min(cap, low + 1) };
+}
+
 /**
  * Whole-slot quotas from fractional shares: each node gets floor or ceil of its share, summing to
  * exactly `total`, never above `cap`.
@@ -25,7 +32,7 @@ export function roundShares(
   cap: number,
   held?: readonly number[],
 ): number[] {
-  const quotas = shares.map((share) => Math.min(cap, Math.max(0, Math.floor(share))));
+  const quotas = shares.map((share) => quotaBounds(share, cap).low);
   let remainder = total - quotas.reduce((sum, q) => sum + q, 0);
   const fraction = (i: number): number => shares[i] - Math.floor(shares[i]);
   const wantsCeil = (i: number): boolean => held !== undefined && held[i] >= quotas[i] + 1;
@@ -33,7 +40,7 @@ export function roundShares(
     Number(wantsCeil(b)) - Number(wantsCeil(a)) || fraction(b) - fraction(a) || compareIds(ids[a], ids[b]);
 
   const indices = shares.map((_, i) => i);
-  const fractional = indices.filter((i) => quotas[i] < cap && fraction(i) > SHARE_FRACTION_EPSILON_SLOTS).sort(byClaim);
+  const fractional = indices.filter((i) => quotas[i] < quotaBounds(shares[i], cap).high).sort(byClaim);
   for (const i of fractional) {
     if (remainder <= 0) break;
     quotas[i] += 1;

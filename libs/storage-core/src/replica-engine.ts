@@ -1,5 +1,5 @@
 import { HybridClock } from '@fog/clock';
-import { LwwStore, type Entry } from '@fog/lww';
+import { LwwStore, type Entry, type MergeResult } from '@fog/lww';
 import type { OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
 import { isVersion, partitionCount } from '@fog/protocol';
 
@@ -23,7 +23,20 @@ export class ReplicaEngine {
   private held = new Set<number>();
   readonly counters: EngineCounters = { lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0 };
 
+  /**
+   * Called after every entry that changed the store, whatever brought it (client write, read
+   * repair, handoff, anti-entropy): the place where persistence observes the data.
+   */
+  onApplied: ((partition: number, key: string, entry: Entry) => void) | null = null;
+
   constructor(readonly nodeId: string) {}
+
+  /** Merge an entry from any source; every path into the store goes through here. */
+  mergeEntry(partition: number, key: string, entry: Entry): MergeResult {
+    const r = this.store.merge(partition, key, entry);
+    if (r.outcome === 'applied' && this.onApplied) this.onApplied(partition, key, entry);
+    return r;
+  }
 
   epoch(): number {
     return this.table?.epoch ?? 0;
@@ -75,7 +88,7 @@ export class ReplicaEngine {
     if (op.op === 'put') {
       if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string')) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
       this.clock.observe(op.ver, nowMs);
-      const r = this.store.merge(op.p, op.key, { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') });
+      const r = this.mergeEntry(op.p, op.key, { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') });
       if (r.outcome === 'applied') this.counters.applied++;
       else if (r.outcome === 'duplicate') this.counters.duplicates++;
       else {

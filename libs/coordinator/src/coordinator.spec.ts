@@ -1,0 +1,174 @@
+import { HybridClock } from '@fog/clock';
+import type { OpsRequest, PartitionTable, WireOp } from '@fog/protocol';
+import { FogError } from '@fog/protocol';
+import { partitionOf } from '@fog/partitioning';
+import { ReplicaEngine } from '@fog/storage-core';
+import { Coordinator } from './coordinator';
+import type { ReplicaReply, ReplicaTransport } from './replica-transport';
+
+const DIGITS = 1;
+
+/** In-process replicas behind the transport interface, with switches for failures. */
+class FakeCluster implements ReplicaTransport {
+  readonly engines = new Map<string, ReplicaEngine>();
+  readonly down = new Set<string>();
+  wallMs = 1_000_000;
+  sent: Array<{ address: string; op: WireOp }> = [];
+
+  constructor(ids: string[]) {
+    for (const id of ids) this.engines.set(id, new ReplicaEngine(id));
+  }
+
+  async send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
+    this.sent.push({ address, op });
+    await Promise.resolve();
+    if (this.down.has(address)) throw new Error('ECONNREFUSED');
+    const engine = this.engines.get(address)!;
+    const res = engine.handle({ epoch, ops: [op] } as OpsRequest, this.wallMs);
+    return { result: res.results[0], epoch: res.epoch, clock: res.clock };
+  }
+
+  publish(table: PartitionTable): void {
+    for (const e of this.engines.values()) e.offerTable(table);
+  }
+}
+
+function tableFor(ids: string[], epoch = 1, pending: string[] = []): PartitionTable {
+  const nodes: PartitionTable['nodes'] = {};
+  for (const id of [...ids, ...pending]) nodes[id] = { id, address: id, zone: 'z', weight: 1, state: 'up' };
+  return { epoch, digits: DIGITS, redundancy: ids.length, partitions: Array.from({ length: 16 }, () => ({ replicas: [...ids], pending: [...pending] })), nodes };
+}
+
+function makeCoordinator(cluster: FakeCluster, table: { current: PartitionTable }, writerId: string, skewMs = 0, refresh = async () => undefined) {
+  return new Coordinator({
+    transport: cluster,
+    clock: new HybridClock(),
+    nowMs: () => cluster.wallMs + skewMs,
+    random: () => 0.5,
+    writerId,
+    table: () => table.current,
+    refreshTable: refresh,
+  });
+}
+
+describe('Coordinator', () => {
+  const ids = ['a', 'b', 'c'];
+  let cluster: FakeCluster;
+  let table: { current: PartitionTable };
+
+  beforeEach(() => {
+    cluster = new FakeCluster(ids);
+    table = { current: tableFor(ids) };
+    cluster.publish(table.current);
+  });
+
+  it('writes to every replica and reads the value back', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    const w = await fe.write('k', Buffer.from('v1'), 2);
+    expect(w.acks).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setImmediate(r));
+    for (const e of cluster.engines.values()) expect(e.store.get(partitionOf('k', DIGITS), 'k')?.value?.toString()).toBe('v1');
+    const r = await fe.read('k', 2);
+    expect(r.entry?.value?.toString()).toBe('v1');
+    expect(r.entry?.ver).toEqual(w.ver);
+  });
+
+  it('returns null for a key nobody holds', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    expect((await fe.read('missing', 2)).entry).toBeNull();
+  });
+
+  it('keeps serving at quorum with one replica down', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    cluster.down.add('b');
+    await fe.write('k', Buffer.from('x'), 2);
+    expect((await fe.read('k', 2)).entry?.value?.toString()).toBe('x');
+  });
+
+  it('fails with the number of replicas that answered when a quorum is gone', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    cluster.down.add('b');
+    cluster.down.add('c');
+    await expect(fe.write('k', Buffer.from('x'), 2)).rejects.toMatchObject({ code: 'FOG_ERR_QUORUM_NOT_MET', details: { required: 2, answered: 1, replicas: 3 } });
+    await expect(fe.read('k', 2)).rejects.toMatchObject({ code: 'FOG_ERR_QUORUM_NOT_MET', details: { required: 2, answered: 1 } });
+    // w=1 still works, and reads it back at r=1.
+    await fe.write('k', Buffer.from('y'), 1);
+    expect((await fe.read('k', 1)).entry?.value?.toString()).toBe('y');
+  });
+
+  it('orders a write after one acknowledged earlier even when its clock is far behind', async () => {
+    const ahead = makeCoordinator(cluster, table, 'fe-ahead', +30_000);
+    const behind = makeCoordinator(cluster, table, 'fe-behind', -30_000);
+    const first = await ahead.write('k', Buffer.from('first'), 2);
+    const second = await behind.write('k', Buffer.from('second'), 2);
+    expect(second.ver.ms > first.ver.ms || (second.ver.ms === first.ver.ms && second.ver.c > first.ver.c)).toBe(true);
+    expect((await ahead.read('k', 2)).entry?.value?.toString()).toBe('second');
+    expect((await behind.read('k', 3)).entry?.value?.toString()).toBe('second');
+  });
+
+  it('counts a resend of the same version as an acknowledgement, not a conflict', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    await fe.write('k', Buffer.from('v'), 3);
+    const stored = cluster.engines.get('a')!.store.get(partitionOf('k', DIGITS), 'k')!;
+    const again = await cluster.send('a', 1, { op: 'put', p: partitionOf('k', DIGITS), key: 'k', ver: stored.ver, val: Buffer.from('v').toString('base64') });
+    expect(again.result).toEqual({ ok: true, outcome: 'duplicate' });
+  });
+
+  it('repairs a stale replica after a read', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    cluster.down.add('c');
+    await fe.write('k', Buffer.from('new'), 2);
+    cluster.down.delete('c');
+    const p = partitionOf('k', DIGITS);
+    expect(cluster.engines.get('c')!.store.get(p, 'k')).toBeUndefined();
+    await fe.read('k', 3);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(cluster.engines.get('c')!.store.get(p, 'k')?.value?.toString()).toBe('new');
+  });
+
+  it('writes a tombstone that hides the value', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    await fe.write('k', Buffer.from('v'), 2);
+    await fe.write('k', null, 2);
+    const r = await fe.read('k', 2);
+    expect(r.entry).not.toBeNull();
+    expect(r.entry!.value).toBeNull();
+  });
+
+  it('sends writes to pending replicas without counting them for the quorum', async () => {
+    const withPending = new FakeCluster(['a', 'b', 'c', 'd']);
+    const t = { current: tableFor(['a', 'b', 'c'], 1, ['d']) };
+    withPending.publish(t.current);
+    const fe = makeCoordinator(withPending, t, 'fe1');
+    withPending.down.add('b');
+    withPending.down.add('c');
+    await expect(fe.write('k', Buffer.from('v'), 2)).rejects.toBeInstanceOf(FogError);
+    expect(withPending.engines.get('d')!.store.get(partitionOf('k', DIGITS), 'k')?.value?.toString()).toBe('v');
+  });
+
+  it('refetches the table and retries when a replica fences it with a newer epoch', async () => {
+    // The cluster moved to epoch 2 where the replicas are b, c, d; this frontend still has epoch 1 (a, b, c).
+    const moved = new FakeCluster(['a', 'b', 'c', 'd']);
+    const newTable = tableFor(['b', 'c', 'd'], 2);
+    moved.publish(newTable);
+    const t = { current: tableFor(['a', 'b', 'c'], 1) };
+    t.current.nodes.d = { id: 'd', address: 'd', zone: 'z', weight: 1, state: 'up' };
+    let refreshes = 0;
+    const fe = makeCoordinator(moved, t, 'fe1', 0, async () => {
+      refreshes++;
+      t.current = newTable;
+    });
+    // Only b and c accept at epoch 1's replica set minus a: the fenced reply from a is what triggers the refresh.
+    moved.down.add('c');
+    await fe.write('k', Buffer.from('v'), 2);
+    expect(refreshes).toBeGreaterThanOrEqual(1);
+    expect(t.current.epoch).toBe(2);
+    expect(moved.engines.get('d')!.store.get(partitionOf('k', DIGITS), 'k')?.value?.toString()).toBe('v');
+  });
+
+  it('refuses without a table', async () => {
+    const fe = makeCoordinator(cluster, { current: null as unknown as PartitionTable }, 'fe1');
+    await expect(fe.read('k', 1)).rejects.toMatchObject({ code: 'FOG_ERR_NO_TABLE' });
+  });
+});
