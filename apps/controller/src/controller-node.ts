@@ -3,11 +3,12 @@ import express, { type Request, type Response } from 'express';
 import http from 'node:http';
 import { Gauge } from 'prom-client';
 import { ControllerCore, type Member } from '@fog/cluster';
+import { StateFile } from './state-file';
 import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
-import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_STATES, partitionLabel, type PartitionTable } from '@fog/protocol';
+import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type MoveView, type PartitionTable } from '@fog/protocol';
 import { renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
@@ -16,6 +17,13 @@ export interface ControllerConfig {
   expectedStorage: number;
   redundancy: number;
   digits: number;
+  downAfterMs: number;
+  outAfterMs: number;
+  suspectAfterMs: number;
+  /** How often failure detection runs and accumulated changes become one new table. */
+  tickIntervalMs: number;
+  /** Where the state file lives; null keeps state in memory only. */
+  dataDir: string | null;
 }
 
 /** Wires the controller core to HTTP, time and table pushes. */
@@ -25,9 +33,19 @@ export class ControllerNode {
   private readonly http: AxiosInstance;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   private server: RunningServer | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private hadMoves = false;
+  private readonly stateFile: StateFile | null;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
-    this.core = new ControllerCore({ expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits });
+    const coreConfig = {
+      expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
+      downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
+    };
+    this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
+    const saved = this.stateFile?.load() ?? null;
+    this.core = saved ? ControllerCore.restore(saved, coreConfig, Date.now()) : new ControllerCore(coreConfig);
+    if (saved) log.info('state restored', { file: this.stateFile!.file, epoch: this.core.epoch(), nodes: this.core.listMembers().length });
     this.metrics = createHttpMetrics('controller');
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
@@ -38,12 +56,49 @@ export class ControllerNode {
     this.log.info('controller listening', {
       port: this.server.port, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
     });
+    this.ticker = setInterval(() => this.tick(), this.cfg.tickIntervalMs);
+    // A restored table is pushed at once: nodes that missed the last one catch up.
+    if (this.core.table()) this.pushTable();
     return this.server.port;
   }
 
   async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
     await this.server?.close();
     this.agent.destroy();
+  }
+
+  private tick(): void {
+    const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
+    const published = this.core.tick(Date.now());
+    const moves = this.core.listMoves().length;
+    if (this.hadMoves && moves === 0) this.log.info('all moves complete', { epoch: this.core.epoch() });
+    this.hadMoves = moves > 0;
+    for (const m of this.core.listMembers()) {
+      const was = before.get(m.id);
+      if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
+    }
+    if (published) this.afterTableChange();
+  }
+
+  /** Persist first, then tell the nodes: a pushed epoch is never one a restart would forget. */
+  private afterTableChange(): void {
+    this.persist();
+    const t = this.core.table()!;
+    const pending = t.partitions.reduce((n, e) => n + e.pending.length, 0);
+    this.log.info('table published', { epoch: t.epoch, pendingReplicas: pending });
+    this.pushTable();
+  }
+
+  private persist(): void {
+    if (!this.stateFile) return;
+    try {
+      this.stateFile.save(this.core.snapshot());
+    } catch (err) {
+      // Serving on with state the disk does not have would break the restart promise silently.
+      this.log.error('cannot save controller state; stopping', { file: this.stateFile.file, error: (err as Error).message });
+      process.exit(1);
+    }
   }
 
   /** Push the current table to every registered node. Failures are logged: heartbeats carry the epoch, so a missed push is caught up by a fetch. */
@@ -70,15 +125,41 @@ export class ControllerNode {
     app.post('/v1/nodes', op('register'), (req, res) => {
       const { member, tableChanged } = this.core.register(req.body, Date.now());
       this.log.info('node registered', { node: member.id, role: member.role, address: member.address, zone: member.zone });
-      if (tableChanged) {
-        this.log.info('table published', { epoch: this.core.epoch() });
-        this.pushTable();
-      }
+      // The first table is published at once; later changes wait for the tick, persisted either way.
+      if (tableChanged && this.core.epoch() === 1 && !this.core.hasPendingChanges()) this.afterTableChange();
+      else this.persist();
       res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
-      if (!this.core.heartbeat(req.params.id as string, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
-      res.json({ epoch: this.core.epoch() });
+      const id = req.params.id as string;
+      if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
+      res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
+    });
+    app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
+      const marked = this.core.suspect(req.params.id as string, Date.now());
+      if (marked) this.log.warn('node suspected down on a frontend report', { node: req.params.id as string, reporter: String(req.body?.reporter ?? '') });
+      res.json({ marked });
+    });
+    app.post('/v1/nodes/:id/handoff', op('handoff'), (req, res) => {
+      const move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      if (move.done) this.log.debug('partition copy complete', { node: move.node, partition: move.partition, keys: move.keysCopied, bytes: move.bytesCopied });
+      res.json({ move });
+    });
+    app.post('/v1/cluster/nodes/:id/decommission', op('decommission'), (req, res) => {
+      const m = this.core.decommission(req.params.id as string);
+      this.persist();
+      this.log.info('decommission started', { node: m.id });
+      res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
+    });
+    app.get('/v1/cluster/plan', op('plan'), (req, res) => {
+      const add = typeof req.query.add === 'string' ? req.query.add : undefined;
+      const remove = typeof req.query.remove === 'string' ? req.query.remove : undefined;
+      if (!add === !remove) throw new FogError('FOG_ERR_BAD_REQUEST', 'give exactly one of add=ID or remove=ID');
+      const zone = typeof req.query.zone === 'string' ? req.query.zone : 'default';
+      const weight = req.query.weight === undefined ? 1 : Number(req.query.weight);
+      if (add && !(NODE_ID_RE.test(add) && ZONE_RE.test(zone) && weight > 0 && weight <= 100)) throw new FogError('FOG_ERR_BAD_REQUEST', 'add needs a valid id, zone and weight in (0, 100]');
+      const plan = this.core.plan(add ? { add: { id: add, zone, weight } } : { remove });
+      res.json({ epoch: this.core.epoch(), ...plan });
     });
     app.get('/v1/table', op('table'), (_req, res) => {
       const table = this.core.table();
@@ -117,6 +198,8 @@ export class ControllerNode {
         partitions: m.role === 'storage' ? counts.get(m.id)?.active ?? 0 : undefined,
         pendingPartitions: m.role === 'storage' ? counts.get(m.id)?.pending ?? 0 : undefined,
       })),
+      moves: this.core.listMoves().map(({ epoch: _epoch, ...view }) => view),
+      movesPending: this.core.listMoves().filter((m) => !m.done).length,
     };
   }
 
@@ -134,6 +217,9 @@ export class ControllerNode {
         for (const m of core.listMembers()) this.inc({ role: m.role, state: m.state });
       },
     });
+    new Gauge({ name: 'fog_controller_moves_pending', help: 'Replicas being copied to a new node (pending in the table).', registers: [reg], collect() { this.set(core.listMoves().filter((m) => !m.done).length); } });
+    new Gauge({ name: 'fog_controller_handoff_copied_bytes', help: 'Bytes copied so far by the moves in progress, as the receiving nodes report.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.bytesCopied, 0)); } });
+    new Gauge({ name: 'fog_controller_handoff_copied_keys', help: 'Keys copied so far by the moves in progress.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.keysCopied, 0)); } });
   }
 }
 
@@ -146,6 +232,9 @@ export interface ClusterView {
   storageRegistered: number;
   storageExpected: number;
   nodes: Array<ReturnType<typeof publicMember> & { lastHeartbeatAgoMs: number; partitions?: number; pendingPartitions?: number }>;
+  /** Replicas being added, with copy progress. */
+  moves: MoveView[];
+  movesPending: number;
 }
 
 function publicMember(m: Member) {
@@ -167,4 +256,3 @@ function partitionCounts(table: PartitionTable | null): Map<string, { active: nu
   return out;
 }
 
-export { partitionLabel };

@@ -4,6 +4,7 @@ import { LOG_LEVELS, createLogger, onShutdown, type LogLevel } from '@fog/http-k
 import {
   PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
+import { FAILURE_DEFAULTS } from '@fog/cluster';
 import { ControllerNode } from './controller-node';
 
 const args = yargs(hideBin(process.argv))
@@ -15,6 +16,12 @@ const args = yargs(hideBin(process.argv))
   .option('expected-storage', { type: 'number', describe: 'storage nodes needed before the first table (or second positional)' })
   .option('redundancy', { type: 'number', describe: `replicas per partition, K (or third positional; default ${REDUNDANCY_DEFAULT})` })
   .option('partition-digits', { type: 'number', default: PARTITION_DIGITS_DEFAULT, describe: `D: 16^D partitions (${PARTITION_DIGITS_MIN}..${PARTITION_DIGITS_MAX})` })
+  .option('data-dir', { type: 'string', describe: 'folder for the state file (membership, table, epoch, moves); omit to keep state in memory only' })
+  .option('heartbeat-interval-ms', { type: 'number', default: 1000, describe: 'ms between node heartbeats (the nodes\' flag of the same name should match)' })
+  .option('down-after-ms', { type: 'number', describe: 'silence after which a node is down (default 3 heartbeats)' })
+  .option('out-after-ms', { type: 'number', default: FAILURE_DEFAULTS.outAfterMs, describe: 'silence after which a down node is out and its partitions re-replicated' })
+  .option('suspect-after-ms', { type: 'number', describe: 'silence after which a frontend report marks a node down early (default 1.5 heartbeats)' })
+  .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
   .help()
@@ -42,8 +49,28 @@ if (redundancy < REDUNDANCY_MIN || redundancy > REDUNDANCY_MAX) fail(`redundancy
 if (redundancy > expectedStorage) fail(`redundancy ${redundancy} needs at least ${redundancy} storage nodes, expected-storage is ${expectedStorage}`);
 if (digits < PARTITION_DIGITS_MIN || digits > PARTITION_DIGITS_MAX) fail(`partition-digits must be ${PARTITION_DIGITS_MIN}..${PARTITION_DIGITS_MAX}`);
 
+const heartbeatIntervalMs = num(args['heartbeat-interval-ms'], undefined, 1000, 'heartbeat-interval-ms');
+const downAfterMs = num(args['down-after-ms'], undefined, 3 * heartbeatIntervalMs, 'down-after-ms');
+const outAfterMs = num(args['out-after-ms'], undefined, FAILURE_DEFAULTS.outAfterMs, 'out-after-ms');
+const suspectAfterMs = num(args['suspect-after-ms'], undefined, Math.round(1.5 * heartbeatIntervalMs), 'suspect-after-ms');
+const tickIntervalMs = num(args['tick-interval-ms'], undefined, 200, 'tick-interval-ms');
+if (heartbeatIntervalMs < 10) fail('heartbeat-interval-ms must be >= 10');
+if (downAfterMs < 2 * heartbeatIntervalMs) fail(`down-after-ms (${downAfterMs}) must be at least 2 heartbeat intervals (${2 * heartbeatIntervalMs}) or one late packet marks a node down`);
+if (outAfterMs <= downAfterMs) fail(`out-after-ms (${outAfterMs}) must exceed down-after-ms (${downAfterMs})`);
+if (suspectAfterMs < heartbeatIntervalMs) fail('suspect-after-ms must be at least one heartbeat interval');
+if (tickIntervalMs < 10 || tickIntervalMs > downAfterMs) fail('tick-interval-ms must be in [10, down-after-ms]');
+
 const log = createLogger('controller', args['log-level'] as LogLevel);
-const node = new ControllerNode({ host: args.host, port, expectedStorage, redundancy, digits }, log);
+let node: ControllerNode;
+try {
+  node = new ControllerNode(
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, tickIntervalMs, dataDir: args['data-dir'] ?? null },
+  log,
+  );
+} catch (err) {
+  log.error('cannot start', { error: (err as Error).message });
+  process.exit(1);
+}
 node.start().catch((err: Error) => {
   log.error('failed to start', { error: err.message });
   process.exit(1);

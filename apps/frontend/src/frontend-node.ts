@@ -232,7 +232,7 @@ export class FrontendNode {
       replicaOutcome: (k, outcome) => replica.inc({ op: k, outcome }),
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
-      unreachable: () => undefined,
+      unreachable: (id) => this.link.reportUnreachable(id, Date.now()),
     };
   }
 }

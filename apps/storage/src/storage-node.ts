@@ -8,7 +8,12 @@ import {
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, type OpsRequest, type PartitionTable,
 } from '@fog/protocol';
-import { ReplicaEngine } from '@fog/storage-core';
+import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
+import { HANDOFF_PATH, HandoffWorker } from './handoff';
+
+/** How long a node keeps a partition it was moved off (in-flight copies may still read it). */
+export const PARTITION_DROP_DELAY_MS = 30_000;
+const PARTITION_DROP_CHECK_INTERVAL_MS = 5_000;
 
 export interface StorageConfig {
   id: string;
@@ -29,6 +34,10 @@ export class StorageNode {
   private readonly metrics: HttpMetrics;
   private readonly link: ControllerLink;
   private server: RunningServer | null = null;
+  private handoff!: HandoffWorker;
+  /** Partitions the table no longer gives this node, with when they were given away. */
+  private readonly releasedAtMs = new Map<number, number>();
+  private dropTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
     this.engine = new ReplicaEngine(cfg.id);
@@ -44,6 +53,7 @@ export class StorageNode {
       onTable: (t) => this.adoptTable(t, 'controller'),
       currentEpoch: () => this.engine.epoch(),
     });
+    this.handoff = new HandoffWorker(this.engine, this.link, log);
   }
 
   async start(): Promise<number> {
@@ -56,18 +66,55 @@ export class StorageNode {
     this.server = await listen(handler, this.cfg.host, this.cfg.port);
     this.log.info('storage listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
+    this.dropTimer = setInterval(() => this.dropReleasedPartitions(Date.now()), PARTITION_DROP_CHECK_INTERVAL_MS);
     return this.server.port;
   }
 
   async stop(): Promise<void> {
     this.link.stop();
+    this.handoff.stop();
+    if (this.dropTimer) clearInterval(this.dropTimer);
     await this.server?.close();
   }
 
   private adoptTable(table: PartitionTable, from: string): boolean {
+    const before = new Set(this.engine.heldPartitions());
     const adopted = this.engine.offerTable(table);
-    if (adopted) this.log.info('table adopted', { epoch: table.epoch, from, partitions: this.engine.heldPartitions().length });
-    return adopted;
+    if (!adopted) return false;
+    this.log.info('table adopted', { epoch: table.epoch, from, partitions: this.engine.heldPartitions().length });
+    const now = Date.now();
+    for (const p of before) if (!this.engine.holds(p) && !this.releasedAtMs.has(p)) this.releasedAtMs.set(p, now);
+    for (const p of this.engine.heldPartitions()) this.releasedAtMs.delete(p);
+    this.handoff.onTable(table);
+    return true;
+  }
+
+  /**
+   * Forget partitions given away a while ago. The delay lets in-flight copies from this node
+   * finish; writes for them are already fenced.
+   */
+  private dropReleasedPartitions(nowMs: number): void {
+    for (const [p, at] of this.releasedAtMs) {
+      if (nowMs - at < PARTITION_DROP_DELAY_MS) continue;
+      this.releasedAtMs.delete(p);
+      const dropped = this.engine.store.dropPartition(p);
+      if (dropped > 0) this.log.info('partition dropped', { partition: p, entries: dropped });
+    }
+  }
+
+  /** Serve one page of a partition to a node copying it (handoff source side). */
+  private partitionPage(body: { epoch?: unknown; p?: unknown; after?: unknown; limit?: unknown }): PartitionPage {
+    const p = body.p;
+    const table = this.engine.currentTable();
+    if (!table || typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= table.partitions.length) {
+      throw new FogError('FOG_ERR_BAD_REQUEST', 'p must be a partition number');
+    }
+    if (body.after !== null && typeof body.after !== 'string') throw new FogError('FOG_ERR_BAD_REQUEST', 'after must be a key or null');
+    const limit = typeof body.limit === 'number' && Number.isInteger(body.limit) && body.limit > 0 ? Math.min(body.limit, PARTITION_PAGE_DEFAULTS.pageKeysMax) : PARTITION_PAGE_DEFAULTS.pageKeysMax;
+    if (!table.partitions[p].replicas.includes(this.cfg.id)) {
+      throw new FogError('FOG_ERR_WRONG_NODE', `not an active replica of partition ${p}`, { epoch: this.engine.epoch() });
+    }
+    return pagePartition(this.engine.store, p, body.after as string | null, limit, PARTITION_PAGE_DEFAULTS.pageBytesMax);
   }
 
   private handleOps(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -125,13 +172,16 @@ export class StorageNode {
     app.disable('x-powered-by');
     app.use(metricsMiddleware(this.metrics));
     mountStandardRoutes(app, this.metrics, () => ({
-      id: this.cfg.id, role: 'storage', epoch: this.engine.epoch(), registered: this.link.isRegistered(),
+      id: this.cfg.id, role: 'storage', epoch: this.engine.epoch(), registered: this.link.isRegistered(), state: this.link.nodeState(),
     }));
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
       const table = req.body as PartitionTable;
       if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
       const adopted = this.adoptTable(table, 'push');
       res.set(HEADERS.epoch, String(this.engine.epoch())).json({ adopted, epoch: this.engine.epoch() });
+    });
+    app.post(HANDOFF_PATH, op('partition_page'), express.json({ limit: '64kb' }), (req, res) => {
+      res.json(this.partitionPage(req.body ?? {}));
     });
     app.get('/v1/stats', op('stats'), (_req, res) => {
       const s = this.engine.store.stats();
@@ -162,6 +212,12 @@ export class StorageNode {
     new Gauge({ name: 'fog_storage_tombstones', help: 'Tombstones held.', registers: [reg], collect() { this.set(engine.store.stats().tombstones); } });
     new Gauge({ name: 'fog_storage_bytes', help: 'Bytes held by keys, values and entry overhead.', registers: [reg], collect() { this.set(engine.store.stats().bytes); } });
     new Gauge({ name: 'fog_storage_partitions', help: 'Partitions this node holds in its table.', registers: [reg], collect() { this.set(engine.heldPartitions().length); } });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` in collect()
+    const node = this;
+    new Gauge({ name: 'fog_storage_handoff_partitions_active', help: 'Partitions being copied to this node now.', registers: [reg], collect() { this.set(node.handoff?.stats.active ?? 0); } });
+    new Gauge({ name: 'fog_storage_handoff_copied_bytes', help: 'Value bytes copied to this node by completed partition handoffs since start.', registers: [reg], collect() { this.set(node.handoff?.stats.bytesCopied ?? 0); } });
+    new Gauge({ name: 'fog_storage_handoff_copied_keys', help: 'Entries copied to this node by partition handoffs since start.', registers: [reg], collect() { this.set(node.handoff?.stats.keysCopied ?? 0); } });
+    new Gauge({ name: 'fog_storage_handoff_failures', help: 'Partition copies that failed and were retried, since start.', registers: [reg], collect() { this.set(node.handoff?.stats.failures ?? 0); } });
     const engineCounters = engine.counters;
     // The counts live in the pure engine; the exposition catches up with them at scrape time.
     let seen = { ...engineCounters };

@@ -23,6 +23,17 @@ export interface SpawnAppOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The runner's environment without FOG_* variables: the apps read FOG_* as options and refuse
+ * unknown ones, so the harness's own settings (FOG_E2E_*) or a developer's shell must not leak
+ * into an app's configuration. Tests pass FOG_* explicitly through `env` when they mean to.
+ */
+export function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FOG_')) env[k] = v;
+  return env;
+}
+
 /** Every child this test file started and that has not been seen to exit. */
 const live = new Set<AppProcess>();
 
@@ -60,7 +71,7 @@ export class AppProcess {
       this.child = spawn(process.execPath, [appMain(opts.app), ...opts.args], {
         cwd: WORKSPACE_ROOT,
         stdio: ['ignore', out, err],
-        env: { ...process.env, ...opts.env },
+        env: { ...childEnv(), ...opts.env },
       });
     } finally {
       // The child holds its own copies of the descriptors.
@@ -120,10 +131,15 @@ export class AppProcess {
 
   /** Resolve with the exit status, or throw if it has not exited within `timeoutMs`. */
   async waitExit(timeoutMs: number): Promise<ExitStatus> {
-    const timer = sleep(timeoutMs, 'timeout' as const);
-    const r = await Promise.race([this.exited, timer]);
-    if (r === 'timeout') throw new Error(`${this.name} (pid ${this.pid}) did not exit within ${timeoutMs} ms`);
-    return r;
+    const cancel = new AbortController();
+    const timer = sleep(timeoutMs, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
+    try {
+      const r = await Promise.race([this.exited, timer]);
+      if (r === 'timeout' || r === 'cancelled') throw new Error(`${this.name} (pid ${this.pid}) did not exit within ${timeoutMs} ms`);
+      return r;
+    } finally {
+      cancel.abort();
+    }
   }
 
   /** SIGKILL and wait until reaped. */

@@ -103,7 +103,7 @@ export function checkExposition(text: string, opts: CheckOptions = {}): Expositi
       if (kind === 'HELP') {
         if (f.help !== undefined) errors.push(`line ${n}: second HELP for ${name}`);
         f.help = rest ?? '';
-        if (/\\(?![\\n])/.test(f.help)) errors.push(`line ${n}: invalid escape in HELP of ${name}`);
+        if (!/^(?:[^\\]|\\[\\n])*$/.test(f.help)) errors.push(`line ${n}: invalid escape in HELP of ${name}`);
       } else {
         if (f.type !== undefined) errors.push(`line ${n}: second TYPE for ${name}`);
         const t = (rest ?? '').trim();

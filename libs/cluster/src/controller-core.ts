@@ -1,6 +1,21 @@
-import { computePlacement, type PlacementNode } from '@fog/partitioning';
-import { FogError, partitionCount, type NodeRegistration, type PartitionTable, type TableNode } from '@fog/protocol';
+import { computePlacement, diffPlacement, type PlacementNode } from '@fog/partitioning';
+import {
+  FogError, partitionCount, type HandoffReport, type MoveView, type NodeRegistration, type PartitionEntry,
+  type PartitionTable, type TableNode,
+} from '@fog/protocol';
 import { validateRegistration, type Member } from './member';
+
+export const FAILURE_DEFAULTS = {
+  /** Silence after which a node is `down`: reads avoid it, nothing moves yet. */
+  downAfterMs: 3000,
+  /** Silence after which a node is `out`: its partitions get new replicas. */
+  outAfterMs: 15_000,
+  /**
+   * A frontend's report that a node is unreachable counts only if the node has also been
+   * silent this long: a report is evidence, the heartbeats decide.
+   */
+  suspectAfterMs: 1500,
+} as const;
 
 export interface ControllerConfig {
   /** Storage nodes needed before the first table is formed. */
@@ -9,21 +24,59 @@ export interface ControllerConfig {
   redundancy: number;
   /** D. */
   digits: number;
+  downAfterMs: number;
+  outAfterMs: number;
+  suspectAfterMs: number;
 }
 
 export interface RegisterResult {
   member: Member;
-  /** True when the registration produced a new table (a new epoch to push). */
+  /** True when the registration changed what the next table will say. */
   tableChanged: boolean;
 }
 
+export interface Move extends MoveView {
+  /** Epoch of the table that first listed the node as pending. */
+  epoch: number;
+}
+
+/** Everything the controller must not lose across a restart. */
+export interface ControllerState {
+  version: 1;
+  config: { redundancy: number; digits: number; expectedStorage: number };
+  table: PartitionTable | null;
+  target: string[][] | null;
+  targetWhy?: string[][];
+  members: Member[];
+  moves: Move[];
+}
+
+export interface PlanResult {
+  moves: Array<{ partition: number; added: string[]; removed: string[] }>;
+  replicasMoved: number;
+  /** Replica slots moved, as a fraction of all P*K slots. */
+  fractionMoved: number;
+}
+
 /**
- * The controller's decisions, with no network, disk or timers: membership, the first table,
- * epochs. The app feeds it registrations and time, and pushes the tables it produces.
+ * The controller's decisions, with no network, disk or timers: membership, failure
+ * detection, placement targets, pending replicas and epochs. The app feeds it registrations,
+ * heartbeats, reports and time, and persists and pushes the tables it produces.
+ *
+ * Changes accumulate and become one new table per `tick` (and at once for the first table),
+ * so a burst of events — or a flapping node — costs one epoch per tick, not one per event.
  */
 export class ControllerCore {
   private readonly members = new Map<string, Member>();
   private current: PartitionTable | null = null;
+  /** Desired replica set per partition; the table converges to it through pending replicas. */
+  private target: string[][] | null = null;
+  /** Placement reasons parallel to target. */
+  private targetWhy: string[][] = [];
+  /** Working partition entries (published on the next tick). */
+  private entries: PartitionEntry[] | null = null;
+  private readonly moves = new Map<string, Move>();
+  private dirty = false;
 
   constructor(readonly config: ControllerConfig) {
     if (!(config.expectedStorage >= 1)) throw new Error('expectedStorage must be >= 1');
@@ -32,6 +85,7 @@ export class ControllerCore {
       // K distinct replicas need at least K storage nodes.
       throw new Error(`redundancy ${config.redundancy} needs at least as many storage nodes, expected ${config.expectedStorage}`);
     }
+    if (!(config.downAfterMs > 0 && config.outAfterMs > config.downAfterMs)) throw new Error('need 0 < downAfterMs < outAfterMs');
   }
 
   table(): PartitionTable | null {
@@ -50,10 +104,19 @@ export class ControllerCore {
     return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  listMoves(): Move[] {
+    return [...this.moves.values()].sort((a, b) => a.partition - b.partition || (a.node < b.node ? -1 : 1));
+  }
+
+  /** True when changes wait for the next tick to be published. */
+  hasPendingChanges(): boolean {
+    return this.dirty;
+  }
+
   register(input: unknown, nowMs: number): RegisterResult {
     const reg: NodeRegistration = validateRegistration(input);
     for (const m of this.members.values()) {
-      if (m.id !== reg.id && m.address === reg.address) {
+      if (m.id !== reg.id && m.address === reg.address && m.state !== 'left' && m.state !== 'out') {
         throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `address ${reg.address} is already registered as ${m.id}`, { id: m.id });
       }
     }
@@ -61,68 +124,289 @@ export class ControllerCore {
     if (existing && existing.role !== reg.role) {
       throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `id ${reg.id} is already registered as a ${existing.role}`, { id: reg.id });
     }
+    const wasPlaced = existing !== undefined && (existing.state === 'up' || existing.state === 'down' || existing.state === 'leaving');
+    const detailsChanged = existing !== undefined && (existing.address !== reg.address || existing.zone !== reg.zone || existing.weight !== reg.weight);
     const member: Member = existing ?? { ...reg, state: 'up', registeredAtMs: nowMs, lastHeartbeatMs: nowMs };
-    const moved = existing !== undefined && (existing.address !== reg.address || existing.zone !== reg.zone);
-    Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, state: 'up', lastHeartbeatMs: nowMs });
+    const previousState = member.state;
+    Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs });
+    // A decommissioned node stays out of placement when it restarts: leaving was the
+    // operator's decision, and only a new id brings the machine back as a fresh node.
+    if (member.state === 'left') return { member, tableChanged: false };
+    // A leaving node that restarts keeps leaving; anything else registering is up.
+    if (member.state !== 'leaving') member.state = 'up';
     this.members.set(member.id, member);
 
-    let tableChanged = false;
-    if (member.role === 'storage') {
-      if (!this.current) tableChanged = this.maybeFormFirstTable();
-      else if (moved && this.current.nodes[member.id]) tableChanged = this.republish();
+    if (member.role !== 'storage') return { member, tableChanged: false };
+    if (!this.current) return { member, tableChanged: this.maybeFormFirstTable() };
+    if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
+      // A new node, or one that was out or left: it joins and takes a share.
+      this.replan('join');
+    } else if (detailsChanged || previousState !== member.state) {
+      this.dirty = true;
     }
-    return { member, tableChanged };
+    return { member, tableChanged: this.dirty };
   }
 
-  /** Record a heartbeat. False when the node is unknown (it should register again). */
+  /** Record a heartbeat. False when the node is unknown or out (it should register again). */
   heartbeat(id: string, nowMs: number): boolean {
     const m = this.members.get(id);
-    if (!m) return false;
+    if (!m || m.state === 'out') return false;
     m.lastHeartbeatMs = nowMs;
+    if (m.state === 'left') return true;
+    if (m.state === 'down') {
+      m.state = 'up';
+      this.dirty = this.dirty || m.role === 'storage';
+    }
     return true;
   }
+
+  /** A frontend could not reach `id`. Marks it down only if its heartbeats agree. */
+  suspect(id: string, nowMs: number): boolean {
+    const m = this.members.get(id);
+    if (!m || m.role !== 'storage' || m.state !== 'up') return false;
+    if (nowMs - m.lastHeartbeatMs < this.config.suspectAfterMs) return false;
+    m.state = 'down';
+    this.dirty = true;
+    return true;
+  }
+
+  /** Graceful leave: hand every partition of the node to others, then mark it `left`. */
+  decommission(id: string): Member {
+    const m = this.members.get(id);
+    if (!m || m.role !== 'storage') throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no storage node ${id}`);
+    if (m.state === 'left' || m.state === 'leaving') return m;
+    if (m.state === 'out') throw new FogError('FOG_ERR_BAD_REQUEST', `node ${id} is out; its partitions are already being replaced`);
+    if (!this.current) throw new FogError('FOG_ERR_NO_TABLE');
+    const remaining = this.storageMembers().filter((x) => x.id !== id && placeable(x));
+    if (remaining.length < this.config.redundancy) {
+      throw new FogError('FOG_ERR_BAD_REQUEST', `decommissioning ${id} would leave ${remaining.length} storage nodes for K=${this.config.redundancy}`, { remaining: remaining.length });
+    }
+    m.state = 'leaving';
+    this.replan('decommission');
+    return m;
+  }
+
+  /** A pending node reports copy progress; `done` asks to become active. */
+  handoff(id: string, report: unknown, nowMs: number): Move {
+    const r = validateHandoff(report, this.config.digits);
+    const move = this.moves.get(moveKey(r.partition, id));
+    if (!move) throw new FogError('FOG_ERR_WRONG_NODE', `${id} is not pending for partition ${r.partition}`);
+    move.keysCopied = r.keysCopied;
+    move.bytesCopied = r.bytesCopied;
+    if (r.done && !move.done) {
+      move.done = true;
+      this.finishPartitionIfSynced(r.partition);
+    }
+    void nowMs;
+    return move;
+  }
+
+  /** Failure detection and publication. Returns true when a new table was produced. */
+  tick(nowMs: number): boolean {
+    let replanNeeded = false;
+    for (const m of this.members.values()) {
+      const silentMs = nowMs - m.lastHeartbeatMs;
+      if ((m.state === 'up' || m.state === 'leaving') && silentMs > this.config.downAfterMs) {
+        if (m.state === 'up') {
+          m.state = 'down';
+          this.dirty = this.dirty || m.role === 'storage';
+        }
+      }
+      if (m.state === 'down' && silentMs > this.config.outAfterMs) {
+        m.state = 'out';
+        if (m.role === 'storage') replanNeeded = true;
+      }
+    }
+    if (replanNeeded && this.current) this.replan('replace');
+    this.retireLeftNodes();
+    return this.publish();
+  }
+
+  /** Which partitions would move if a node were added or removed (nothing changes). */
+  plan(change: { add?: { id: string; zone: string; weight: number }; remove?: string }): PlanResult {
+    if (!this.current || !this.target) throw new FogError('FOG_ERR_NO_TABLE');
+    let nodes = this.placementNodes();
+    if (change.remove) {
+      if (!nodes.some((n) => n.id === change.remove)) throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no placed storage node ${change.remove}`);
+      nodes = nodes.filter((n) => n.id !== change.remove);
+    }
+    if (change.add) {
+      if (this.members.has(change.add.id)) throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `node ${change.add.id} already exists`);
+      nodes = [...nodes, change.add];
+    }
+    if (nodes.length === 0) throw new FogError('FOG_ERR_BAD_REQUEST', 'no storage node would remain');
+    const next = computePlacement({ nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), previous: this.target }).replicas;
+    const moves = diffPlacement(this.target, next);
+    const replicasMoved = moves.reduce((n, m) => n + m.added.length, 0);
+    return { moves, replicasMoved, fractionMoved: replicasMoved / (partitionCount(this.config.digits) * this.config.redundancy) };
+  }
+
+  snapshot(): ControllerState {
+    return {
+      version: 1,
+      config: { redundancy: this.config.redundancy, digits: this.config.digits, expectedStorage: this.config.expectedStorage },
+      table: this.current,
+      target: this.target,
+      targetWhy: this.targetWhy,
+      members: this.listMembers().map((m) => ({ ...m })),
+      moves: this.listMoves().map((m) => ({ ...m })),
+    };
+  }
+
+  /**
+   * Resume from saved state. Heartbeat clocks restart at `nowMs`: the controller was away, not
+   * the nodes, so nobody is declared down for the controller's own absence.
+   */
+  static restore(state: ControllerState, config: ControllerConfig, nowMs: number): ControllerCore {
+    if (state.version !== 1) throw new Error(`unknown controller state version ${String(state.version)}`);
+    if (state.config.redundancy !== config.redundancy || state.config.digits !== config.digits) {
+      throw new Error(
+        `saved state has K=${state.config.redundancy}, D=${state.config.digits} but the flags say K=${config.redundancy}, D=${config.digits}; ` +
+          'start with the saved values or a new data dir',
+      );
+    }
+    const core = new ControllerCore(config);
+    for (const m of state.members) core.members.set(m.id, { ...m, lastHeartbeatMs: nowMs });
+    core.current = state.table;
+    core.target = state.target;
+    core.targetWhy = state.targetWhy ?? [];
+    core.entries = state.table ? state.table.partitions.map((e) => ({ ...e, replicas: [...e.replicas], pending: [...e.pending] })) : null;
+    for (const mv of state.moves) core.moves.set(moveKey(mv.partition, mv.node), { ...mv });
+    return core;
+  }
+
+  // ---------------------------------------------------------------------------------------
 
   private storageMembers(): Member[] {
     return this.listMembers().filter((m) => m.role === 'storage');
   }
 
+  private placementNodes(): PlacementNode[] {
+    return this.storageMembers().filter(placeable).map((m) => ({ id: m.id, zone: m.zone, weight: m.weight }));
+  }
+
   private maybeFormFirstTable(): boolean {
-    const storage = this.storageMembers();
+    const storage = this.storageMembers().filter((m) => m.state === 'up');
     if (storage.length < this.config.expectedStorage) return false;
-    const nodes: PlacementNode[] = storage.map((m) => ({ id: m.id, zone: m.zone, weight: m.weight }));
-    const placement = computePlacement({ nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits) });
-    this.current = {
-      epoch: 1,
+    const placement = computePlacement({ nodes: this.placementNodes(), redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits) });
+    this.target = placement.replicas;
+    this.targetWhy = placement.reasons;
+    this.entries = placement.replicas.map((replicas, p) => ({ replicas: [...replicas], pending: [], why: placement.reasons[p] }));
+    this.dirty = true;
+    return this.publish();
+  }
+
+  /** Recompute the target and turn the difference into pending replicas. */
+  private replan(reason: Move['reason']): void {
+    if (!this.entries || !this.target) return;
+    const nodes = this.placementNodes();
+    if (nodes.length === 0) return;
+    const placement = computePlacement({ nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), previous: this.target });
+    this.target = placement.replicas;
+    this.targetWhy = placement.reasons;
+    const epochNext = this.epoch() + 1;
+    this.entries = this.entries.map((entry, p) => {
+      const want = placement.replicas[p];
+      // Dead replicas serve nothing: drop them now rather than wait for a copy.
+      const alive = entry.replicas.filter((id) => this.isServing(id));
+      const pending = want.filter((id) => !alive.includes(id));
+      for (const id of entry.pending) if (!pending.includes(id)) this.moves.delete(moveKey(p, id));
+      for (const id of pending) {
+        if (!this.moves.has(moveKey(p, id))) {
+          const why = alive.length < entry.replicas.length ? 'replace' : reason;
+          this.moves.set(moveKey(p, id), { partition: p, node: id, reason: why, epoch: epochNext, startedAtMs: 0, keysCopied: 0, bytesCopied: 0, done: false });
+        }
+      }
+      if (alive.length === 0) {
+        // Every replica is gone: nothing to copy from. Make the target active so the partition
+        // serves again (empty) rather than refusing forever; the loss is logged by the app.
+        for (const id of pending) this.moves.delete(moveKey(p, id));
+        return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      }
+      if (pending.length === 0) return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      return { replicas: alive, pending, why: entry.why };
+    });
+    this.dirty = true;
+  }
+
+  private finishPartitionIfSynced(p: number): void {
+    const entry = this.entries![p];
+    if (!entry.pending.every((id) => this.moves.get(moveKey(p, id))?.done)) return;
+    const want = this.target![p];
+    for (const id of entry.pending) this.moves.delete(moveKey(p, id));
+    this.entries![p] = { replicas: [...want], pending: [], why: this.targetWhy[p] };
+    this.dirty = true;
+  }
+
+  /** A leaving node that holds nothing any more has left. */
+  private retireLeftNodes(): void {
+    if (!this.entries) return;
+    for (const m of this.members.values()) {
+      if (m.state !== 'leaving') continue;
+      const holds = this.entries.some((e) => e.replicas.includes(m.id) || e.pending.includes(m.id));
+      if (!holds) {
+        m.state = 'left';
+        this.dirty = true;
+      }
+    }
+  }
+
+  private isServing(id: string): boolean {
+    const m = this.members.get(id);
+    return m !== undefined && m.state !== 'out' && m.state !== 'left';
+  }
+
+  private publish(): boolean {
+    if (!this.dirty || !this.entries) return false;
+    this.dirty = false;
+    const nodes: Record<string, TableNode> = {};
+    for (const m of this.storageMembers()) {
+      if (m.state === 'left') continue;
+      nodes[m.id] = { id: m.id, address: m.address, zone: m.zone, weight: m.weight, state: m.state };
+    }
+    const table: PartitionTable = {
+      epoch: this.epoch() + 1,
       digits: this.config.digits,
       redundancy: this.config.redundancy,
-      partitions: placement.replicas.map((replicas, p) => ({ replicas, pending: [], why: placement.reasons[p] })),
-      nodes: this.tableNodes(storage),
+      partitions: this.entries.map((e) => ({ replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) })),
+      nodes,
     };
-    assertTable(this.current);
+    assertTable(table, this.current);
+    this.current = table;
     return true;
-  }
-
-  /** Same placement, fresh node details (an address or zone changed). */
-  private republish(): boolean {
-    const prev = this.current!;
-    const named = new Set(Object.keys(prev.nodes));
-    this.current = { ...prev, epoch: prev.epoch + 1, nodes: this.tableNodes(this.storageMembers().filter((m) => named.has(m.id))) };
-    return true;
-  }
-
-  private tableNodes(members: Member[]): Record<string, TableNode> {
-    const out: Record<string, TableNode> = {};
-    for (const m of members) out[m.id] = { id: m.id, address: m.address, zone: m.zone, weight: m.weight, state: m.state };
-    return out;
   }
 }
 
+function placeable(m: Member): boolean {
+  return m.state === 'up' || m.state === 'down';
+}
+
+function moveKey(partition: number, node: string): string {
+  return `${partition}:${node}`;
+}
+
+function validateHandoff(x: unknown, digits: number): HandoffReport {
+  const r = x as Partial<HandoffReport>;
+  const ok = typeof r === 'object' && r !== null &&
+    Number.isInteger(r.partition) && r.partition! >= 0 && r.partition! < partitionCount(digits) &&
+    Number.isSafeInteger(r.keysCopied) && r.keysCopied! >= 0 &&
+    Number.isSafeInteger(r.bytesCopied) && r.bytesCopied! >= 0 &&
+    typeof r.done === 'boolean';
+  if (!ok) throw new FogError('FOG_ERR_BAD_REQUEST', 'handoff report needs partition, keysCopied, bytesCopied, done');
+  return r as HandoffReport;
+}
+
 /** What must never happen in a published table: crash loudly rather than serve it. */
-export function assertTable(t: PartitionTable): void {
-  const want = Math.min(t.redundancy, Object.keys(t.nodes).length);
+export function assertTable(t: PartitionTable, previous: PartitionTable | null = null): void {
+  if (previous && t.epoch <= previous.epoch) throw new Error(`epoch went from ${previous.epoch} to ${t.epoch}`);
   if (t.partitions.length !== partitionCount(t.digits)) throw new Error(`table has ${t.partitions.length} partitions, expected ${partitionCount(t.digits)}`);
+  const serving = Object.values(t.nodes).filter((n) => n.state !== 'out' && n.state !== 'left').length;
+  const want = Math.min(t.redundancy, serving);
   t.partitions.forEach((entry, p) => {
-    if (entry.replicas.length < want) throw new Error(`partition ${p} has ${entry.replicas.length} replicas, fewer than ${want}`);
+    if (entry.replicas.length + entry.pending.length < want) {
+      throw new Error(`partition ${p} has ${entry.replicas.length} replicas and ${entry.pending.length} pending, fewer than ${want}`);
+    }
+    if (entry.replicas.length === 0 && want > 0) throw new Error(`partition ${p} has no active replica`);
     const all = [...entry.replicas, ...entry.pending];
     if (new Set(all).size !== all.length) throw new Error(`partition ${p} names a node twice`);
     for (const id of all) if (!t.nodes[id]) throw new Error(`partition ${p} names unknown node ${id}`);

@@ -1,6 +1,9 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
-import type { NodeRegistration, PartitionTable } from '@fog/protocol';
+import type { HandoffReport, NodeRegistration, PartitionTable } from '@fog/protocol';
+
+/** Fewest ms between two reports about the same unreachable node. */
+export const SUSPECT_REPORT_INTERVAL_MS = 1000;
 import type { Logger } from './logger';
 
 export interface ControllerLinkOptions {
@@ -29,6 +32,9 @@ export class ControllerLink {
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private fetching: Promise<void> | null = null;
+  private readonly lastReport = new Map<string, number>();
+  /** This node's state as the controller last reported it. */
+  private state: string | null = null;
 
   constructor(private readonly opts: ControllerLinkOptions) {
     this.http = axios.create({
@@ -48,9 +54,35 @@ export class ControllerLink {
     return this.registered;
   }
 
+  /** up, down, leaving, left...: as the controller said in its last heartbeat answer. */
+  nodeState(): string | null {
+    return this.state;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  /**
+   * Tell the controller a storage node did not answer. At most one report per node per
+   * `suspectReportIntervalMs`: a burst of failed requests is one piece of evidence.
+   */
+  reportUnreachable(nodeId: string, nowMs: number): void {
+    const last = this.lastReport.get(nodeId) ?? -Infinity;
+    if (nowMs - last < SUSPECT_REPORT_INTERVAL_MS) return;
+    this.lastReport.set(nodeId, nowMs);
+    this.http.post(`/v1/nodes/${encodeURIComponent(nodeId)}/suspect`, { reporter: this.opts.self.id }).catch(() => undefined);
+  }
+
+  /** Report copy progress of a partition this node is pending for. */
+  async reportHandoff(report: HandoffReport): Promise<boolean> {
+    const res = await this.http.post(`/v1/nodes/${encodeURIComponent(this.opts.self.id)}/handoff`, report);
+    if (res.status !== 200) {
+      this.opts.log.warn('handoff report refused', { partition: report.partition, status: res.status, code: res.data?.error?.code });
+      return false;
+    }
+    return true;
   }
 
   /** Fetch the controller's table (one fetch at a time however many callers ask). */
@@ -94,8 +126,11 @@ export class ControllerLink {
           // The controller lost us (restarted without state, or we were removed): join again.
           this.registered = false;
           delay = 0;
-        } else if (res.status === 200 && typeof res.data?.epoch === 'number' && res.data.epoch > this.opts.currentEpoch()) {
-          void this.refreshTable();
+        } else if (res.status === 200) {
+          if (typeof res.data?.epoch === 'number' && res.data.epoch > this.opts.currentEpoch()) void this.refreshTable();
+          const state = typeof res.data?.state === 'string' ? (res.data.state as string) : null;
+          if (state !== this.state && state === 'left') this.opts.log.info('decommissioned: this node holds no partitions and may be stopped', { id: this.opts.self.id });
+          this.state = state;
         }
       }
     } catch (err) {

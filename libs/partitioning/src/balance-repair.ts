@@ -6,119 +6,188 @@ interface Step {
   to: number;
 }
 
+/** The cheapest way for `from` to hand one replica to `to`: in which partition, at what weight. */
+interface Edge {
+  weight: number;
+  partition: number;
+}
+
+const NO_EDGE: Edge = { weight: Infinity, partition: -1 };
+const NO_NODE = -1;
+
 /**
- * How far the repair may go, most conservative first. freshOnly: move only replicas placed in
- * this run, so that no kept replica moves (a join or a leave then moves only what it must).
- * strict: never lose a distinct zone in a partition.
+ * Best single move from each node to each other node. Weight = copies added (+1), saved (-1 when
+ * a node regains a partition it held before) or neither, times `copyWeight`, plus distinct zones
+ * lost: fewer copies first, then fewer zone clashes. Rows are recomputed only for nodes in
+ * partitions a chain touched, since a row only looks at its own node's partitions.
  */
-const REPAIR_TIERS: readonly { freshOnly: boolean; strict: boolean }[] = [
-  { freshOnly: true, strict: true },
-  { freshOnly: true, strict: false },
-  { freshOnly: false, strict: true },
-  { freshOnly: false, strict: false },
-];
+class MoveGraph {
+  private readonly rows: Edge[][];
+  private readonly dirty: boolean[];
+  /** Exceeds the zone loss of any chain (at most n steps, each losing under `width` zones). */
+  private readonly copyWeight: number;
 
-const UNVISITED = -2;
-const SOURCE = -1;
-
-/** A node under quota whose quota may drop by one (it holds ceil(share)), or -1. */
-function lowerableNode(state: PlacementState): number {
-  for (let node = 0; node < state.nodeCount; node++) {
-    if (state.spare(node) > 0 && state.quota[node] > state.quotaLow[node]) return node;
+  constructor(private readonly state: PlacementState) {
+    this.rows = Array.from({ length: state.nodeCount }, () => []);
+    this.dirty = new Array<boolean>(state.nodeCount).fill(true);
+    this.copyWeight = state.nodeCount * state.width + 1;
   }
-  return -1;
+
+  edge(from: number, to: number): Edge {
+    if (this.dirty[from]) this.refreshRow(from);
+    return this.rows[from][to];
+  }
+
+  touch(partition: number): void {
+    for (const node of this.state.members[partition]) this.dirty[node] = true;
+  }
+
+  private refreshRow(from: number): void {
+    const { state } = this;
+    const row = new Array<Edge>(state.nodeCount).fill(NO_EDGE);
+    for (let p = 0; p < state.partitions; p++) {
+      const slot = state.slotOf(p, from);
+      if (slot < 0) continue;
+      for (let to = 0; to < state.nodeCount; to++) {
+        if (state.has(p, to)) continue;
+        const weight = state.moveCost(p, slot, to) * this.copyWeight + Math.max(0, state.zoneLoss(p, slot, to));
+        if (weight < row[to].weight) row[to] = { weight, partition: p };
+      }
+    }
+    this.rows[from] = row;
+    this.dirty[from] = false;
+  }
 }
 
-function canRaise(state: PlacementState, node: number): boolean {
-  return state.quota[node] < state.quotaHigh[node];
+/** Walks predecessors back from `target`; null if they loop (a negative cycle got in the way). */
+function walkBack(target: number, via: readonly number[], viaPartition: readonly number[]): Step[] | null {
+  const chain: Step[] = [];
+  const seen = new Set<number>([target]);
+  for (let node = target; via[node] !== NO_NODE; node = via[node]) {
+    if (seen.has(via[node])) return null;
+    seen.add(via[node]);
+    chain.push({ partition: viaPartition[node], from: via[node], to: node });
+  }
+  return chain.reverse();
 }
 
 /**
- * Which node gets the ceil of its share is a free choice (section "quotas"); after a fallback,
- * giving it to the node that is over, and taking it from one that could not fill it, balances
- * without moving anything. Returns whether it did.
+ * Cheapest chain of single-replica moves from a source to a target: source gives its replica in
+ * p1 to n1, n1 gives its replica in p2 to n2, ..., the target takes the last one. Only the two
+ * ends change load. Bellman-Ford, because regaining a previously held partition weighs
+ * negative; if that produces a loop, the chain with fewest steps is used instead. Ties go to
+ * lower node indices, so the result is deterministic.
  */
-function tradeQuota(state: PlacementState): boolean {
-  const lowerable = lowerableNode(state);
-  if (lowerable < 0) return false;
-  for (let node = 0; node < state.nodeCount; node++) {
-    if (state.spare(node) < 0 && canRaise(state, node)) {
-      state.quota[node] += 1;
-      state.quota[lowerable] -= 1;
-      return true;
+function findChain(
+  graph: MoveGraph,
+  nodeCount: number,
+  isSource: (node: number) => boolean,
+  isTarget: (node: number) => boolean,
+): Step[] | null {
+  const dist = new Array<number>(nodeCount).fill(Infinity);
+  const via = new Array<number>(nodeCount).fill(NO_NODE);
+  const viaPartition = new Array<number>(nodeCount).fill(-1);
+  const hops = new Array<number>(nodeCount).fill(Infinity);
+  for (let node = 0; node < nodeCount; node++) {
+    if (isSource(node)) {
+      dist[node] = 0;
+      hops[node] = 0;
     }
   }
-  return false;
+  for (let round = 0; round < nodeCount; round++) {
+    let changed = false;
+    for (let from = 0; from < nodeCount; from++) {
+      if (dist[from] === Infinity) continue;
+      for (let to = 0; to < nodeCount; to++) {
+        const edge = graph.edge(from, to);
+        if (edge.partition < 0 || isSource(to)) continue;
+        if (dist[from] + edge.weight < dist[to]) {
+          dist[to] = dist[from] + edge.weight;
+          via[to] = from;
+          viaPartition[to] = edge.partition;
+          hops[to] = hops[from] + 1;
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  let best = NO_NODE;
+  for (let node = 0; node < nodeCount; node++) {
+    if (isTarget(node) && dist[node] < Infinity && (best === NO_NODE || dist[node] < dist[best])) best = node;
+  }
+  if (best === NO_NODE) return null;
+  return walkBack(best, via, viaPartition) ?? fewestSteps(graph, nodeCount, isSource, isTarget);
 }
 
-/**
- * Shortest chain of single-replica moves from some node over quota to a node that can take
- * one more: over gives its replica in p1 to n1, n1 gives its replica in p2 to n2, ..., ending
- * at a node under quota, or at one whose quota may rise while `lowerable`'s falls. Only the two
- * ends change load. This is an augmenting path: when none exists, no reassignment of the
- * movable replicas balances the table. Breadth-first in index order, so the result is
- * deterministic.
- */
-function findChain(state: PlacementState, freshOnly: boolean, strict: boolean, lowerable: number): Step[] | null {
-  const via = new Array<number>(state.nodeCount).fill(UNVISITED);
-  const viaPartition = new Array<number>(state.nodeCount).fill(-1);
+/** Breadth-first fallback for findChain: always terminates, ignores weights. */
+function fewestSteps(
+  graph: MoveGraph,
+  nodeCount: number,
+  isSource: (node: number) => boolean,
+  isTarget: (node: number) => boolean,
+): Step[] | null {
+  const via = new Array<number>(nodeCount).fill(NO_NODE);
+  const viaPartition = new Array<number>(nodeCount).fill(-1);
+  const seen = new Array<boolean>(nodeCount).fill(false);
   const queue: number[] = [];
-  for (let node = 0; node < state.nodeCount; node++) {
-    if (state.spare(node) < 0) {
-      via[node] = SOURCE;
+  for (let node = 0; node < nodeCount; node++) {
+    if (isSource(node)) {
+      seen[node] = true;
       queue.push(node);
     }
   }
-  const accepts = (node: number): boolean =>
-    state.spare(node) > 0 || (lowerable >= 0 && node !== lowerable && canRaise(state, node));
   for (let head = 0; head < queue.length; head++) {
     const from = queue[head];
-    for (let p = 0; p < state.partitions; p++) {
-      const slot = state.slotOf(p, from);
-      if (slot < 0 || (freshOnly && state.kept[p][slot])) continue;
-      for (let to = 0; to < state.nodeCount; to++) {
-        if (via[to] !== UNVISITED || state.has(p, to)) continue;
-        if (strict && !state.keepsZones(p, slot, to)) continue;
-        via[to] = from;
-        viaPartition[to] = p;
-        if (accepts(to)) {
-          const chain: Step[] = [];
-          for (let node = to; via[node] !== SOURCE; node = via[node]) {
-            chain.push({ partition: viaPartition[node], from: via[node], to: node });
-          }
-          return chain.reverse();
-        }
-        queue.push(to);
-      }
+    for (let to = 0; to < nodeCount; to++) {
+      const edge = graph.edge(from, to);
+      if (seen[to] || edge.partition < 0) continue;
+      seen[to] = true;
+      via[to] = from;
+      viaPartition[to] = edge.partition;
+      if (isTarget(to)) return walkBack(to, via, viaPartition);
+      queue.push(to);
     }
   }
   return null;
 }
 
 /**
- * Fallbacks leave some nodes over quota while others are under. Trade quota or move replicas
- * along chains until every node is at quota. Each round lowers the total excess by one, so this
- * ends.
- *
  * A chain's steps stay valid when applied in order: its nodes are distinct, so a step never
  * re-adds a node a partition already holds. A partition that appears twice in a chain may end
- * with a repeated zone the strict check did not see; the zone repair runs afterwards.
+ * with a repeated zone the weights did not see; the zone repair runs afterwards.
+ */
+function applyChain(state: PlacementState, graph: MoveGraph, chain: readonly Step[]): void {
+  for (const { partition, from, to } of chain) {
+    graph.touch(partition);
+    state.replaceSlot(partition, state.slotOf(partition, from), to, 'fallback');
+    graph.touch(partition);
+  }
+}
+
+/**
+ * After the fill every partition is full, but fallbacks (or a shedding choice the fill could not
+ * follow) may have pushed a node above ceil(share) and left another below floor(share). Which
+ * nodes get the ceil is a free choice, so the goal is only: every load within [floor(share),
+ * ceil(share)]. First drain nodes above their ceil towards any node below its ceil, then feed
+ * nodes below their floor from any node above its floor. Each chain cuts the total violation by
+ * one without creating another, so this ends; and it is an augmenting path, so when none exists
+ * no reassignment at all balances the table.
+ *
+ * Chains are the cheapest in copies relative to the previous table, so a join or a leave still
+ * moves only what it must when the greedy passes got stuck.
  */
 export function repairBalance(state: PlacementState): void {
-  for (const { freshOnly, strict } of REPAIR_TIERS) {
-    for (;;) {
-      if (tradeQuota(state)) continue;
-      const lowerable = lowerableNode(state);
-      const chain = findChain(state, freshOnly, strict, lowerable);
-      if (chain === null) break;
-      for (const { partition, from, to } of chain) {
-        state.replaceSlot(partition, state.slotOf(partition, from), to, 'fallback');
-      }
-      const end = chain[chain.length - 1].to;
-      if (state.spare(end) < 0) {
-        state.quota[end] += 1;
-        state.quota[lowerable] -= 1;
-      }
-    }
+  const graph = new MoveGraph(state);
+  const n = state.nodeCount;
+  const above = (node: number): boolean => state.load[node] > state.quotaHigh[node];
+  const below = (node: number): boolean => state.load[node] < state.quotaLow[node];
+  const roomBelowHigh = (node: number): boolean => state.load[node] < state.quotaHigh[node];
+  const roomAboveLow = (node: number): boolean => state.load[node] > state.quotaLow[node];
+  for (let chain = findChain(graph, n, above, roomBelowHigh); chain; chain = findChain(graph, n, above, roomBelowHigh)) {
+    applyChain(state, graph, chain);
+  }
+  for (let chain = findChain(graph, n, roomAboveLow, below); chain; chain = findChain(graph, n, roomAboveLow, below)) {
+    applyChain(state, graph, chain);
   }
 }

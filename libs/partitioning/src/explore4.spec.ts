@@ -5,12 +5,16 @@ import { totalSlots, waterFill } from './fair-share';
 import { roundShares, quotaBounds } from './quotas';
 import { heldCounts, normalizePrevious } from './previous-table';
 
-function maxflow(holes: number[][] /* per hole: allowed nodes */, cap: number[]): number {
+function maxflow(holes: number[][] /* per hole: allowed nodes */, cap0: number[], cap1: number[]): [number, number] {
   const assign: number[] = holes.map(() => -1);
+  let cap = cap0;
   const load = cap.map(() => 0);
   const byNode: number[][] = cap.map(() => []);
-  let flow = 0;
-  for (let h = 0; h < holes.length; h++) {
+  let flow = 0; let f0 = 0;
+  for (let hx = 0; hx < 2 * holes.length; hx++) {
+    const h = hx % holes.length;
+    if (hx === holes.length) { cap = cap1; f0 = flow; }
+    if (assign[h] >= 0) continue;
     // BFS augment from hole h
     const prevHole = new Map<number, number>(); // node -> hole it came from
     const visitedHole = new Set<number>([h]);
@@ -38,7 +42,7 @@ function maxflow(holes: number[][] /* per hole: allowed nodes */, cap: number[])
     }
     flow++;
   }
-  return flow;
+  return [f0, flow];
 }
 
 test('rem feasibility', () => {
@@ -63,8 +67,9 @@ test('rem feasibility', () => {
       const sh = waterFill(nodes.map((n) => n.weight), slots, P);
       const holes: number[][] = [];
       prev.forEach((row, p) => { for (let k = row.length; k < m; k++) holes.push(nodes.map((_, i) => i).filter((i) => !row.includes(i))); });
-      const f = maxflow(holes, sh.map((s, i) => quotaBounds(s, P).high - held[i]));
-      const inf = f < holes.length;
+      const lo = sh.map((s, i) => Math.max(0, quotaBounds(s, P).low - held[i]));
+      const [f0, f] = maxflow(holes, lo, sh.map((s, i) => quotaBounds(s, P).high - held[i]));
+      const inf = f < holes.length || f0 < lo.reduce((a, b) => a + b, 0);
       if (inf) infeasible++;
       if (isBad) bad++;
       if (isBad && !inf) console.log('bad but feasible', c.seed, P);

@@ -37,9 +37,9 @@ export function fillHoles(state: PlacementState): void {
           fallbackNewZone = newZone;
         }
       }
-      if (bestNewZone >= 0) state.add(p, bestNewZone, false, bestNewZone === best ? 'rank' : 'zone');
-      else if (best >= 0) state.add(p, best, false, 'rank');
-      else state.add(p, fallback, false, 'fallback');
+      if (bestNewZone >= 0) state.add(p, bestNewZone, bestNewZone === best ? 'rank' : 'zone');
+      else if (best >= 0) state.add(p, best, 'rank');
+      else state.add(p, fallback, 'fallback');
     }
   }
 }

@@ -12,18 +12,17 @@ export class PlacementState {
   /** Zone of each node, as an index into the sorted distinct zone names. */
   readonly zoneOf: number[];
   readonly zoneCount: number;
-  /** Node indices per partition; kept replicas first, in their previous order. */
+  /** Node indices per partition. */
   readonly members: number[][];
-  /** Parallel to members: true if the replica was kept from the previous table. */
-  readonly kept: boolean[][];
+  /** Parallel to members: how each replica got there (kept ones are relabelled at the end). */
   readonly reasons: ReplicaReason[][];
   readonly load: number[];
-  /** Whole-slot quota per node; the balance repair may trade a slot between two nodes within their bounds. */
-  readonly quota: number[];
-  /** floor(share): the least quota a node may end with. */
+  /** floor(share): the least a node may end with; the balance repair settles every load within [low, high]. */
   readonly quotaLow: number[];
-  /** ceil(share): the most quota a node may end with. */
+  /** ceil(share) (floor if the share is whole): the most a node may end with. */
   readonly quotaHigh: number[];
+  /** The previous table (normalized), one empty row per partition when there is none. */
+  readonly previous: readonly (readonly number[])[];
 
   constructor(
     readonly nodes: readonly PlacementNode[],
@@ -31,10 +30,11 @@ export class PlacementState {
     /** Replicas per partition: min(K, n). */
     readonly width: number,
     shares: readonly number[],
-    quota: readonly number[],
+    /** Whole-slot quota per node (within [quotaLow, quotaHigh]) that shedding and fill aim at. */
+    readonly quota: readonly number[],
+    previous: readonly (readonly number[])[] | null,
   ) {
     this.nodeCount = nodes.length;
-    this.quota = [...quota];
     const bounds = shares.map((share) => quotaBounds(share, partitions));
     this.quotaLow = bounds.map((b) => b.low);
     this.quotaHigh = bounds.map((b) => b.high);
@@ -43,9 +43,9 @@ export class PlacementState {
     this.zoneOf = nodes.map((node) => zoneIndex.get(node.zone) as number);
     this.zoneCount = zoneNames.length;
     this.members = Array.from({ length: partitions }, () => []);
-    this.kept = Array.from({ length: partitions }, () => []);
     this.reasons = Array.from({ length: partitions }, () => []);
     this.load = nodes.map(() => 0);
+    this.previous = previous ?? Array.from({ length: partitions }, () => []);
   }
 
   /** Most distinct zones one partition can have. */
@@ -63,6 +63,16 @@ export class PlacementState {
 
   has(p: number, node: number): boolean {
     return this.members[p].includes(node);
+  }
+
+  /** Whether the node held p in the previous table: having it there again costs no copy. */
+  heldBefore(p: number, node: number): boolean {
+    return this.previous[p].includes(node);
+  }
+
+  /** Copies that giving p's replica in `slot` to `node` adds (+1), saves (-1) or leaves (0). */
+  moveCost(p: number, slot: number, node: number): number {
+    return Number(!this.heldBefore(p, node)) - Number(!this.heldBefore(p, this.members[p][slot]));
   }
 
   spare(node: number): number {
@@ -83,26 +93,24 @@ export class PlacementState {
     return false;
   }
 
-  /** Distinct zones in p, optionally as if the replica in `skipSlot` were `replacement`. */
-  distinctZones(p: number, skipSlot = -1, replacement = -1): number {
+  /** Distinct zones in p, optionally as if the replica in `slot` were `replacement`. */
+  distinctZones(p: number, slot = -1, replacement = -1): number {
     const seen: number[] = [];
     const members = this.members[p];
     for (let s = 0; s < members.length; s++) {
-      const zone = this.zoneOf[s === skipSlot && replacement >= 0 ? replacement : members[s]];
-      if (s === skipSlot && replacement < 0) continue;
+      const zone = this.zoneOf[s === slot ? replacement : members[s]];
       if (!seen.includes(zone)) seen.push(zone);
     }
     return seen.length;
   }
 
-  /** Replacing the replica in `slot` by `node` leaves at least as many distinct zones. */
-  keepsZones(p: number, slot: number, node: number): boolean {
-    return this.distinctZones(p, slot, node) >= this.distinctZones(p);
+  /** Distinct zones p loses if the replica in `slot` is replaced by `node` (negative: gains). */
+  zoneLoss(p: number, slot: number, node: number): number {
+    return this.distinctZones(p) - this.distinctZones(p, slot, node);
   }
 
-  add(p: number, node: number, kept: boolean, reason: ReplicaReason): void {
+  add(p: number, node: number, reason: ReplicaReason): void {
     this.members[p].push(node);
-    this.kept[p].push(kept);
     this.reasons[p].push(reason);
     this.load[node] += 1;
   }
@@ -110,20 +118,29 @@ export class PlacementState {
   removeSlot(p: number, slot: number): void {
     this.load[this.members[p][slot]] -= 1;
     this.members[p].splice(slot, 1);
-    this.kept[p].splice(slot, 1);
     this.reasons[p].splice(slot, 1);
   }
 
-  /** A fresh replica takes the slot; a kept one being replaced loses its place in the kept order. */
   replaceSlot(p: number, slot: number, node: number, reason: ReplicaReason): void {
-    if (this.kept[p][slot]) {
-      this.removeSlot(p, slot);
-      this.add(p, node, false, reason);
-      return;
-    }
     this.load[this.members[p][slot]] -= 1;
     this.load[node] += 1;
     this.members[p][slot] = node;
     this.reasons[p][slot] = reason;
+  }
+
+  /**
+   * Replicas the node held before first, in their previous order (they are 'kept'), then the
+   * new ones in the order they were placed.
+   */
+  orderedRow(p: number): { nodes: number[]; reasons: ReplicaReason[] } {
+    const previous = this.previous[p];
+    const slots = this.members[p].map((node, slot) => ({ node, slot, rank: previous.indexOf(node) }));
+    const kept = slots.filter((s) => s.rank >= 0).sort((a, b) => a.rank - b.rank);
+    const fresh = slots.filter((s) => s.rank < 0);
+    const ordered = [...kept, ...fresh];
+    return {
+      nodes: ordered.map((s) => s.node),
+      reasons: ordered.map((s) => (s.rank >= 0 ? 'kept' : this.reasons[p][s.slot])),
+    };
   }
 }

@@ -35,16 +35,17 @@ export function computePlacement(input: PlacementInput): Placement {
     partitions,
   );
   const quotas = roundShares(shares, ids, slots, partitions, previous ? heldCounts(previous, nodes.length) : undefined);
-  const state = new PlacementState(nodes, partitions, Math.min(redundancy, nodes.length), shares, quotas);
+  const state = new PlacementState(nodes, partitions, Math.min(redundancy, nodes.length), shares, quotas, previous);
 
-  if (previous) seedKept(state, previous);
+  seedKept(state);
   shedExcess(state);
   fillHoles(state);
   repairBalance(state);
   repairZones(state);
 
+  const rows = state.members.map((_, p) => state.orderedRow(p));
   return {
-    replicas: state.members.map((row) => row.map((node) => ids[node])),
-    reasons: state.reasons.map((row) => [...row]),
+    replicas: rows.map((row) => row.nodes.map((node) => ids[node])),
+    reasons: rows.map((row) => row.reasons),
   };
 }

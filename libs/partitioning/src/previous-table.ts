@@ -32,24 +32,23 @@ export function heldCounts(table: readonly (readonly number[])[] | null, nodeCou
 }
 
 /**
- * Seeds the state with the kept replicas. When K (or n) shrank a partition can hold more than it
- * may: drop the replica of the node furthest over its quota, then the one that ranks lowest.
+ * Seeds the state with the previous table. When K (or n) shrank a partition can hold more than
+ * it may: drop the replica of the node furthest over its quota, then the one ranking lowest.
  */
-export function seedKept(state: PlacementState, table: readonly (readonly number[])[]): void {
-  table.forEach((row, p) => {
-    for (const node of row) state.add(p, node, true, 'kept');
+export function seedKept(state: PlacementState): void {
+  state.previous.forEach((row, p) => {
+    for (const node of row) state.add(p, node, 'kept');
     while (state.holes(p) < 0) {
-      let worst = -1;
-      let worstScore = 0;
-      state.members[p].forEach((node, slot) => {
-        const score = state.score(p, node);
+      let worst = 0;
+      for (let slot = 1; slot < state.members[p].length; slot++) {
+        const node = state.members[p][slot];
+        const worstNode = state.members[p][worst];
         const excess = -state.spare(node);
-        const worstExcess = worst < 0 ? 0 : -state.spare(state.members[p][worst]);
-        if (worst < 0 || excess > worstExcess || (excess === worstExcess && score <= worstScore)) {
+        const worstExcess = -state.spare(worstNode);
+        if (excess > worstExcess || (excess === worstExcess && state.score(p, node) <= state.score(p, worstNode))) {
           worst = slot;
-          worstScore = score;
         }
-      });
+      }
       state.removeSlot(p, worst);
     }
   });

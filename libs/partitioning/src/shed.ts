@@ -30,7 +30,7 @@ export function shedExcess(state: PlacementState): void {
       const slot = state.slotOf(p, node);
       if (slot < 0) continue;
       const repeated = state.zoneUsed(p, state.zoneOf[node], slot);
-      const fits = repeated || receivers.some((r) => !state.has(p, r) && state.keepsZones(p, slot, r));
+      const fits = repeated || receivers.some((r) => !state.has(p, r) && state.zoneLoss(p, slot, r) <= 0);
       candidates.push({ partition: p, holes: state.holes(p), fit: repeated ? 0 : fits ? 1 : 2, score: state.score(p, node) });
     }
     candidates.sort((a, b) => a.holes - b.holes || a.fit - b.fit || a.score - b.score || a.partition - b.partition);

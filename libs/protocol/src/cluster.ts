@@ -6,9 +6,10 @@ export type NodeRole = 'storage' | 'frontend';
  * up: heartbeating. down: missed heartbeats; reads avoid it, writes still try it.
  * out: down long enough that its partitions were given to other nodes.
  * leaving: decommissioning; its partitions are being handed to others.
+ * left: decommissioned; holds nothing and may be stopped.
  */
-export type NodeState = 'up' | 'down' | 'out' | 'leaving';
-export const NODE_STATES: readonly NodeState[] = ['up', 'down', 'out', 'leaving'];
+export type NodeState = 'up' | 'down' | 'out' | 'leaving' | 'left';
+export const NODE_STATES: readonly NodeState[] = ['up', 'down', 'out', 'leaving', 'left'];
 
 export interface NodeRegistration {
   id: string;
@@ -67,4 +68,28 @@ export function parseAddress(text: string): { host: string; port: number } | nul
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return null;
   return { host: m[1], port };
+}
+
+/** A storage node's report on copying a partition it is pending for. */
+export interface HandoffReport {
+  partition: number;
+  /** Epoch of the table that made the node pending. */
+  epoch: number;
+  keysCopied: number;
+  bytesCopied: number;
+  /** True once the copy is complete: the node asks to become an active replica. */
+  done: boolean;
+}
+
+/** A replica being added to a partition, as the controller shows it. */
+export interface MoveView {
+  partition: number;
+  /** The node receiving the copy. */
+  node: string;
+  /** Why: a node joined, one went out, one is leaving, or placement rebalanced. */
+  reason: 'join' | 'replace' | 'decommission' | 'rebalance';
+  startedAtMs: number;
+  keysCopied: number;
+  bytesCopied: number;
+  done: boolean;
 }

@@ -1,1 +1,2 @@
 export * from './replica-engine';
+export * from './partition-page';

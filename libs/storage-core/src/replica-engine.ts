@@ -1,7 +1,11 @@
+import { NO_HORIZON_MS } from '@fog/anti-entropy';
 import { HybridClock } from '@fog/clock';
 import { LwwStore, type Entry, type MergeResult } from '@fog/lww';
-import type { OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
+import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
 import { isVersion, partitionCount } from '@fog/protocol';
+
+/** Writer id of the stand-in version a horizon refusal reports (see mergeEntry). */
+export const HORIZON_WRITER_ID = 'fog-purge-horizon';
 
 export interface EngineCounters {
   /** Writes that lost last-writer-wins on arrival (a newer version was stored). */
@@ -9,6 +13,12 @@ export interface EngineCounters {
   applied: number;
   duplicates: number;
   fenced: number;
+  /** Writes refused because the disk log is failing (FOG_ERR_INSUFFICIENT_STORAGE). */
+  refusedDisk: number;
+  /** Writes refused because they would take the node over its memory limit (FOG_ERR_MEMORY_LIMIT). */
+  refusedMemory: number;
+  /** Entries refused because a purged tombstone may have deleted them (the horizon rule). */
+  horizonRefused: number;
 }
 
 /**
@@ -21,7 +31,15 @@ export class ReplicaEngine {
   readonly clock = new HybridClock();
   private table: PartitionTable | null = null;
   private held = new Set<number>();
-  readonly counters: EngineCounters = { lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0 };
+  readonly counters: EngineCounters = { lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0, refusedDisk: 0, refusedMemory: 0, horizonRefused: 0 };
+  /** Per partition: the newest stamp of a tombstone purged here (absent: none purged). */
+  private readonly horizons = new Map<number, number>();
+  /** Bytes of entries (keys, values, per-entry overhead) this node may hold; null: no limit. */
+  memoryLimitBytes: number | null = null;
+  /** Asked before new data is stored: a code refuses it (the app closes it when its disk log fails). */
+  writeGate: (() => ErrorCode | null) | null = null;
+  /** Called when a partition is dropped, so that persistence records it. */
+  onDropped: ((partition: number) => void) | null = null;
 
   /**
    * Called after every entry that changed the store, whatever brought it (client write, read
@@ -31,11 +49,90 @@ export class ReplicaEngine {
 
   constructor(readonly nodeId: string) {}
 
-  /** Merge an entry from any source; every path into the store goes through here. */
+  /**
+   * Merge an entry from any source; every path into the store goes through here.
+   *
+   * The horizon rule: once tombstones of a partition stamped up to H were purged here, an
+   * entry stamped at or before H for a key this node lacks may be one of the values those
+   * tombstones deleted, so it is refused as stale (reported against a stand-in version just
+   * after H, so that a frontend re-stamps a client write above it). Without this, a replica
+   * that was away longer than the grace period would bring deleted keys back.
+   */
   mergeEntry(partition: number, key: string, entry: Entry): MergeResult {
+    const horizon = this.horizons.get(partition);
+    if (horizon !== undefined && entry.ver.ms <= horizon && !this.store.get(partition, key)) {
+      this.counters.horizonRefused++;
+      return { outcome: 'stale', current: { ver: { ms: horizon + 1, c: 0, w: HORIZON_WRITER_ID }, value: null } };
+    }
     const r = this.store.merge(partition, key, entry);
     if (r.outcome === 'applied' && this.onApplied) this.onApplied(partition, key, entry);
     return r;
+  }
+
+  /**
+   * Why new data may not be stored now, or null when it may: the disk gate first (while the
+   * log fails every write is refused, even one that would change nothing, since its
+   * acknowledgement would claim a durability the node cannot give), then the memory limit
+   * (only for entries that would grow the store: deletes and overwrites with smaller values
+   * always pass, so a full node can be emptied).
+   */
+  admit(partition: number, key: string, entry: Entry): ErrorCode | null {
+    const gate = this.writeGate?.() ?? null;
+    if (gate) {
+      this.counters.refusedDisk++;
+      return gate;
+    }
+    if (this.memoryLimitBytes !== null && this.store.wouldApply(partition, key, entry)) {
+      const growth = this.store.growthBytes(partition, key, entry);
+      if (growth > 0 && this.store.stats().bytes + growth > this.memoryLimitBytes) {
+        this.counters.refusedMemory++;
+        return 'FOG_ERR_MEMORY_LIMIT';
+      }
+    }
+    return null;
+  }
+
+  /** Newest purged tombstone stamp of a partition, or NO_HORIZON_MS. */
+  horizonMs(partition: number): number {
+    return this.horizons.get(partition) ?? NO_HORIZON_MS;
+  }
+
+  /** Every partition's horizon (for snapshots). */
+  allHorizons(): Array<{ partition: number; ms: number }> {
+    return [...this.horizons].map(([partition, ms]) => ({ partition, ms }));
+  }
+
+  /** Raise a partition's horizon (never lowers it). Returns true when it moved. */
+  raiseHorizon(partition: number, ms: number): boolean {
+    if (ms <= (this.horizons.get(partition) ?? NO_HORIZON_MS)) return false;
+    this.horizons.set(partition, ms);
+    return true;
+  }
+
+  /**
+   * Purge tombstones stamped before `beforeMs` and raise each partition's horizon to the
+   * newest stamp it purged. The caller persists the raised horizons.
+   */
+  collectTombstones(beforeMs: number): { purged: number; raised: Array<{ partition: number; ms: number }> } {
+    const newest = new Map<number, number>();
+    for (const p of this.store.partitionIds()) {
+      for (const [, e] of this.store.entries(p)) {
+        if (e.value === null && e.ver.ms < beforeMs && e.ver.ms > (newest.get(p) ?? NO_HORIZON_MS)) newest.set(p, e.ver.ms);
+      }
+    }
+    if (newest.size === 0) return { purged: 0, raised: [] };
+    const purged = this.store.purgeTombstones(beforeMs);
+    const raised: Array<{ partition: number; ms: number }> = [];
+    for (const [partition, ms] of newest) if (this.raiseHorizon(partition, ms)) raised.push({ partition, ms });
+    return { purged, raised };
+  }
+
+  /** Forget a partition this node no longer holds: its entries and its horizon. */
+  dropPartition(partition: number): number {
+    const dropped = this.store.dropPartition(partition);
+    this.horizons.delete(partition);
+    this.onDropped?.(partition);
+    return dropped;
   }
 
   epoch(): number {
@@ -88,11 +185,15 @@ export class ReplicaEngine {
     if (op.op === 'put') {
       if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string')) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
       this.clock.observe(op.ver, nowMs);
-      const r = this.mergeEntry(op.p, op.key, { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') });
+      const entry: Entry = { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') };
+      const refusal = this.admit(op.p, op.key, entry);
+      if (refusal) return { ok: false, code: refusal };
+      const r = this.mergeEntry(op.p, op.key, entry);
       if (r.outcome === 'applied') this.counters.applied++;
       else if (r.outcome === 'duplicate') this.counters.duplicates++;
       else {
-        this.counters.lwwDiscarded++;
+        // A horizon refusal is counted by mergeEntry, not as a last-writer-wins loss.
+        if (r.current.ver.w !== HORIZON_WRITER_ID) this.counters.lwwDiscarded++;
         return { ok: true, outcome: 'stale', cur: r.current.ver };
       }
       return { ok: true, outcome: r.outcome };

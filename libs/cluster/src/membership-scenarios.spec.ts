@@ -1,0 +1,263 @@
+import { ControllerCore, type ControllerConfig } from './controller-core';
+
+/**
+ * Scenario tests: a story of joins, silences and reports, driven by explicit time, with the
+ * tables the controller would publish checked after each step.
+ */
+const CONFIG: ControllerConfig = { expectedStorage: 3, redundancy: 3, digits: 2, downAfterMs: 3000, outAfterMs: 10_000, suspectAfterMs: 1500 };
+const storage = (i: number, zone = 'z') => ({ id: `s${i}`, role: 'storage', address: `127.0.0.1:${7100 + i}`, zone, weight: 1 });
+
+function formed(n = 3, config: Partial<ControllerConfig> = {}): ControllerCore {
+  const core = new ControllerCore({ ...CONFIG, ...config });
+  for (let i = 1; i <= n; i++) core.register(storage(i), 0);
+  return core;
+}
+
+/** Heartbeat every node except `silent` at time t. */
+function beat(core: ControllerCore, t: number, silent: string[] = []): void {
+  for (const m of core.listMembers()) if (!silent.includes(m.id)) core.heartbeat(m.id, t);
+}
+
+/** A pending node finishes copying every partition it is pending for. */
+function syncAll(core: ControllerCore, node: string, t: number): number {
+  let n = 0;
+  core.table()!.partitions.forEach((e, p) => {
+    if (e.pending.includes(node)) {
+      core.handoff(node, { partition: p, epoch: core.epoch(), keysCopied: 1, bytesCopied: 10, done: true }, t);
+      n++;
+    }
+  });
+  return n;
+}
+
+const held = (core: ControllerCore, id: string) => core.table()!.partitions.filter((e) => e.replicas.includes(id)).length;
+const pendingFor = (core: ControllerCore, id: string) => core.table()!.partitions.filter((e) => e.pending.includes(id)).length;
+
+describe('membership scenarios', () => {
+  it('a node joins: it becomes pending for its fair share, then active, and only those partitions move', () => {
+    const core = formed(3);
+    const before = core.table()!;
+    expect(before.epoch).toBe(1);
+    core.register(storage(4), 100);
+    expect(core.tick(100)).toBe(true);
+    const during = core.table()!;
+    expect(during.epoch).toBe(2);
+    // The newcomer is pending for ~1/4 of the 768 replica slots; every partition still has 3 active replicas.
+    expect(pendingFor(core, 's4')).toBeGreaterThanOrEqual(190);
+    expect(pendingFor(core, 's4')).toBeLessThanOrEqual(194);
+    for (const e of during.partitions) expect(e.replicas).toHaveLength(3);
+    // Partitions the newcomer does not take are untouched.
+    during.partitions.forEach((e, p) => {
+      if (!e.pending.includes('s4')) expect(e.replicas).toEqual(before.partitions[p].replicas);
+    });
+    expect(core.listMoves().every((m) => m.reason === 'join' && !m.done)).toBe(true);
+
+    const synced = syncAll(core, 's4', 200);
+    expect(synced).toBe(pendingFor(core, 's4'));
+    expect(core.tick(200)).toBe(true);
+    const after = core.table()!;
+    expect(after.epoch).toBe(3);
+    expect(core.listMoves()).toEqual([]);
+    for (const e of after.partitions) {
+      expect(e.pending).toEqual([]);
+      expect(new Set(e.replicas).size).toBe(3);
+    }
+    for (const id of ['s1', 's2', 's3', 's4']) expect(held(core, id)).toBeGreaterThanOrEqual(191);
+  });
+
+  it('a silent node goes down (reads avoid it, nothing moves), then out (its partitions are re-replicated)', () => {
+    const core = formed(4, { expectedStorage: 4 });
+    const e1 = core.table()!;
+    beat(core, 2000, ['s2']);
+    expect(core.tick(2000)).toBe(false);
+    beat(core, 3500, ['s2']);
+    expect(core.tick(3500)).toBe(true);
+    expect(core.member('s2')!.state).toBe('down');
+    expect(core.table()!.nodes.s2.state).toBe('down');
+    expect(core.table()!.partitions).toEqual(e1.partitions);
+
+    beat(core, 10_500, ['s2']);
+    expect(core.tick(10_500)).toBe(true);
+    expect(core.member('s2')!.state).toBe('out');
+    const t = core.table()!;
+    // s2 no longer serves anything; every partition it had gets a pending replacement.
+    for (const e of t.partitions) {
+      expect(e.replicas).not.toContain('s2');
+      expect(e.replicas.length + e.pending.length).toBe(3);
+    }
+    const pending = t.partitions.filter((e) => e.pending.length > 0).length;
+    expect(pending).toBe(e1.partitions.filter((e) => e.replicas.includes('s2')).length);
+    for (const id of ['s1', 's3', 's4']) syncAll(core, id, 11_000);
+    core.tick(11_000);
+    for (const e of core.table()!.partitions) {
+      expect(e.pending).toEqual([]);
+      expect(e.replicas).toHaveLength(3);
+      expect(e.replicas).not.toContain('s2');
+    }
+  });
+
+  it('a node that comes back before out returns to up without moving anything', () => {
+    const core = formed(3);
+    const partitions = core.table()!.partitions;
+    beat(core, 3500, ['s3']);
+    core.tick(3500);
+    expect(core.member('s3')!.state).toBe('down');
+    core.heartbeat('s3', 4000);
+    expect(core.tick(4000)).toBe(true);
+    expect(core.member('s3')!.state).toBe('up');
+    expect(core.table()!.partitions).toEqual(partitions);
+    expect(core.listMoves()).toEqual([]);
+  });
+
+  it('a flapping node costs at most one epoch per tick and never moves data', () => {
+    const core = formed(3);
+    const partitions = core.table()!.partitions;
+    const startEpoch = core.epoch();
+    let ticks = 0;
+    // s1 heartbeats only every 3.2 s, just over downAfterMs: down, up, down, up...
+    for (let t = 100; t <= 60_000; t += 100) {
+      beat(core, t, t % 3200 === 0 ? [] : ['s1']);
+      if (t % 3200 === 0) core.heartbeat('s1', t);
+      core.tick(t);
+      ticks++;
+    }
+    expect(core.epoch() - startEpoch).toBeLessThanOrEqual(ticks);
+    expect(core.epoch() - startEpoch).toBeLessThan(60); // ~2 transitions per 3.2 s, not a storm
+    expect(core.member('s1')!.state).not.toBe('out');
+    expect(core.table()!.partitions).toEqual(partitions);
+  });
+
+  it('many events between two ticks make one new epoch', () => {
+    const core = formed(3);
+    core.register(storage(4), 10);
+    core.register(storage(5), 10);
+    core.register(storage(6), 10);
+    expect(core.epoch()).toBe(1);
+    expect(core.tick(10)).toBe(true);
+    expect(core.epoch()).toBe(2);
+    expect(core.tick(20)).toBe(false);
+  });
+
+  it('a frontend report marks a node down only when its heartbeats agree', () => {
+    const core = formed(3);
+    core.heartbeat('s1', 1000);
+    expect(core.suspect('s1', 1200)).toBe(false);
+    expect(core.member('s1')!.state).toBe('up');
+    expect(core.suspect('s1', 2600)).toBe(true);
+    expect(core.member('s1')!.state).toBe('down');
+    expect(core.suspect('nobody', 2600)).toBe(false);
+  });
+
+  it('decommission hands every partition away, then the node has left', () => {
+    const core = formed(4, { expectedStorage: 4 });
+    const had = held(core, 's4');
+    core.decommission('s4');
+    expect(core.member('s4')!.state).toBe('leaving');
+    core.tick(10);
+    const t = core.table()!;
+    // Still serving while replacements copy: nothing is lost if it stops only when told.
+    expect(held(core, 's4')).toBe(had);
+    expect(core.listMoves().filter((m) => m.reason === 'decommission')).toHaveLength(had);
+    for (const id of ['s1', 's2', 's3']) syncAll(core, id, 20);
+    core.tick(20);
+    expect(held(core, 's4')).toBe(0);
+    core.tick(30);
+    expect(core.member('s4')!.state).toBe('left');
+    expect(core.table()!.nodes.s4).toBeUndefined();
+    expect(t.epoch).toBeLessThan(core.epoch());
+  });
+
+  it('refuses to decommission below K nodes', () => {
+    const core = formed(3);
+    expect(() => core.decommission('s1')).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+    expect(core.member('s1')!.state).toBe('up');
+  });
+
+  it('refuses handoff reports from nodes that are not pending', () => {
+    const core = formed(3);
+    expect(() => core.handoff('s1', { partition: 0, epoch: 1, keysCopied: 0, bytesCopied: 0, done: true }, 0)).toThrow(expect.objectContaining({ code: 'FOG_ERR_WRONG_NODE' }));
+    expect(() => core.handoff('s1', { partition: 999, epoch: 1, keysCopied: 0, bytesCopied: 0, done: true }, 0)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+  });
+
+  it('records copy progress on the move', () => {
+    const core = formed(3);
+    core.register(storage(4), 0);
+    core.tick(0);
+    const p = core.table()!.partitions.findIndex((e) => e.pending.includes('s4'));
+    core.handoff('s4', { partition: p, epoch: 2, keysCopied: 50, bytesCopied: 5000, done: false }, 1);
+    expect(core.listMoves().find((m) => m.partition === p)).toMatchObject({ keysCopied: 50, bytesCopied: 5000, done: false });
+  });
+
+  it('a dry-run plan shows the moves without making them', () => {
+    const core = formed(4, { expectedStorage: 4 });
+    const epoch = core.epoch();
+    const add = core.plan({ add: { id: 's9', zone: 'z', weight: 1 } });
+    expect(add.replicasMoved).toBeGreaterThanOrEqual(150);
+    expect(add.replicasMoved).toBeLessThanOrEqual(Math.ceil(768 / 5 * 1.1) + 1);
+    expect(add.moves.every((m) => m.added.length === 1 && m.added[0] === 's9')).toBe(true);
+    const remove = core.plan({ remove: 's2' });
+    expect(remove.moves.every((m) => m.removed.length === 1 && m.removed[0] === 's2')).toBe(true);
+    expect(remove.replicasMoved).toBe(held(core, 's2'));
+    expect(core.epoch()).toBe(epoch);
+    expect(core.hasPendingChanges()).toBe(false);
+    expect(() => core.plan({ remove: 'nope' })).toThrow(expect.objectContaining({ code: 'FOG_ERR_NODE_NOT_FOUND' }));
+  });
+
+  it('puts replicas in distinct zones when there are enough zones', () => {
+    const core = new ControllerCore({ ...CONFIG, expectedStorage: 6 });
+    for (let i = 1; i <= 6; i++) core.register(storage(i, `zone${i % 3}`), 0);
+    for (const e of core.table()!.partitions) {
+      const zones = e.replicas.map((id) => core.member(id)!.zone);
+      expect(new Set(zones).size).toBe(3);
+    }
+  });
+
+  it('survives a restart from its saved state with the same epoch and table', () => {
+    const core = formed(3);
+    core.register(storage(4), 0);
+    core.tick(0);
+    const saved = JSON.parse(JSON.stringify(core.snapshot()));
+    const again = ControllerCore.restore(saved, CONFIG, 50_000);
+    expect(again.epoch()).toBe(core.epoch());
+    expect(again.table()).toEqual(core.table());
+    expect(again.listMoves()).toEqual(core.listMoves());
+    // Nobody is declared down for the controller's own absence.
+    expect(again.tick(50_001)).toBe(false);
+    // The restored core carries on: the pending node syncs and the table moves on.
+    syncAll(again, 's4', 50_002);
+    expect(again.tick(50_002)).toBe(true);
+    expect(again.epoch()).toBe(core.epoch() + 1);
+    expect(() => ControllerCore.restore(saved, { ...CONFIG, redundancy: 2 }, 0)).toThrow(/K=3/);
+  });
+
+  it('an out node that returns joins again and takes a share', () => {
+    const core = formed(4, { expectedStorage: 4 });
+    beat(core, 11_000, ['s4']);
+    core.tick(11_000);
+    expect(core.member('s4')!.state).toBe('out');
+    expect(core.heartbeat('s4', 11_100)).toBe(false);
+    core.register(storage(4), 11_200);
+    core.tick(11_200);
+    expect(core.member('s4')!.state).toBe('up');
+    expect(pendingFor(core, 's4')).toBeGreaterThan(150);
+  });
+});
+
+describe('after decommission', () => {
+  it('a node that left stays left when it heartbeats or registers again', () => {
+    const core = formed(4, { expectedStorage: 4 });
+    core.decommission('s4');
+    core.tick(10);
+    for (const id of ['s1', 's2', 's3']) syncAll(core, id, 20);
+    core.tick(20);
+    core.tick(30);
+    expect(core.member('s4')!.state).toBe('left');
+    const epoch = core.epoch();
+    expect(core.heartbeat('s4', 40)).toBe(true);
+    expect(core.register(storage(4), 50).tableChanged).toBe(false);
+    expect(core.tick(60)).toBe(false);
+    expect(core.member('s4')!.state).toBe('left');
+    expect(core.epoch()).toBe(epoch);
+    expect(pendingFor(core, 's4')).toBe(0);
+  });
+});

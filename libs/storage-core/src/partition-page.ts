@@ -1,0 +1,38 @@
+import type { LwwStore } from '@fog/lww';
+import type { WireEntry } from '@fog/protocol';
+
+export const PARTITION_PAGE_DEFAULTS = {
+  /** Most entries in one page of a partition copy. */
+  pageKeysMax: 1000,
+  /** Most value bytes in one page (a page ends early rather than exceed it, but always holds one entry). */
+  pageBytesMax: 4 * 1024 * 1024,
+} as const;
+
+export interface PartitionPage {
+  entries: Array<{ key: string } & WireEntry>;
+  /** Cursor for the next page (the last key sent), or null when the partition is exhausted. */
+  next: string | null;
+}
+
+/**
+ * One page of a partition in key order, after the cursor. Key order (not insertion order)
+ * makes the cursor stable while writes keep arriving: a key written behind the cursor during
+ * a copy reaches the new replica as a direct write, since the frontends already send it writes.
+ */
+export function pagePartition(store: LwwStore, partition: number, after: string | null, keysMax: number, bytesMax: number): PartitionPage {
+  const keys: string[] = [];
+  for (const [key] of store.entries(partition)) if (after === null || key > after) keys.push(key);
+  keys.sort();
+  const entries: PartitionPage['entries'] = [];
+  let bytes = 0;
+  for (const key of keys) {
+    if (entries.length >= keysMax) break;
+    const e = store.get(partition, key)!;
+    const size = e.value ? e.value.length : 0;
+    if (entries.length > 0 && bytes + size > bytesMax) break;
+    bytes += size;
+    entries.push({ key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') });
+  }
+  const exhausted = entries.length === keys.length;
+  return { entries, next: exhausted ? null : entries[entries.length - 1].key };
+}

@@ -1,0 +1,219 @@
+import type { Entry } from '@fog/lww';
+import { isVersion } from '@fog/protocol';
+import { crc32 } from './crc32';
+
+/**
+ * The on-disk record format, shared by log segments and snapshots.
+ *
+ *   frame   = length:u32le  crc:u32le  payload[length]
+ *   crc     = CRC-32 over the 4 length bytes followed by the payload (a damaged length is caught
+ *             too, not only a damaged payload)
+ *   payload = kind:u8 body
+ *
+ * Bodies (integers little-endian; ms is a float64 holding a safe integer):
+ *   entry      partition:u32 keyLen:u32 key[utf8] ms:f64 c:u32 writerLen:u16 writer[utf8]
+ *              flags:u8 (bit 0: tombstone) [valueLen:u32 value]   (value only when not a tombstone)
+ *   horizon    partition:u32 ms:f64        tombstones of this partition stamped at or before ms
+ *                                          may have been purged (see libs/anti-entropy)
+ *   drop       partition:u32               the node stopped holding this partition
+ *   snap-begin formatVersion:u32 createdAtMs:f64 firstSegment:u32
+ *   snap-end   entries:u32 horizons:u32
+ */
+export const RECORD_HEADER_BYTES = 8;
+/** Smallest payload: a drop record (kind + partition). */
+export const RECORD_PAYLOAD_BYTES_MIN = 5;
+/**
+ * Largest payload accepted when reading. A record holds at most one key (1 KiB by default) and
+ * one value (1 MiB by default): anything claiming more is damage, not data.
+ */
+export const RECORD_PAYLOAD_BYTES_MAX = 4 * 1024 * 1024;
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+export const RECORD_KIND = {
+  entry: 0x01,
+  horizon: 0x02,
+  drop: 0x03,
+  snapBegin: 0x10,
+  snapEnd: 0x11,
+} as const;
+
+const FLAG_TOMBSTONE = 0x01;
+
+export type LogRecord =
+  | { kind: 'entry'; partition: number; key: string; entry: Entry }
+  | { kind: 'horizon'; partition: number; ms: number }
+  | { kind: 'drop'; partition: number }
+  | { kind: 'snap-begin'; formatVersion: number; createdAtMs: number; firstSegment: number }
+  | { kind: 'snap-end'; entries: number; horizons: number };
+
+function assertU32(n: number, what: string): void {
+  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff)) throw new RangeError(`${what} must be a u32, got ${n}`);
+}
+
+function assertSafeMs(n: number, what: string): void {
+  if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`${what} must be a non-negative safe integer, got ${n}`);
+}
+
+function payloadOf(rec: LogRecord): Buffer {
+  switch (rec.kind) {
+    case 'entry': {
+      assertU32(rec.partition, 'partition');
+      assertSafeMs(rec.entry.ver.ms, 'ms');
+      assertU32(rec.entry.ver.c, 'counter');
+      const key = Buffer.from(rec.key, 'utf8');
+      const writer = Buffer.from(rec.entry.ver.w, 'utf8');
+      if (writer.length > 0xffff) throw new RangeError('writer id too long');
+      const value = rec.entry.value;
+      const size = 1 + 4 + 4 + key.length + 8 + 4 + 2 + writer.length + 1 + (value ? 4 + value.length : 0);
+      const b = Buffer.allocUnsafe(size);
+      let o = b.writeUInt8(RECORD_KIND.entry, 0);
+      o = b.writeUInt32LE(rec.partition, o);
+      o = b.writeUInt32LE(key.length, o);
+      o += key.copy(b, o);
+      o = b.writeDoubleLE(rec.entry.ver.ms, o);
+      o = b.writeUInt32LE(rec.entry.ver.c, o);
+      o = b.writeUInt16LE(writer.length, o);
+      o += writer.copy(b, o);
+      o = b.writeUInt8(value ? 0 : FLAG_TOMBSTONE, o);
+      if (value) {
+        o = b.writeUInt32LE(value.length, o);
+        o += value.copy(b, o);
+      }
+      return b;
+    }
+    case 'horizon': {
+      assertU32(rec.partition, 'partition');
+      assertSafeMs(rec.ms, 'ms');
+      const b = Buffer.allocUnsafe(13);
+      b.writeDoubleLE(rec.ms, b.writeUInt32LE(rec.partition, b.writeUInt8(RECORD_KIND.horizon, 0)));
+      return b;
+    }
+    case 'drop': {
+      assertU32(rec.partition, 'partition');
+      const b = Buffer.allocUnsafe(5);
+      b.writeUInt32LE(rec.partition, b.writeUInt8(RECORD_KIND.drop, 0));
+      return b;
+    }
+    case 'snap-begin': {
+      assertU32(rec.formatVersion, 'formatVersion');
+      assertSafeMs(rec.createdAtMs, 'createdAtMs');
+      assertU32(rec.firstSegment, 'firstSegment');
+      const b = Buffer.allocUnsafe(17);
+      let o = b.writeUInt8(RECORD_KIND.snapBegin, 0);
+      o = b.writeUInt32LE(rec.formatVersion, o);
+      o = b.writeDoubleLE(rec.createdAtMs, o);
+      b.writeUInt32LE(rec.firstSegment, o);
+      return b;
+    }
+    case 'snap-end': {
+      assertU32(rec.entries, 'entries');
+      assertU32(rec.horizons, 'horizons');
+      const b = Buffer.allocUnsafe(9);
+      b.writeUInt32LE(rec.horizons, b.writeUInt32LE(rec.entries, b.writeUInt8(RECORD_KIND.snapEnd, 0)));
+      return b;
+    }
+  }
+}
+
+/** One framed record, ready to append. */
+export function encodeRecord(rec: LogRecord): Buffer {
+  const payload = payloadOf(rec);
+  if (payload.length > RECORD_PAYLOAD_BYTES_MAX) throw new RangeError(`record payload of ${payload.length} bytes exceeds ${RECORD_PAYLOAD_BYTES_MAX}`);
+  const frame = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  payload.copy(frame, RECORD_HEADER_BYTES);
+  frame.writeUInt32LE(frameCrc(frame, 0, payload.length), 4);
+  return frame;
+}
+
+/** CRC of the frame at `offset` whose payload is `length` bytes: over length field + payload. */
+export function frameCrc(buf: Uint8Array, offset: number, length: number): number {
+  const c = crc32(buf, 0, offset, offset + 4);
+  return crc32(buf, c, offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length);
+}
+
+/**
+ * Decode a payload whose checksum already matched. Returns null when its structure is invalid
+ * (unknown kind, lengths that do not add up, an impossible version): damage the checksum did
+ * not catch, or a record written by a newer format.
+ */
+export function decodePayload(buf: Buffer, start: number, end: number): LogRecord | null {
+  try {
+    const rec = decodeUnchecked(buf, start, end);
+    return rec;
+  } catch {
+    return null;
+  }
+}
+
+function decodeUnchecked(buf: Buffer, start: number, end: number): LogRecord | null {
+  let o = start;
+  const need = (n: number) => {
+    if (o + n > end) throw new RangeError('short payload');
+  };
+  need(1);
+  const kind = buf.readUInt8(o);
+  o += 1;
+  switch (kind) {
+    case RECORD_KIND.entry: {
+      need(8);
+      const partition = buf.readUInt32LE(o);
+      const keyLen = buf.readUInt32LE(o + 4);
+      o += 8;
+      need(keyLen);
+      const key = buf.toString('utf8', o, o + keyLen);
+      o += keyLen;
+      need(14);
+      const ms = buf.readDoubleLE(o);
+      const c = buf.readUInt32LE(o + 8);
+      const writerLen = buf.readUInt16LE(o + 12);
+      o += 14;
+      need(writerLen + 1);
+      const w = buf.toString('utf8', o, o + writerLen);
+      o += writerLen;
+      const flags = buf.readUInt8(o);
+      o += 1;
+      const ver = { ms, c, w };
+      if (!isVersion(ver) || (flags & ~FLAG_TOMBSTONE) !== 0) return null;
+      let value: Buffer | null = null;
+      if (!(flags & FLAG_TOMBSTONE)) {
+        need(4);
+        const valueLen = buf.readUInt32LE(o);
+        o += 4;
+        need(valueLen);
+        // A copy: a slice would pin the whole segment buffer in memory for as long as the value lives.
+        value = Buffer.from(buf.subarray(o, o + valueLen));
+        o += valueLen;
+      }
+      if (o !== end) return null;
+      return { kind: 'entry', partition, key, entry: { ver, value } };
+    }
+    case RECORD_KIND.horizon: {
+      need(12);
+      const partition = buf.readUInt32LE(o);
+      const ms = buf.readDoubleLE(o + 4);
+      if (o + 12 !== end || !Number.isSafeInteger(ms) || ms < 0) return null;
+      return { kind: 'horizon', partition, ms };
+    }
+    case RECORD_KIND.drop: {
+      need(4);
+      if (o + 4 !== end) return null;
+      return { kind: 'drop', partition: buf.readUInt32LE(o) };
+    }
+    case RECORD_KIND.snapBegin: {
+      need(16);
+      const formatVersion = buf.readUInt32LE(o);
+      const createdAtMs = buf.readDoubleLE(o + 4);
+      const firstSegment = buf.readUInt32LE(o + 12);
+      if (o + 16 !== end || !Number.isSafeInteger(createdAtMs)) return null;
+      return { kind: 'snap-begin', formatVersion, createdAtMs, firstSegment };
+    }
+    case RECORD_KIND.snapEnd: {
+      need(8);
+      if (o + 8 !== end) return null;
+      return { kind: 'snap-end', entries: buf.readUInt32LE(o), horizons: buf.readUInt32LE(o + 4) };
+    }
+    default:
+      return null;
+  }
+}
