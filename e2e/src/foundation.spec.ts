@@ -19,7 +19,7 @@ const VALUE_BYTES_MAX = 1024 * 1024;
 const USAGE_BODY_RE = /^(FOG_ERR_[A-Z_]+): \S.*\n?$/;
 
 const enc = encodeURIComponent;
-/** A run-unique key prefix, so that a key can never be mistaken for one another test wrote. */
+/** A run-unique key prefix, so that no key can be confused with one written by another test or run. */
 const run = randomBytes(4).toString('hex');
 const key = (name: string) => `${run}/${name}`;
 
@@ -420,13 +420,13 @@ describe(`replica failures: K=${K} with one and then two replicas of a partition
   const A = () => cluster().frontendUrl(0);
   const B = () => cluster().frontendUrl(1);
   const k = key('failure target');
-  let victims: number[] = [];
+  /** Storage indexes of the key's K replicas, in table order. */
+  const replicaIndexes = async (c: Cluster) => (await c.table()).partitions[partitionOf(k, D)].replicas.map((id) => c.storageIndexOf(id));
 
   cit('with one of the three replicas SIGKILLed, both frontends read and write the key on both APIs', async () => {
     const c = cluster();
-    const table = await c.table();
-    const replicas = table.partitions[partitionOf(k, D)].replicas;
-    victims = replicas.map((id) => c.storageIndexOf(id));
+    const victims = await replicaIndexes(c);
+    expect(victims).toHaveLength(K);
     ok(await request('PUT', kvUrl(A(), k, '?w=all'), 'before'), 'write to all 3 replicas');
 
     const status = await c.killStorage(victims[0]);
@@ -450,8 +450,9 @@ describe(`replica failures: K=${K} with one and then two replicas of a partition
 
   cit('with two of three killed, a default (quorum) v1 write is 503 FOG_ERR_QUORUM_NOT_MET and w=one succeeds', async () => {
     const c = cluster();
-    expect(victims).toHaveLength(K);
-    await c.killStorage(victims[1]);
+    const victims = await replicaIndexes(c);
+    for (const v of victims.slice(0, 2)) if (c.storageProcess(v).running) await c.killStorage(v);
+    expect(victims.map((v) => c.storageProcess(v).running)).toEqual([false, false, true]);
 
     const refused = await request('PUT', kvUrl(A(), k), 'quorum');
     expectJsonError(refused, 503, 'FOG_ERR_QUORUM_NOT_MET', 'quorum write with two replicas down');
@@ -468,8 +469,9 @@ describe(`replica failures: K=${K} with one and then two replicas of a partition
   cit('killed storage nodes restart on the same port and id, and w=all writes succeed again', async () => {
     const c = cluster();
     const before = await c.clusterView();
-    await c.restartStorage(victims[0]);
-    await c.restartStorage(victims[1]);
+    const victims = await replicaIndexes(c);
+    for (const v of victims.slice(0, 2)) if (!c.storageProcess(v).running) await c.restartStorage(v);
+    expect(victims.map((v) => c.storageProcess(v).running)).toEqual([true, true, true]);
     // The restarted nodes hold the controller's current table under their old ids.
     const after = await c.clusterView();
     for (const v of victims.slice(0, 2)) {

@@ -1,13 +1,13 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { LOG_LEVELS, createLogger, onShutdown, type LogLevel } from '@fog/http-kit';
+import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, type LogLevel } from '@fog/http-kit';
 import {
   PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
 import { FAILURE_DEFAULTS } from '@fog/cluster';
 import { ControllerNode } from './controller-node';
 
-const args = yargs(hideBin(process.argv))
+const parser = yargs(hideBin(process.argv))
   .scriptName('controller')
   .usage('$0 [PORT] [NUM_STORAGE] [REDUNDANCY] [options]\n\nStart the Velour Fog controller.')
   .env('FOG')
@@ -25,8 +25,8 @@ const args = yargs(hideBin(process.argv))
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
   .help()
-  .version(false)
-  .parseSync();
+  .version(false);
+const args = parseWithKnownEnv(parser) as ReturnType<typeof parser.parseSync>;
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WORKSPACE_ROOT, appMain, type AppName } from './app-paths';
+import { WORKSPACE_ROOT, appMain, appNodePath, releaseDistSnapshot, type AppName } from './app-paths';
 import { tailFile } from './temp-dir';
 
 export interface ExitStatus {
@@ -71,7 +71,7 @@ export class AppProcess {
       this.child = spawn(process.execPath, [appMain(opts.app), ...opts.args], {
         cwd: WORKSPACE_ROOT,
         stdio: ['ignore', out, err],
-        env: { ...childEnv(), ...opts.env },
+        env: { ...childEnv(), NODE_PATH: appNodePath(), ...opts.env },
       });
     } finally {
       // The child holds its own copies of the descriptors.
@@ -216,6 +216,7 @@ export function installProcessSafetyNet(): void {
   afterAll(async () => {
     const left = await stopAll();
     process.off('exit', onExit);
+    releaseDistSnapshot();
     installed = false;
     if (left.length) process.stderr.write(`e2e safety net stopped ${left.map((p) => p.name).join(', ')} after the file\n`);
   });

@@ -17,6 +17,8 @@ export interface ClusterOptions {
   /** Names the log directory. */
   label?: string;
   timeoutMs?: number;
+  /** Extra flags for storage node i (e.g. its own --data-dir); kept for its restarts. */
+  storageArgs?: (i: number) => string[];
 }
 
 /** `GET /v1/cluster` on the controller. */
@@ -75,7 +77,8 @@ export class Cluster {
       const node = (app: 'storage' | 'frontend', i: number) => {
         const name = `${app}-${i}`;
         // Original form: CONTROLLER_HOST:PORT OWN_HOST:PORT; the id defaults to <role>-HOST-PORT.
-        const argsFor = (port: number) => [ctrl, hostPort(port)];
+        const extra = app === 'storage' ? (opts.storageArgs?.(i) ?? []) : [];
+        const argsFor = (port: number) => [ctrl, hostPort(port), ...extra];
         return startListeningApp({
           app, name, logDir, argsFor, timeoutMs,
           healthy: (h, port) => h.id === defaultId(app, port),

@@ -25,28 +25,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `n` distinct free ports (held open together while choosing, so they differ). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const server = net.createServer();
-      server.unref();
-      servers.push(server);
-      ports.push(
-        await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => resolve((server.address() as net.AddressInfo).port));
-        }),
-      );
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
-}
-
 export function hostPort(port: number): string {
   return `${LOOPBACK}:${port}`;
 }

@@ -48,6 +48,11 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       fog = err.type === 'entity.too.large'
         ? new FogError('FOG_ERR_BODY_TOO_LARGE', undefined, { limitBytes: err.limit })
         : new FogError('FOG_ERR_BAD_REQUEST', err.type === 'entity.parse.failed' ? 'the body is not valid JSON' : 'the body could not be read');
+    } else if (isClientHttpError(err)) {
+      // Express's own 4xx errors (a path segment that is not valid percent-encoded UTF-8, ...).
+      fog = /decode param/.test(err.message)
+        ? new FogError('FOG_ERR_KEY_INVALID', 'a path segment is not valid percent-encoded UTF-8')
+        : new FogError('FOG_ERR_BAD_REQUEST', err.message);
     } else {
       const e = err as Error;
       log.error('request failed', { method: req.method, path: req.path, error: e?.message ?? String(err) });
@@ -56,6 +61,11 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') log.warn('request refused', { path: req.path, code: fog.code });
     sendError(res, fog);
   };
+}
+
+function isClientHttpError(err: unknown): err is { status: number; message: string } {
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 function isBodyParserError(err: unknown): err is { type: string; limit?: number; status: number } {

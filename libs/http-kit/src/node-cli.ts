@@ -50,7 +50,7 @@ export function parseNodeCli<T extends object = object>(
     .strictOptions()
     .help()
     .version(false);
-  const args = extra(base as unknown as Argv).parseSync() as unknown as Record<string, unknown> & { _: Array<string | number> };
+  const args = parseWithKnownEnv(extra(base as unknown as Argv)) as unknown as Record<string, unknown> & { _: Array<string | number> };
   const positional = args._.map(String);
   if (positional.length > 2) fail(`too many positional arguments: ${positional.join(' ')}`);
   const controller = (args.controller as string | undefined) ?? positional[0] ?? NODE_CLI_DEFAULTS.controller;
@@ -81,6 +81,29 @@ export function parseNodeCli<T extends object = object>(
     logLevel: args['log-level'] as LogLevel,
     heartbeatIntervalMs,
   };
+}
+
+/**
+ * Parse with FOG_* environment variables as fallbacks for the flags, ignoring (with a warning)
+ * FOG_* variables that name no flag: an unrelated variable must not stop a node from starting.
+ */
+export function parseWithKnownEnv<T>(y: Argv<T>, prefix = 'FOG'): T {
+  const known = new Set<string>();
+  const options = (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key;
+  for (const name of Object.keys(options)) known.add(`${prefix}_${name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/-/g, '_').toUpperCase()}`);
+  const hidden: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith(`${prefix}_`) && !known.has(k) && v !== undefined) {
+      hidden.push([k, v]);
+      delete process.env[k];
+    }
+  }
+  for (const [k] of hidden) process.stderr.write(`warning: ignoring environment variable ${k}: it names no option\n`);
+  try {
+    return y.parseSync() as T;
+  } finally {
+    for (const [k, v] of hidden) process.env[k] = v;
+  }
 }
 
 function fail(message: string): never {
