@@ -19,6 +19,10 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Extra flags for storage node i (e.g. its own --data-dir); kept for its restarts. */
   storageArgs?: (i: number) => string[];
+  /** Extra flags for the controller (e.g. --out-after-ms, --data-dir); kept for its restarts. */
+  controllerArgs?: string[];
+  /** Extra flags for every frontend. */
+  frontendArgs?: string[];
 }
 
 /** `GET /v1/cluster` on the controller. */
@@ -59,7 +63,7 @@ export class Cluster {
   private failed = false;
   private stopped = false;
 
-  private constructor(readonly opts: ClusterOptions, readonly logDir: string, private readonly controllerNode: Member) {}
+  private constructor(readonly opts: ClusterOptions, readonly logDir: string, private controllerNode: Member) {}
 
   /** Start everything and wait until the table is formed and every node holds epoch >= 1. */
   static async start(opts: ClusterOptions): Promise<Cluster> {
@@ -69,6 +73,7 @@ export class Cluster {
     const controllerArgs = (port: number) => [
       String(port), String(opts.storage), String(opts.redundancy),
       ...(opts.digits === PARTITION_DIGITS_DEFAULT ? [] : ['--partition-digits', String(opts.digits)]),
+      ...(opts.controllerArgs ?? []),
     ];
     const controller = await startListeningApp({ app: 'controller', name: 'controller', logDir, argsFor: controllerArgs, timeoutMs });
     const cluster = new Cluster(opts, logDir, { ...controller, app: 'controller', name: 'controller', id: 'controller', argsFor: controllerArgs });
@@ -77,7 +82,7 @@ export class Cluster {
       const node = (app: 'storage' | 'frontend', i: number) => {
         const name = `${app}-${i}`;
         // Original form: CONTROLLER_HOST:PORT OWN_HOST:PORT; the id defaults to <role>-HOST-PORT.
-        const extra = app === 'storage' ? (opts.storageArgs?.(i) ?? []) : [];
+        const extra = app === 'storage' ? (opts.storageArgs?.(i) ?? []) : (opts.frontendArgs ?? []);
         const argsFor = (port: number) => [ctrl, hostPort(port), ...extra];
         return startListeningApp({
           app, name, logDir, argsFor, timeoutMs,
@@ -191,6 +196,38 @@ export class Cluster {
     });
     m.proc = started.proc;
     await this.waitNodeEpoch(m, timeoutMs);
+  }
+
+  /**
+   * Start one more storage node (a join after the first table), with storageArgs(index) as
+   * its extra flags; resolves with its index once it answers /health.
+   */
+  async addStorage(): Promise<number> {
+    const i = this.storageNodes.length;
+    const name = `storage-${i}`;
+    const extra = this.opts.storageArgs?.(i) ?? [];
+    const ctrl = hostPort(this.controllerNode.port);
+    const argsFor = (port: number) => [ctrl, hostPort(port), ...extra];
+    const started = await startListeningApp({
+      app: 'storage', name, logDir: this.logDir, argsFor, timeoutMs: this.opts.timeoutMs ?? 30_000,
+      healthy: (h, port) => h.id === defaultId('storage', port),
+    });
+    this.storageNodes.push({ ...started, app: 'storage', name, argsFor, id: defaultId('storage', started.port) });
+    return i;
+  }
+
+  /** Stop the controller by its PID (SIGTERM by default) and wait until it has exited. */
+  async stopController(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus> {
+    this.controllerNode.proc.signal(signal);
+    return this.controllerNode.proc.waitExit(10_000);
+  }
+
+  /** Start the controller again on the same port with the same flags. */
+  async restartController(): Promise<void> {
+    const m = this.controllerNode;
+    if (m.proc.running) throw new Error(`controller is still running (pid ${m.proc.pid}); stop it first`);
+    const started = await startListeningApp({ app: 'controller', name: 'controller', logDir: this.logDir, argsFor: m.argsFor, port: m.port, timeoutMs: this.opts.timeoutMs ?? 30_000 });
+    this.controllerNode = { ...m, proc: started.proc };
   }
 
   // ---- waiting ----
