@@ -12,6 +12,7 @@ import {
   type Limits, type PartitionTable,
 } from '@fog/protocol';
 import { BatchingReplicaClient } from '@fog/replica-client';
+import { v1Router } from './v1-routes';
 
 export interface FrontendConfig {
   id: string;
@@ -55,6 +56,7 @@ export class FrontendNode {
       writerId: cfg.id,
       table: () => this.table,
       refreshTable: () => this.link.refreshTable(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       events: this.registerMetrics(),
     });
   }
@@ -97,12 +99,13 @@ export class FrontendNode {
     // ---- original API: 200 on success, 501 for incorrect usage, 404 for a missing key ----
     app.get('/get', op('get'), asyncHandler((req, res) => this.originalGet(req, res)));
     app.get('/set', op('set'), asyncHandler((req, res) => this.originalSet(req, res, undefined)));
-    app.post('/set', op('set'), raw, asyncHandler((req, res) => this.originalSet(req, res, req.body as Buffer)));
+    // The original API answers every usage error with 501, an oversized body included.
+    const rawOriginal: express.RequestHandler = (req, res, next) =>
+      raw(req, res, (err?: unknown) => (err ? this.usage(res, 'FOG_ERR_VALUE_TOO_LARGE', `the body is larger than ${this.cfg.limits.requestBodyBytesMax} bytes`) : next()));
+    app.post('/set', op('set'), rawOriginal, asyncHandler((req, res) => this.originalSet(req, res, req.body as Buffer)));
 
-    // ---- v1 REST ----
-    app.get('/v1/kv/:key', op('kv_get'), asyncHandler((req, res) => this.kvGet(req, res)));
-    app.put('/v1/kv/:key', op('kv_put'), raw, asyncHandler((req, res) => this.kvPut(req, res)));
-    app.delete('/v1/kv/:key', op('kv_delete'), asyncHandler((req, res) => this.kvDelete(req, res)));
+    // ---- v1 REST (docs/api.md) ----
+    app.use('/v1', v1Router({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table }));
 
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
       const table = req.body as PartitionTable;
@@ -159,49 +162,6 @@ export class FrontendNode {
     const w = resolveConsistency(undefined, this.redundancy());
     const result = await this.coordinator.write(key, value, w!);
     res.set(HEADERS.version, formatVersion(result.ver)).type('text/plain').send('OK\n');
-  }
-
-  private v1Key(req: Request): string {
-    const key = req.params.key as string;
-    const bad = checkKey(key, this.cfg.limits.keyBytesMax);
-    if (bad) throw new FogError(bad, undefined, { keyBytesMax: this.cfg.limits.keyBytesMax });
-    return key;
-  }
-
-  private level(req: Request, name: 'r' | 'w'): number {
-    const text = req.query[name];
-    if (text !== undefined && typeof text !== 'string') throw new FogError('FOG_ERR_BAD_CONSISTENCY');
-    const n = resolveConsistency(text, this.redundancy());
-    if (n === null) throw new FogError('FOG_ERR_BAD_CONSISTENCY', `${name}=${text} is not one of 1..${this.redundancy()}, one, quorum, all`);
-    return n;
-  }
-
-  private async kvGet(req: Request, res: Response): Promise<void> {
-    const key = this.v1Key(req);
-    const r = this.level(req, 'r');
-    const result = await this.coordinator.read(key, r);
-    res.set(HEADERS.partition, result.partition.toString(16));
-    if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
-    const v = formatVersion(result.entry.ver);
-    res.set(HEADERS.version, v).set('ETag', `"${v}"`).type('application/octet-stream').send(result.entry.value);
-  }
-
-  private async kvPut(req: Request, res: Response): Promise<void> {
-    const key = this.v1Key(req);
-    const w = this.level(req, 'w');
-    const value = Buffer.isBuffer(req.body) ? (req.body as Buffer) : Buffer.alloc(0);
-    if (value.length > this.cfg.limits.valueBytesMax) throw new FogError('FOG_ERR_VALUE_TOO_LARGE', undefined, { valueBytesMax: this.cfg.limits.valueBytesMax });
-    const result = await this.coordinator.write(key, value, w);
-    const v = formatVersion(result.ver);
-    res.set(HEADERS.version, v).set('ETag', `"${v}"`).set(HEADERS.replicasAcked, String(result.acks)).status(200).json({ key, version: v, partition: result.partition });
-  }
-
-  private async kvDelete(req: Request, res: Response): Promise<void> {
-    const key = this.v1Key(req);
-    const w = this.level(req, 'w');
-    const result = await this.coordinator.write(key, null, w);
-    const v = formatVersion(result.ver);
-    res.set(HEADERS.version, v).set(HEADERS.replicasAcked, String(result.acks)).status(200).json({ key, version: v, deleted: true });
   }
 
   private registerMetrics(): CoordinatorEvents {

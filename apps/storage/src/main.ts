@@ -2,11 +2,25 @@ import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
 import { DEFAULT_LIMITS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
 import { StorageNode } from './storage-node';
+import { storageFlagProblems, storageFlags } from './storage-options';
 
-const cli = parseNodeCli('storage', hideBin(process.argv));
+const cli = parseNodeCli('storage', hideBin(process.argv), storageFlags);
+const problems = storageFlagProblems(cli);
+if (problems.length) {
+  process.stderr.write(`${problems.map((p) => `error: ${p}`).join('\n')}\n(run with --help for usage)\n`);
+  process.exit(2);
+}
 const log = createLogger('storage', cli.logLevel, undefined, { node: cli.id });
 const node = new StorageNode(
-  { ...cli, internalBodyBytesMax: DEFAULT_LIMITS.internalBodyBytesMax, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax },
+  {
+    ...cli, internalBodyBytesMax: DEFAULT_LIMITS.internalBodyBytesMax, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+    durability: {
+      dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
+      maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs,
+      antiEntropyPartitionsPerRoundMax: cli.antiEntropyPartitionsPerRoundMax, antiEntropyKeysPerRoundMax: cli.antiEntropyKeysPerRoundMax,
+      tombstoneGraceMs: cli.tombstoneGraceMs, faultInjectFile: cli.faultInjectFile,
+    },
+  },
   log,
 );
 node.start().catch((err: Error) => {

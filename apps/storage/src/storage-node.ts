@@ -6,10 +6,12 @@ import {
   notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, type OpsRequest, type PartitionTable,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
 } from '@fog/protocol';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
+import { DURABILITY_DEFAULTS, Durability } from './durability';
 import { HANDOFF_PATH, HandoffWorker } from './handoff';
+import type { StorageFlags } from './storage-options';
 
 /** How long a node keeps a partition it was moved off (in-flight copies may still read it). */
 export const PARTITION_DROP_DELAY_MS = 30_000;
@@ -26,6 +28,8 @@ export interface StorageConfig {
   heartbeatIntervalMs: number;
   internalBodyBytesMax: number;
   internalBatchOpsMax: number;
+  /** Persistence, memory limit, anti-entropy (storage-options.ts); absent: in memory, defaults. */
+  durability?: StorageFlags;
 }
 
 /** Wires the replica engine to HTTP, the controller and metrics. */
@@ -38,6 +42,7 @@ export class StorageNode {
   /** Partitions the table no longer gives this node, with when they were given away. */
   private readonly releasedAtMs = new Map<number, number>();
   private dropTimer: NodeJS.Timeout | null = null;
+  private readonly durability: Durability;
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
     this.engine = new ReplicaEngine(cfg.id);
@@ -54,9 +59,12 @@ export class StorageNode {
       currentEpoch: () => this.engine.epoch(),
     });
     this.handoff = new HandoffWorker(this.engine, this.link, log);
+    this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());
   }
 
   async start(): Promise<number> {
+    // Replay the data before listening: a node never answers from a half-loaded store.
+    await this.durability.open();
     const app = this.expressApp();
     // The internal ops route is the hot path: it skips Express (about 4x its CPU per request).
     const handler: http.RequestListener = (req, res) => {
@@ -66,6 +74,7 @@ export class StorageNode {
     this.server = await listen(handler, this.cfg.host, this.cfg.port);
     this.log.info('storage listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
+    this.durability.start();
     this.dropTimer = setInterval(() => this.dropReleasedPartitions(Date.now()), PARTITION_DROP_CHECK_INTERVAL_MS);
     return this.server.port;
   }
@@ -75,6 +84,7 @@ export class StorageNode {
     this.handoff.stop();
     if (this.dropTimer) clearInterval(this.dropTimer);
     await this.server?.close();
+    await this.durability.stop();
   }
 
   private adoptTable(table: PartitionTable, from: string): boolean {
@@ -97,7 +107,7 @@ export class StorageNode {
     for (const [p, at] of this.releasedAtMs) {
       if (nowMs - at < PARTITION_DROP_DELAY_MS) continue;
       this.releasedAtMs.delete(p);
-      const dropped = this.engine.store.dropPartition(p);
+      const dropped = this.engine.dropPartition(p); // through the engine: persistence logs the drop
       if (dropped > 0) this.log.info('partition dropped', { partition: p, entries: dropped });
     }
   }
@@ -158,7 +168,7 @@ export class StorageNode {
         finish(413, new FogError('FOG_ERR_BATCH_TOO_LARGE', undefined, { limit: this.cfg.internalBatchOpsMax }).toBody());
         return;
       }
-      const answer = () => finish(200, this.engine.handle(body, Date.now()));
+      const answer = () => this.durability.answerOps(body, Date.now(), finish);
       // A sender with a newer table knows something we do not: catch up before judging
       // ownership, so that a legitimate write is not fenced by our stale view.
       if (body.epoch > this.engine.epoch()) this.link.refreshTable().then(answer, answer);
@@ -173,7 +183,9 @@ export class StorageNode {
     app.use(metricsMiddleware(this.metrics));
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'storage', epoch: this.engine.epoch(), registered: this.link.isRegistered(), state: this.link.nodeState(),
+      writable: this.durability.writable,
     }));
+    this.durability.mount(app);
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
       const table = req.body as PartitionTable;
       if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
@@ -185,16 +197,19 @@ export class StorageNode {
     });
     app.get('/v1/stats', op('stats'), (_req, res) => {
       const s = this.engine.store.stats();
-      res.json({ id: this.cfg.id, epoch: this.engine.epoch(), ...s, heldPartitions: this.engine.heldPartitions().length, counters: this.engine.counters });
+      res.json({
+        id: this.cfg.id, epoch: this.engine.epoch(), ...s, heldPartitions: this.engine.heldPartitions().length, counters: this.engine.counters,
+        durability: this.durability.stats(),
+      });
     });
     // Which keys this node holds: for operators and tests checking placement. Bounded by `limit`.
     app.get('/v1/keys', op('keys'), asyncHandler(async (req, res) => {
       const limit = Math.min(Number(req.query.limit ?? 1000) || 1000, 100_000);
-      const keys: Array<{ partition: number; key: string; tombstone: boolean }> = [];
+      const keys: Array<{ partition: number; key: string; tombstone: boolean; ver: string }> = [];
       outer: for (const p of this.engine.store.partitionIds()) {
         for (const [key, e] of this.engine.store.entries(p)) {
           if (keys.length >= limit) break outer;
-          keys.push({ partition: p, key, tombstone: e.value === null });
+          keys.push({ partition: p, key, tombstone: e.value === null, ver: formatVersion(e.ver) });
         }
       }
       res.json({ id: this.cfg.id, keys, truncated: keys.length >= limit });
@@ -223,7 +238,7 @@ export class StorageNode {
     let seen = { ...engineCounters };
     new Counter({
       name: 'fog_storage_writes_total',
-      help: 'Writes received, by outcome: applied, duplicate, lww_discarded (lost last-writer-wins on arrival), fenced (partition not held).',
+      help: 'Writes received, by outcome: applied, duplicate, lww_discarded (lost last-writer-wins on arrival), fenced (partition not held), refused_disk (disk log failing), refused_memory (over --max-memory-bytes), horizon_refused (older than a purged tombstone).',
       labelNames: ['outcome'] as const,
       registers: [reg],
       collect() {
@@ -232,6 +247,9 @@ export class StorageNode {
         this.inc({ outcome: 'duplicate' }, c.duplicates - seen.duplicates);
         this.inc({ outcome: 'lww_discarded' }, c.lwwDiscarded - seen.lwwDiscarded);
         this.inc({ outcome: 'fenced' }, c.fenced - seen.fenced);
+        this.inc({ outcome: 'refused_disk' }, c.refusedDisk - seen.refusedDisk);
+        this.inc({ outcome: 'refused_memory' }, c.refusedMemory - seen.refusedMemory);
+        this.inc({ outcome: 'horizon_refused' }, c.horizonRefused - seen.horizonRefused);
         seen = { ...c };
       },
     });

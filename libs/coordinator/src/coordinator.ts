@@ -4,6 +4,11 @@ import { partitionOf } from '@fog/partitioning';
 import { FogError, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
+import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
+import { mergeScanPages, type ScanPageReply, type ScanResult } from './scan-merge';
+
+/** Chooses the replicas a read asks, in order (a batch shares one order per partition). */
+export type ReadOrder = (table: PartitionTable, partition: number) => string[];
 
 export const COORDINATOR_DEFAULTS = {
   /**
@@ -26,6 +31,15 @@ export interface CoordinatorDeps {
   refreshTable: () => Promise<void>;
   events?: CoordinatorEvents;
   restampAttemptsMax?: number;
+  /** Pause between contended conditional rounds (default: none, for tests). */
+  sleep?: (ms: number) => Promise<void>;
+  casRoundsMax?: number;
+  casBackoffStepMs?: number;
+}
+
+/** Where a key lives: by default its own partition; placeBy puts it in another key's partition (bucket items). */
+export interface KeyPlacement {
+  placeBy?: string;
 }
 
 export interface WriteResult {
@@ -64,18 +78,31 @@ export function encodeEntry(e: Entry): WireEntry {
 export class Coordinator {
   private readonly events: CoordinatorEvents;
   private readonly restampAttemptsMax: number;
+  private readonly cas: CasProposer;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.events = deps.events ?? NO_EVENTS;
     this.restampAttemptsMax = deps.restampAttemptsMax ?? COORDINATOR_DEFAULTS.restampAttemptsMax;
+    this.cas = new CasProposer({
+      clock: deps.clock,
+      nowMs: deps.nowMs,
+      random: deps.random,
+      writerId: deps.writerId,
+      sleep: deps.sleep ?? (() => Promise.resolve()),
+      requireTable: () => this.requireTable(),
+      refreshTable: deps.refreshTable,
+      sendTo: (table, id, op, kind) => this.sendTo(table, id, op, kind),
+      casRoundsMax: deps.casRoundsMax ?? CONDITIONAL_DEFAULTS.casRoundsMax,
+      casBackoffStepMs: deps.casBackoffStepMs ?? CONDITIONAL_DEFAULTS.casBackoffStepMs,
+    });
   }
 
   /** Write a value (null: a tombstone) and resolve once `w` active replicas acknowledged. */
-  async write(key: string, value: Buffer | null, w: number): Promise<WriteResult> {
+  async write(key: string, value: Buffer | null, w: number, place: KeyPlacement = {}): Promise<WriteResult> {
     const encoded = value === null ? null : value.toString('base64');
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
-      const partition = partitionOf(key, table.digits);
+      const partition = partitionOf(place.placeBy ?? key, table.digits);
       const entry = table.partitions[partition];
       const active = new Set(entry.replicas);
       const targets = [...entry.replicas, ...entry.pending];
@@ -107,15 +134,13 @@ export class Coordinator {
   }
 
   /** Read from `r` active replicas (retrying others on failure) and return the newest entry. */
-  async read(key: string, r: number): Promise<ReadResult> {
+  async read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder): Promise<ReadResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
-      const partition = partitionOf(key, table.digits);
+      const partition = partitionOf(place.placeBy ?? key, table.digits);
       const replicas = table.partitions[partition].replicas;
       if (replicas.length < r) throw quorumError('read', r, 0, replicas.length);
-      // Random order among live replicas, down ones last (asked only if the live ones fail).
-      const order = this.shuffle(replicas.filter((id) => table.nodes[id]?.state === 'up'))
-        .concat(this.shuffle(replicas.filter((id) => table.nodes[id]?.state !== 'up')));
+      const order = orderFor ? orderFor(table, partition) : this.readOrder(table, partition);
       const answers = await this.readRound(table, partition, key, order, r);
       if (answers.kind === 'fenced' && fenceRetry === 0) {
         await this.deps.refreshTable();
@@ -129,7 +154,60 @@ export class Coordinator {
     }
   }
 
-  private requireTable(): PartitionTable {
+  /**
+   * Which replicas a read asks, in order: random among live replicas, down ones last (asked
+   * only if the live ones fail).
+   */
+  readOrder(table: PartitionTable, partition: number): string[] {
+    const replicas = table.partitions[partition].replicas;
+    return this.shuffle(replicas.filter((id) => table.nodes[id]?.state === 'up'))
+      .concat(this.shuffle(replicas.filter((id) => table.nodes[id]?.state !== 'up')));
+  }
+
+  /**
+   * A conditional write (compare-and-set, append): decide computes the new value (null: a
+   * tombstone) from the current entry, or throws to refuse. Linearizable among conditional
+   * writes of the key (single-key Paxos over the active replicas, see conditional.ts).
+   */
+  conditionalWrite(key: string, decide: Decide, w: number, place: KeyPlacement = {}): Promise<ConditionalResult> {
+    return this.cas.run(key, decide, w, place.placeBy ?? key);
+  }
+
+  /** One page of the entries of a partition whose keys start with prefix, merged over r replicas. */
+  async scan(placeBy: string, prefix: string, after: string | null, limit: number, r: number): Promise<ScanResult> {
+    for (let fenceRetry = 0; ; fenceRetry++) {
+      const table = this.requireTable();
+      const partition = partitionOf(placeBy, table.digits);
+      const replicas = table.partitions[partition].replicas;
+      if (replicas.length < r) throw quorumError('read', r, 0, replicas.length);
+      const order = this.readOrder(table, partition);
+      const op: WireOp = { op: 'scan', p: partition, prefix, after, limit };
+      const pages: ScanPageReply[] = [];
+      let fenced = false;
+      let next = 0;
+      // Ask r replicas at once; each failure is replaced by the next replica in order.
+      const ask = async (): Promise<void> => {
+        while (pages.length < r && next < order.length) {
+          const reply = await this.sendTo(table, order[next++], op, 'get');
+          const res = reply?.result;
+          if (res && res.ok && 'items' in res) {
+            pages.push({ items: res.items, more: res.more });
+            return;
+          }
+          if (res && !res.ok && res.code === 'FOG_ERR_WRONG_NODE' && reply!.epoch > table.epoch) fenced = true;
+        }
+      };
+      await Promise.all(Array.from({ length: r }, ask));
+      if (pages.length < r && fenced && fenceRetry === 0) {
+        await this.deps.refreshTable();
+        continue;
+      }
+      if (pages.length < r) throw quorumError('read', r, pages.length, replicas.length);
+      return { ...mergeScanPages(pages.slice(0, r), limit), partition, answered: r };
+    }
+  }
+
+  requireTable(): PartitionTable {
     const t = this.deps.table();
     if (!t) throw new FogError('FOG_ERR_NO_TABLE');
     return t;
@@ -217,7 +295,7 @@ export class Coordinator {
   }
 
   /** Send one op to one node; resolves null when it failed (already counted and reported). */
-  private async sendTo(table: PartitionTable, id: string, op: WireOp, kind: 'get' | 'put'): Promise<ReplicaReply | null> {
+  async sendTo(table: PartitionTable, id: string, op: WireOp, kind: 'get' | 'put'): Promise<ReplicaReply | null> {
     const node = table.nodes[id];
     if (!node) {
       this.events.replicaOutcome(kind, 'error');

@@ -1,63 +1,5 @@
+import { applyChain, MoveGraph, NO_NODE, type Step } from './move-graph';
 import type { PlacementState } from './placement-state';
-
-interface Step {
-  partition: number;
-  from: number;
-  to: number;
-}
-
-/** The cheapest way for `from` to hand one replica to `to`: in which partition, at what weight. */
-interface Edge {
-  weight: number;
-  partition: number;
-}
-
-const NO_EDGE: Edge = { weight: Infinity, partition: -1 };
-const NO_NODE = -1;
-
-/**
- * Best single move from each node to each other node. Weight = copies added (+1), saved (-1 when
- * a node regains a partition it held before) or neither, times `copyWeight`, plus distinct zones
- * lost: fewer copies first, then fewer zone clashes. Rows are recomputed only for nodes in
- * partitions a chain touched, since a row only looks at its own node's partitions.
- */
-class MoveGraph {
-  private readonly rows: Edge[][];
-  private readonly dirty: boolean[];
-  /** Exceeds the zone loss of any chain (at most n steps, each losing under `width` zones). */
-  private readonly copyWeight: number;
-
-  constructor(private readonly state: PlacementState) {
-    this.rows = Array.from({ length: state.nodeCount }, () => []);
-    this.dirty = new Array<boolean>(state.nodeCount).fill(true);
-    this.copyWeight = state.nodeCount * state.width + 1;
-  }
-
-  edge(from: number, to: number): Edge {
-    if (this.dirty[from]) this.refreshRow(from);
-    return this.rows[from][to];
-  }
-
-  touch(partition: number): void {
-    for (const node of this.state.members[partition]) this.dirty[node] = true;
-  }
-
-  private refreshRow(from: number): void {
-    const { state } = this;
-    const row = new Array<Edge>(state.nodeCount).fill(NO_EDGE);
-    for (let p = 0; p < state.partitions; p++) {
-      const slot = state.slotOf(p, from);
-      if (slot < 0) continue;
-      for (let to = 0; to < state.nodeCount; to++) {
-        if (state.has(p, to)) continue;
-        const weight = state.moveCost(p, slot, to) * this.copyWeight + Math.max(0, state.zoneLoss(p, slot, to));
-        if (weight < row[to].weight) row[to] = { weight, partition: p };
-      }
-    }
-    this.rows[from] = row;
-    this.dirty[from] = false;
-  }
-}
 
 /** Walks predecessors back from `target`; null if they loop (a negative cycle got in the way). */
 function walkBack(target: number, via: readonly number[], viaPartition: readonly number[]): Step[] | null {
@@ -84,16 +26,17 @@ function findChain(
   isSource: (node: number) => boolean,
   isTarget: (node: number) => boolean,
 ): Step[] | null {
+  let sources = 0;
+  let targets = 0;
+  for (let node = 0; node < nodeCount; node++) {
+    if (isSource(node)) sources += 1;
+    if (isTarget(node)) targets += 1;
+  }
+  if (sources === 0 || targets === 0) return null;
   const dist = new Array<number>(nodeCount).fill(Infinity);
   const via = new Array<number>(nodeCount).fill(NO_NODE);
   const viaPartition = new Array<number>(nodeCount).fill(-1);
-  const hops = new Array<number>(nodeCount).fill(Infinity);
-  for (let node = 0; node < nodeCount; node++) {
-    if (isSource(node)) {
-      dist[node] = 0;
-      hops[node] = 0;
-    }
-  }
+  for (let node = 0; node < nodeCount; node++) if (isSource(node)) dist[node] = 0;
   for (let round = 0; round < nodeCount; round++) {
     let changed = false;
     for (let from = 0; from < nodeCount; from++) {
@@ -105,7 +48,6 @@ function findChain(
           dist[to] = dist[from] + edge.weight;
           via[to] = from;
           viaPartition[to] = edge.partition;
-          hops[to] = hops[from] + 1;
           changed = true;
         }
       }
@@ -150,19 +92,6 @@ function fewestSteps(
     }
   }
   return null;
-}
-
-/**
- * A chain's steps stay valid when applied in order: its nodes are distinct, so a step never
- * re-adds a node a partition already holds. A partition that appears twice in a chain may end
- * with a repeated zone the weights did not see; the zone repair runs afterwards.
- */
-function applyChain(state: PlacementState, graph: MoveGraph, chain: readonly Step[]): void {
-  for (const { partition, from, to } of chain) {
-    graph.touch(partition);
-    state.replaceSlot(partition, state.slotOf(partition, from), to, 'fallback');
-    graph.touch(partition);
-  }
 }
 
 /**

@@ -1,11 +1,16 @@
+// Key -> partition.
 export { partitionOf, partitionOfBytes, PARTITION_DIGITS_EXACT_MAX } from './partition-of';
+
+// Placement.
 export type { PlacementNode, PlacementInput, Placement } from './placement-types';
 export type { ReplicaReason } from './reasons';
-export { describeReason, REPLICA_REASONS } from './reasons';
 export { computePlacement } from './placement';
+export { describeReason, REPLICA_REASONS } from './reasons';
 export { fairShares, totalSlots, waterFill } from './fair-share';
-export { roundShares, SHARE_FRACTION_EPSILON_SLOTS } from './quotas';
+export { quotaBounds, roundShares, SHARE_FRACTION_EPSILON_SLOTS } from './quotas';
 export { rendezvousScore, rendezvousUniform } from './rendezvous';
-export { compareIds, canonicalNodes } from './node-order';
+export { canonicalNodes, compareIds, zoneIndices } from './node-order';
+
+// Table diffs.
 export type { PartitionMove } from './table-diff';
 export { diffPlacement, movedReplicaCount } from './table-diff';

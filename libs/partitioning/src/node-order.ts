@@ -12,3 +12,10 @@ export function compareIds(a: string, b: string): number {
 export function canonicalNodes(nodes: readonly PlacementNode[]): PlacementNode[] {
   return [...nodes].sort((a, b) => compareIds(a.id, b.id));
 }
+
+/** Each node's zone as an index into the sorted distinct zone names. */
+export function zoneIndices(nodes: readonly PlacementNode[]): number[] {
+  const names = [...new Set(nodes.map((node) => node.zone))].sort(compareIds);
+  const index = new Map(names.map((zone, i) => [zone, i]));
+  return nodes.map((node) => index.get(node.zone) as number);
+}

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha1 } from './sha1';
 
 /**
  * Most hex digits a partition number may take: 13 digits = 52 bits, the widest integer a
@@ -36,11 +36,11 @@ function leadingHexDigits(digest: Uint8Array, digits: number): number {
  */
 export function partitionOf(key: string, digits: number): number {
   assertDigits(digits);
-  return leadingHexDigits(createHash('sha1').update(key, 'utf8').digest(), digits);
+  return leadingHexDigits(sha1(key), digits);
 }
 
 /** Same for a raw key given as bytes. */
 export function partitionOfBytes(key: Uint8Array, digits: number): number {
   assertDigits(digits);
-  return leadingHexDigits(createHash('sha1').update(key).digest(), digits);
+  return leadingHexDigits(sha1(key), digits);
 }

@@ -1,3 +1,4 @@
+import { zoneIndices } from './node-order';
 import type { PlacementNode } from './placement-types';
 import { quotaBounds } from './quotas';
 import type { ReplicaReason } from './reasons';
@@ -38,10 +39,8 @@ export class PlacementState {
     const bounds = shares.map((share) => quotaBounds(share, partitions));
     this.quotaLow = bounds.map((b) => b.low);
     this.quotaHigh = bounds.map((b) => b.high);
-    const zoneNames = [...new Set(nodes.map((node) => node.zone))].sort();
-    const zoneIndex = new Map(zoneNames.map((zone, i) => [zone, i]));
-    this.zoneOf = nodes.map((node) => zoneIndex.get(node.zone) as number);
-    this.zoneCount = zoneNames.length;
+    this.zoneOf = zoneIndices(nodes);
+    this.zoneCount = new Set(this.zoneOf).size;
     this.members = Array.from({ length: partitions }, () => []);
     this.reasons = Array.from({ length: partitions }, () => []);
     this.load = nodes.map(() => 0);

@@ -1,8 +1,9 @@
 import { repairBalance } from './balance-repair';
 import { totalSlots, waterFill } from './fair-share';
 import { fillHoles } from './fill';
-import { canonicalNodes } from './node-order';
+import { canonicalNodes, zoneIndices } from './node-order';
 import { PlacementState } from './placement-state';
+import { reduceMoves } from './move-reduction';
 import type { Placement, PlacementInput } from './placement-types';
 import { heldCounts, normalizePrevious, seedKept } from './previous-table';
 import { roundShares } from './quotas';
@@ -13,11 +14,18 @@ import { repairZones } from './zone-repair';
 /**
  * Sticky, quota-based, weighted-rendezvous placement.
  *
- * Every node gets a whole-slot quota (floor or ceil of its weighted fair share); the previous
- * table is kept where it is within quota; nodes over quota shed; holes are filled by rendezvous
- * rank among nodes under quota, preferring unused zones; fallbacks are then evened out and zone
- * clashes swapped away. Cost is about O(P * K * n) plus the repairs, which only do work where
- * the greedy fill got stuck.
+ * 1. Quotas: every node gets floor or ceil of its weighted fair share (quotas.ts).
+ * 2. The previous table is kept, trimmed where K shrank (previous-table.ts).
+ * 3. Nodes over quota shed (shed.ts).
+ * 4. Holes are filled by rendezvous rank among nodes under quota, preferring unused zones
+ *    (fill.ts).
+ * 5. Fallbacks are evened out by augmenting chains until every load is within floor/ceil of its
+ *    share (balance-repair.ts); with a previous table, wasted copies are then cancelled
+ *    (move-reduction.ts).
+ * 6. Zone clashes are swapped away where that costs no copy (zone-repair.ts).
+ *
+ * Cost is about O(P * n * K) for the fill (one SHA-1 per partition and node) plus the repairs,
+ * which only work where the greedy passes got stuck.
  *
  * Deterministic: nodes are put in id order first, so only the input's content matters.
  */
@@ -29,18 +37,17 @@ export function computePlacement(input: PlacementInput): Placement {
   const slots = totalSlots(nodes.length, partitions, redundancy);
   const previous = normalizePrevious(input.previous, partitions, new Map(ids.map((id, i) => [id, i])));
 
-  const shares = waterFill(
-    nodes.map((node) => node.weight),
-    slots,
-    partitions,
-  );
-  const quotas = roundShares(shares, ids, slots, partitions, previous ? heldCounts(previous, nodes.length) : undefined);
+  const shares = waterFill(nodes.map((node) => node.weight), slots, partitions);
+  const zoneOf = zoneIndices(nodes);
+  const held = previous ? heldCounts(previous, nodes.length) : undefined;
+  const quotas = roundShares(shares, ids, slots, partitions, held, zoneOf);
   const state = new PlacementState(nodes, partitions, Math.min(redundancy, nodes.length), shares, quotas, previous);
 
   seedKept(state);
   shedExcess(state);
   fillHoles(state);
   repairBalance(state);
+  if (previous) reduceMoves(state);
   repairZones(state);
 
   const rows = state.members.map((_, p) => state.orderedRow(p));

@@ -1,17 +1,16 @@
-import { createHash } from 'node:crypto';
+import { sha1Prefix } from './sha1';
 
 /** Bits of the digest that make the uniform variate: all a double's mantissa holds exactly. */
 const UNIFORM_BITS = 52;
 const UNIFORM_SCALE = 2 ** UNIFORM_BITS;
-/** The 52 bits are 6 whole bytes (48 bits) and the high nibble of the 7th. */
-const UNIFORM_WHOLE_BYTES = 6;
-const NIBBLE_BITS = 4;
-const NIBBLE_SCALE = 16;
+/** The 52 bits are the first 32-bit word and the top 20 bits of the second. */
+const WORD_SCALE = 2 ** 20;
+const SECOND_WORD_SHIFT = 12;
 
-/** Uniform in (0, 1), from SHA-1 of `${partition}:${nodeId}`. */
+/** Uniform in (0, 1), from the first 52 bits of SHA-1 of `${partition}:${nodeId}`. */
 export function rendezvousUniform(partition: number, nodeId: string): number {
-  const digest = createHash('sha1').update(`${partition}:${nodeId}`, 'utf8').digest();
-  const bits = digest.readUIntBE(0, UNIFORM_WHOLE_BYTES) * NIBBLE_SCALE + (digest[UNIFORM_WHOLE_BYTES] >> NIBBLE_BITS);
+  const [first, second] = sha1Prefix(`${partition}:${nodeId}`);
+  const bits = first * WORD_SCALE + (second >>> SECOND_WORD_SHIFT);
   // The half step keeps u off 0 and 1, where ln(u) would give an infinite or zero score.
   return (bits + 0.5) / UNIFORM_SCALE;
 }

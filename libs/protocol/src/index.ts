@@ -6,3 +6,4 @@ export * from './key';
 export * from './cluster';
 export * from './wire';
 export * from './consistency';
+export * from './api';

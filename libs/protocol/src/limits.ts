@@ -11,6 +11,10 @@ export const DEFAULT_LIMITS = {
   requestBodyBytesMax: 8 * 1024 * 1024,
   /** Most operations in one client batch request. */
   batchItemsMax: 1000,
+  /** Most items one bucket listing page returns (also the most entries one internal scan carries). */
+  listItemsMax: 1000,
+  /** Items a bucket listing page returns when the request names no limit. */
+  listItemsDefault: 100,
   /** Most operations the frontend packs into one internal request to a storage node. */
   internalBatchOpsMax: 256,
   /** Largest internal request body, in bytes. Must hold internalBatchOpsMax encoded values. */

@@ -19,7 +19,48 @@ export interface WireEntry {
 
 export type WireOp =
   | { op: 'get'; p: number; key: string }
-  | { op: 'put'; p: number; key: string; ver: Version; val: string | null };
+  /** cas: this put commits a conditional round; the replica remembers its version (see CasPromise.commits). */
+  | { op: 'put'; p: number; key: string; ver: Version; val: string | null; cas?: true }
+  /** Entries of partition p whose key starts with prefix, after the cursor, in key order; tombstones included. */
+  | { op: 'scan'; p: number; prefix: string; after: string | null; limit: number }
+  /** Conditional writes (Paxos, phase 1): promise to refuse ballots below this one. */
+  | { op: 'prepare'; p: number; key: string; ballot: Version }
+  /** Phase 2: accept this entry at this ballot unless a higher ballot was promised. base: the version it was computed from. */
+  | { op: 'propose'; p: number; key: string; ballot: Version; entry: WireEntry; base: Version | null };
+
+/** One entry of a scan: its version and value size; size null is a tombstone. */
+export interface WireScanItem {
+  key: string;
+  ver: Version;
+  size: number | null;
+}
+
+/** A proposal a replica accepted and may not have seen committed. */
+export interface WireAccepted {
+  ballot: Version;
+  entry: WireEntry;
+  /** The stored version the proposal was computed from (null: the key was absent). */
+  base: Version | null;
+}
+
+/**
+ * A replica's answer to prepare. granted false: it promised a higher ballot (promised).
+ * When granted: what it accepted last, what it stores, and the versions of the conditional
+ * writes it saw committed most recently (newest last).
+ */
+export interface CasPromise {
+  granted: boolean;
+  promised: Version | null;
+  accepted: WireAccepted | null;
+  entry: WireEntry | null;
+  commits: Version[];
+}
+
+/** A replica's answer to propose: accepted, or refused because it promised a higher ballot. */
+export interface CasVote {
+  accepted: boolean;
+  promised: Version | null;
+}
 
 export interface OpsRequest {
   /** Epoch of the sender's table. */
@@ -38,6 +79,9 @@ export type PutOutcome = 'applied' | 'duplicate' | 'stale';
 export type WireResult =
   | { ok: true; entry: WireEntry | null }
   | { ok: true; outcome: PutOutcome; /** On stale: the stored version that won. */ cur?: Version }
+  | { ok: true; items: WireScanItem[]; /** The limit cut the scan short: more entries follow the last one. */ more: boolean }
+  | { ok: true; promise: CasPromise }
+  | { ok: true; vote: CasVote }
   | { ok: false; code: ErrorCode; message?: string };
 
 export interface OpsResponse {

@@ -1,2 +1,5 @@
 export * from './replica-engine';
 export * from './partition-page';
+export * from './scan';
+export * from './cas-registers';
+export * from './surface-ops';

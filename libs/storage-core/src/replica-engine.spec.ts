@@ -64,7 +64,11 @@ describe('ReplicaEngine', () => {
   it.each<[string, unknown]>([
     ['partition out of range', { op: 'get', p: 16, key: 'k' }],
     ['negative partition', { op: 'get', p: -1, key: 'k' }],
-    ['unknown op', { op: 'scan', p: 1, key: 'k' }],
+    ['unknown op', { op: 'frobnicate', p: 1, key: 'k' }],
+    ['scan without a prefix', { op: 'scan', p: 1, after: null, limit: 10 }],
+    ['scan with a zero limit', { op: 'scan', p: 1, prefix: '', after: null, limit: 0 }],
+    ['prepare without a ballot', { op: 'prepare', p: 1, key: 'k' }],
+    ['propose with a bad entry', { op: 'propose', p: 1, key: 'k', ballot: { ms: 1, c: 0, w: 'fe' }, entry: { ver: { ms: 1, c: 0, w: 'fe' }, val: 5 }, base: null }],
     ['bad version', { op: 'put', p: 1, key: 'k', ver: { ms: -1, c: 0, w: 'fe' }, val: null }],
     ['bad value type', { op: 'put', p: 1, key: 'k', ver: { ms: 1, c: 0, w: 'fe' }, val: 5 }],
     ['key not a string', { op: 'get', p: 1, key: 7 }],

@@ -3,6 +3,8 @@ import { HybridClock } from '@fog/clock';
 import { LwwStore, type Entry, type MergeResult } from '@fog/lww';
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
 import { isVersion, partitionCount } from '@fog/protocol';
+import { CasRegisters } from './cas-registers';
+import { applySurfaceOp } from './surface-ops';
 
 /** Writer id of the stand-in version a horizon refusal reports (see mergeEntry). */
 export const HORIZON_WRITER_ID = 'fog-purge-horizon';
@@ -38,6 +40,8 @@ export class ReplicaEngine {
   memoryLimitBytes: number | null = null;
   /** Asked before new data is stored: a code refuses it (the app closes it when its disk log fails). */
   writeGate: (() => ErrorCode | null) | null = null;
+  /** Promises and accepted proposals of conditional writes (in memory only). */
+  readonly cas = new CasRegisters();
   /** Called when a partition is dropped, so that persistence records it. */
   onDropped: ((partition: number) => void) | null = null;
 
@@ -171,7 +175,7 @@ export class ReplicaEngine {
 
   private apply(op: WireOp, nowMs: number): WireResult {
     if (!this.table) return { ok: false, code: 'FOG_ERR_NO_TABLE' };
-    if (!Number.isInteger(op.p) || op.p < 0 || op.p >= partitionCount(this.table.digits) || typeof op.key !== 'string') {
+    if (!Number.isInteger(op.p) || op.p < 0 || op.p >= partitionCount(this.table.digits) || typeof (op.op === 'scan' ? op.prefix : op.key) !== 'string') {
       return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
     }
     if (!this.held.has(op.p)) {
@@ -189,6 +193,7 @@ export class ReplicaEngine {
       const refusal = this.admit(op.p, op.key, entry);
       if (refusal) return { ok: false, code: refusal };
       const r = this.mergeEntry(op.p, op.key, entry);
+      if (op.cas === true) this.cas.committed(op.p, op.key, op.ver, nowMs);
       if (r.outcome === 'applied') this.counters.applied++;
       else if (r.outcome === 'duplicate') this.counters.duplicates++;
       else {
@@ -198,7 +203,7 @@ export class ReplicaEngine {
       }
       return { ok: true, outcome: r.outcome };
     }
-    return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
+    return applySurfaceOp(this.store, this.cas, op, nowMs) ?? { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Entry } from '@fog/lww';
-import { isVersion } from '@fog/protocol';
+import { DEFAULT_LIMITS, isVersion } from '@fog/protocol';
 import { crc32 } from './crc32';
 
 /**
@@ -10,8 +10,8 @@ import { crc32 } from './crc32';
  *             too, not only a damaged payload)
  *   payload = kind:u8 body
  *
- * Bodies (integers little-endian; ms is a float64 holding a safe integer):
- *   entry      partition:u32 keyLen:u32 key[utf8] ms:f64 c:u32 writerLen:u16 writer[utf8]
+ * Bodies (integers little-endian; ms and c are float64s holding safe integers):
+ *   entry      partition:u32 keyLen:u32 key[utf8] ms:f64 c:f64 writerLen:u16 writer[utf8]
  *              flags:u8 (bit 0: tombstone) [valueLen:u32 value]   (value only when not a tombstone)
  *   horizon    partition:u32 ms:f64        tombstones of this partition stamped at or before ms
  *                                          may have been purged (see libs/anti-entropy)
@@ -23,10 +23,11 @@ export const RECORD_HEADER_BYTES = 8;
 /** Smallest payload: a drop record (kind + partition). */
 export const RECORD_PAYLOAD_BYTES_MIN = 5;
 /**
- * Largest payload accepted when reading. A record holds at most one key (1 KiB by default) and
- * one value (1 MiB by default): anything claiming more is damage, not data.
+ * Largest payload. A record holds one key and one value, which arrived in one internal request,
+ * so it cannot be larger than that request's body limit (plus the record's own fields); a
+ * length field claiming more is damage, not data.
  */
-export const RECORD_PAYLOAD_BYTES_MAX = 4 * 1024 * 1024;
+export const RECORD_PAYLOAD_BYTES_MAX = DEFAULT_LIMITS.internalBodyBytesMax + 64 * 1024;
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
 export const RECORD_KIND = {
@@ -59,26 +60,23 @@ function payloadOf(rec: LogRecord): Buffer {
     case 'entry': {
       assertU32(rec.partition, 'partition');
       assertSafeMs(rec.entry.ver.ms, 'ms');
-      assertU32(rec.entry.ver.c, 'counter');
+      assertSafeMs(rec.entry.ver.c, 'counter');
       const key = Buffer.from(rec.key, 'utf8');
       const writer = Buffer.from(rec.entry.ver.w, 'utf8');
       if (writer.length > 0xffff) throw new RangeError('writer id too long');
       const value = rec.entry.value;
-      const size = 1 + 4 + 4 + key.length + 8 + 4 + 2 + writer.length + 1 + (value ? 4 + value.length : 0);
+      const size = 1 + 4 + 4 + key.length + 8 + 8 + 2 + writer.length + 1 + (value ? 4 + value.length : 0);
       const b = Buffer.allocUnsafe(size);
       let o = b.writeUInt8(RECORD_KIND.entry, 0);
       o = b.writeUInt32LE(rec.partition, o);
       o = b.writeUInt32LE(key.length, o);
       o += key.copy(b, o);
       o = b.writeDoubleLE(rec.entry.ver.ms, o);
-      o = b.writeUInt32LE(rec.entry.ver.c, o);
+      o = b.writeDoubleLE(rec.entry.ver.c, o);
       o = b.writeUInt16LE(writer.length, o);
       o += writer.copy(b, o);
       o = b.writeUInt8(value ? 0 : FLAG_TOMBSTONE, o);
-      if (value) {
-        o = b.writeUInt32LE(value.length, o);
-        o += value.copy(b, o);
-      }
+      if (value) value.copy(b, b.writeUInt32LE(value.length, o));
       return b;
     }
     case 'horizon': {
@@ -163,11 +161,11 @@ function decodeUnchecked(buf: Buffer, start: number, end: number): LogRecord | n
       need(keyLen);
       const key = buf.toString('utf8', o, o + keyLen);
       o += keyLen;
-      need(14);
+      need(18);
       const ms = buf.readDoubleLE(o);
-      const c = buf.readUInt32LE(o + 8);
-      const writerLen = buf.readUInt16LE(o + 12);
-      o += 14;
+      const c = buf.readDoubleLE(o + 8);
+      const writerLen = buf.readUInt16LE(o + 16);
+      o += 18;
       need(writerLen + 1);
       const w = buf.toString('utf8', o, o + writerLen);
       o += writerLen;

@@ -23,7 +23,7 @@ describe('record encoding', () => {
     ['a value', rec(3, 'k', entry(12, 'hello'))],
     ['an empty value (not a tombstone)', rec(0, 'empty', entry(1, ''))],
     ['a tombstone', rec(255, 'gone', entry(99, null, 'fe-2', 7))],
-    ['a binary value and a non-ASCII key', rec(65535, 'clé-ключ-🔑', { ver: { ms: 2 ** 52, c: 2 ** 31, w: 'w:x@y' }, value: Buffer.from([0, 255, 1, 254]) })],
+    ['a binary value and a non-ASCII key', rec(65535, 'clé-ключ-🔑', { ver: { ms: 2 ** 52, c: 2 ** 40, w: 'w:x@y' }, value: Buffer.from([0, 255, 1, 254]) })],
     ['a horizon', { kind: 'horizon', partition: 7, ms: 1_700_000_000_123 }],
     ['a partition drop', { kind: 'drop', partition: 9 }],
     ['a snapshot header', { kind: 'snap-begin', formatVersion: SNAPSHOT_FORMAT_VERSION, createdAtMs: 5, firstSegment: 42 }],
@@ -44,6 +44,7 @@ describe('record encoding', () => {
   it.each<[string, LogRecord]>([
     ['a negative ms', rec(1, 'k', entry(-1, 'v'))],
     ['a fractional counter', rec(1, 'k', { ver: { ms: 1, c: 0.5, w: 'w' }, value: null })],
+    ['a counter beyond safe integers', rec(1, 'k', { ver: { ms: 1, c: 2 ** 53, w: 'w' }, value: null })],
     ['a partition beyond u32', { kind: 'drop', partition: 2 ** 32 }],
   ])('refuses to encode %s', (_name, r) => {
     expect(() => encodeRecord(r)).toThrow(RangeError);

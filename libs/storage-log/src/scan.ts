@@ -1,6 +1,8 @@
 import {
-  RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX, RECORD_PAYLOAD_BYTES_MIN, decodePayload, frameCrc, type LogRecord,
+  RECORD_HEADER_BYTES, RECORD_KIND, RECORD_PAYLOAD_BYTES_MAX, RECORD_PAYLOAD_BYTES_MIN, decodePayload, frameCrc, type LogRecord,
 } from './record';
+
+const KINDS: ReadonlySet<number> = new Set(Object.values(RECORD_KIND));
 
 export type CorruptReason = 'bad-length' | 'bad-checksum' | 'bad-payload';
 
@@ -79,10 +81,12 @@ export function scanRecords(buf: Buffer): ScanResult {
 
 function resync(buf: Buffer, from: number): number {
   for (let o = from; o + RECORD_HEADER_BYTES + RECORD_PAYLOAD_BYTES_MIN <= buf.length; o++) {
-    // Cheap filters first: a plausible length that fits in the file, then the checksum.
+    // Cheap filters first: a plausible length that fits in the file and a known record kind,
+    // then the checksum (which costs a pass over the claimed payload).
     const length = buf.readUInt32LE(o);
     if (length < RECORD_PAYLOAD_BYTES_MIN || length > RECORD_PAYLOAD_BYTES_MAX) continue;
     if (o + RECORD_HEADER_BYTES + length > buf.length) continue;
+    if (!KINDS.has(buf[o + RECORD_HEADER_BYTES])) continue;
     if (readFrame(buf, o).ok) return o;
   }
   return -1;

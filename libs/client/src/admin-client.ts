@@ -1,0 +1,89 @@
+import axios, { type AxiosInstance } from 'axios';
+import http from 'node:http';
+import { FogClientError, errorFromBody } from './client-error';
+
+export const ADMIN_DEFAULTS = {
+  /** How long one request to the controller may take. */
+  requestTimeoutMs: 5_000,
+} as const;
+
+export interface ClusterNodeView {
+  id: string;
+  role: 'storage' | 'frontend';
+  address: string;
+  zone: string;
+  weight: number;
+  state: string;
+  lastHeartbeatAgoMs?: number;
+  /** Storage nodes: partitions held as an active replica, and being copied to it. */
+  partitions?: number;
+  pendingPartitions?: number;
+}
+
+export interface ClusterMoveView {
+  partition: number;
+  node: string;
+  reason: string;
+  keysCopied?: number;
+  bytesCopied?: number;
+  done: boolean;
+}
+
+/** GET /v1/cluster on the controller. `moves` is absent on controllers that do not report them. */
+export interface ClusterView {
+  epoch: number;
+  redundancy: number;
+  partitionDigits: number;
+  partitions: number;
+  formed: boolean;
+  nodes: ClusterNodeView[];
+  moves?: ClusterMoveView[];
+  movesPending?: number;
+}
+
+/** The controller's admin API, for operators and fogctl. */
+export class FogAdmin {
+  private readonly http: AxiosInstance;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  readonly url: string;
+
+  constructor(controller: string, requestTimeoutMs: number = ADMIN_DEFAULTS.requestTimeoutMs) {
+    this.url = /^https?:\/\//.test(controller) ? controller.replace(/\/+$/, '') : `http://${controller}`;
+    this.http = axios.create({
+      baseURL: this.url, httpAgent: this.agent, proxy: false, timeout: requestTimeoutMs, maxRedirects: 0,
+      responseType: 'arraybuffer', transformResponse: [(d: unknown) => d], transitional: { clarifyTimeoutError: true },
+      validateStatus: () => true,
+    });
+  }
+
+  cluster(): Promise<ClusterView> {
+    return this.request<ClusterView>('GET', '/v1/cluster');
+  }
+
+  /** Start moving every partition off a storage node; the answer comes at once (202). */
+  decommission(nodeId: string): Promise<Record<string, unknown>> {
+    return this.request('POST', `/v1/cluster/nodes/${encodeURIComponent(nodeId)}/decommission`);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+    let res;
+    try {
+      res = await this.http.request<ArrayBuffer>({ method, url: path });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';
+      throw new FogClientError(timedOut ? 'FOG_CLIENT_TIMEOUT' : 'FOG_CLIENT_UNREACHABLE', `controller ${this.url}: ${timedOut ? 'no answer in time' : code || (err as Error).message}`, undefined, undefined, this.url);
+    }
+    const body = Buffer.from(res.data);
+    if (res.status < 200 || res.status >= 300) throw errorFromBody(res.status, body, this.url);
+    try {
+      return JSON.parse(body.toString('utf8')) as T;
+    } catch {
+      throw new FogClientError('FOG_CLIENT_BAD_RESPONSE', `controller ${this.url} answered ${res.status} with a body that is not JSON`, res.status, undefined, this.url);
+    }
+  }
+}

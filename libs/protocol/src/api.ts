@@ -1,0 +1,78 @@
+/**
+ * JSON shapes of the client-facing v1 API (docs/api.md), shared by the frontend that answers
+ * them and the client library that sends them.
+ */
+import type { ErrorBody } from './errors';
+
+export type ValueEncoding = 'utf8' | 'base64';
+
+export type BatchRequestOp =
+  | { op: 'get'; key: string; /** Force base64 in the answer. */ encoding?: ValueEncoding }
+  | { op: 'put'; key: string; value: string; encoding?: ValueEncoding }
+  | { op: 'delete'; key: string };
+
+export interface BatchRequest {
+  ops: BatchRequestOp[];
+}
+
+/** One answer per op, in request order; status is what the op alone would have answered. */
+export interface BatchResultItem {
+  op: BatchRequestOp['op'];
+  key: string;
+  status: number;
+  version?: string;
+  /** get: the value, in `encoding` (utf8 when the bytes are valid UTF-8 and base64 was not asked for). */
+  value?: string;
+  encoding?: ValueEncoding;
+  error?: ErrorBody['error'];
+}
+
+export interface BatchResponse {
+  results: BatchResultItem[];
+}
+
+/** The body of a write's answer; how many replicas acknowledged is in the x-fog-replicas header. */
+export interface WriteResponse {
+  key: string;
+  version: string;
+  partition: number;
+  /** append: the value's new length in bytes. */
+  bytes?: number;
+  deleted?: boolean;
+}
+
+export interface LocateReplica {
+  id: string;
+  address: string;
+  zone: string;
+  state: string;
+  role: 'active' | 'pending';
+  rank: number;
+  why: string | null;
+  reason: string;
+}
+
+export interface LocateResponse {
+  key: string;
+  partition: number;
+  partitionHex: string;
+  epoch: number;
+  replicas: LocateReplica[];
+  preferred: string | null;
+}
+
+export interface BucketListResponse {
+  bucket: string;
+  partition: number;
+  items: Array<{ item: string; version: string; bytes: number }>;
+  /** Pass as `after` for the next page; null at the end. */
+  next: string | null;
+}
+
+/** Paths of the v1 API. */
+export const V1_PATHS = {
+  kv: '/v1/kv',
+  batch: '/v1/batch',
+  buckets: '/v1/buckets',
+  locate: '/v1/locate',
+} as const;

@@ -1,0 +1,30 @@
+import type { LwwStore } from '@fog/lww';
+import type { WireScanItem } from '@fog/protocol';
+
+export interface ScanPage {
+  items: WireScanItem[];
+  /** True when the limit cut the page short: entries follow the last item. */
+  more: boolean;
+}
+
+/**
+ * Entries of one partition whose key starts with `prefix` and sorts after `after`, in key
+ * order (JavaScript string order, as partition pages use), at most `limit` of them.
+ * Tombstones are included so that a reader merging several replicas can tell a deleted item
+ * from one a replica has not received. The store keeps no ordered index, so a page costs one
+ * pass over the partition's keys plus a sort of the matches.
+ */
+export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number): ScanPage {
+  const keys: string[] = [];
+  for (const [key] of store.entries(partition)) {
+    if (key.startsWith(prefix) && (after === null || key > after)) keys.push(key);
+  }
+  keys.sort();
+  const items: WireScanItem[] = [];
+  for (const key of keys) {
+    if (items.length >= limit) break;
+    const e = store.get(partition, key)!;
+    items.push({ key, ver: e.ver, size: e.value === null ? null : e.value.length });
+  }
+  return { items, more: keys.length > items.length };
+}

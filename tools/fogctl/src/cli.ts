@@ -1,0 +1,307 @@
+import yargs, { type Argv } from 'yargs';
+import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
+import type { BatchRequestOp, ConsistencyLevel } from '@fog/protocol';
+import { EXIT, exitCodeOf } from './exit-codes';
+import { movesPending, partitionsHeld, progressBar, renderStatus, table } from './format';
+
+export const FOGCTL_DEFAULTS = {
+  frontend: '127.0.0.1:8001',
+  controller: '127.0.0.1:7000',
+  /** How long one request may take. */
+  requestTimeoutMs: 10_000,
+  /** decommission: how long to wait for the node to hand off every partition. */
+  decommissionTimeoutS: 600,
+  /** decommission: pause between two looks at the cluster. */
+  pollIntervalMs: 500,
+} as const;
+
+/** Everything fogctl touches outside itself, so tests can run it in-process. */
+export interface CliIo {
+  stdout: (data: string | Buffer) => void;
+  stderr: (text: string) => void;
+  readStdin: () => Promise<Buffer>;
+  readFile: (path: string) => Promise<Buffer>;
+  env: Record<string, string | undefined>;
+  /** stderr is a terminal: the progress bar redraws in place. */
+  isTty: boolean;
+  sleep: (ms: number) => Promise<void>;
+  nowMs: () => number;
+}
+
+interface Common {
+  frontend: string[];
+  controller: string;
+  json: boolean;
+  timeoutMs: number;
+}
+
+type Action = (c: Common) => Promise<number>;
+
+const EPILOG = `Addresses: --frontend (repeatable, or FOG_FRONTEND=a:1,b:2) and --controller (or FOG_CONTROLLER).
+Exit codes: 0 ok, 1 failed, 2 bad arguments or input refused (400/413), 3 not found, 4 version conflict,
+5 cluster unavailable (quorum not met, no frontend answered, timeout), 6 decommission timed out.`;
+
+function level(v: unknown): ConsistencyLevel | undefined {
+  if (v === undefined) return undefined;
+  return /^\d+$/.test(String(v)) ? Number(v) : (String(v) as ConsistencyLevel);
+}
+
+/**
+ * Stands for a lone `-` (stdin) while yargs parses: yargs turns `-` into an empty string, which
+ * would be taken for an empty value. No argument can hold NUL, so this cannot clash.
+ */
+const STDIN = '\u0000stdin';
+
+/** Run fogctl with these arguments; resolves with the exit code. */
+export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
+  const argv = rawArgv.map((a) => (a === '-' ? STDIN : a));
+  let action: Action | null = null;
+  const envFrontends = io.env.FOG_FRONTEND?.split(',').map((s) => s.trim()).filter(Boolean);
+  const parser = yargs(argv)
+    .scriptName('fogctl')
+    .usage('$0 <command> [options]\n\nCommand-line client of a Velour Fog cluster.')
+    // Not an array option: yargs arrays swallow the command after them; a repeated flag still gives several.
+    .option('frontend', { type: 'string', describe: 'frontend host:port (repeat the flag, or comma-separate; requests fail over between them)', default: envFrontends?.length ? envFrontends.join(',') : FOGCTL_DEFAULTS.frontend })
+    .option('controller', { type: 'string', describe: 'controller host:port (status, decommission)', default: io.env.FOG_CONTROLLER || FOGCTL_DEFAULTS.controller })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout, for scripts' })
+    .option('timeout-ms', { type: 'number', default: FOGCTL_DEFAULTS.requestTimeoutMs, describe: 'ms one request may take' })
+    .command('get <key>', 'print the value of KEY (raw bytes; --json: with its version)', (y) =>
+      y.positional('key', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read: 1..K, one, quorum, all' }),
+    (a) => { action = (c) => get(io, c, a.key, level(a.r)); })
+    .command('put <key> [value]', 'store VALUE under KEY (VALUE or --file FILE; - for either reads stdin)', (y) =>
+      valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))).option('if-none-match', { type: 'boolean', describe: 'only create: fail with exit 4 if KEY has a value' }),
+    (a) => { action = (c) => put(io, c, 'put', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ifNoneMatch: a['if-none-match'] ? '*' : undefined }); })
+    .command(['delete <key>', 'del <key>'], 'delete KEY', (y) => writeOptions(y.positional('key', { type: 'string', demandOption: true })),
+      (a) => { action = (c) => del(io, c, a.key, { w: level(a.w), ifMatch: a['if-match'] }); })
+    .command('append <key> [value]', 'append VALUE to the value of KEY (VALUE or --file FILE; - reads stdin)', (y) =>
+      valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))),
+    (a) => { action = (c) => put(io, c, 'append', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'] }); })
+    .command('locate <key>', 'show the partition and replicas of KEY and why each replica holds it', (y) => y.positional('key', { type: 'string', demandOption: true }),
+      (a) => { action = (c) => locate(io, c, a.key); })
+    .command('batch <file>', 'run the operations of a JSON file {"ops": [...]} (- for stdin) in one request', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read' }).option('w', { type: 'string', describe: 'replicas to acknowledge writes' }),
+    (a) => { action = (c) => batch(io, c, a.file, level(a.r), level(a.w)); })
+    .command('status', 'show the cluster: nodes, states, epoch, partitions per node, moves', (y) => y,
+      () => { action = (c) => status(io, c); })
+    .command('decommission <node>', 'move every partition off a storage node, with a progress bar until it holds none', (y) =>
+      y.positional('node', { type: 'string', demandOption: true })
+        .option('timeout-s', { type: 'number', default: FOGCTL_DEFAULTS.decommissionTimeoutS, describe: 'give up waiting after this many seconds (exit 6)' })
+        .option('interval-ms', { type: 'number', default: FOGCTL_DEFAULTS.pollIntervalMs, describe: 'ms between two looks at the cluster' }),
+    (a) => { action = (c) => decommission(io, c, a.node, a['timeout-s'], a['interval-ms']); })
+    .demandCommand(1, 'give a command (fogctl --help lists them)')
+    .strict()
+    .epilog(EPILOG)
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .exitProcess(false);
+
+  let output = '';
+  let parseError: Error | null = null;
+  let common: Common | null = null;
+  try {
+    const args = await parser.parseAsync(argv, {}, (err: Error | undefined, _argv: unknown, out: string) => {
+      if (err) parseError = err;
+      output = out;
+    });
+    common = { frontend: ([] as string[]).concat(args.frontend as string | string[]).flatMap((f) => f.split(',')).filter(Boolean), controller: args.controller as string, json: Boolean(args.json), timeoutMs: args['timeout-ms'] as number };
+  } catch (err) {
+    parseError = err as Error;
+  }
+  if (parseError) {
+    io.stderr(`fogctl: ${(parseError as Error).message}\n(fogctl --help lists the commands, fogctl <command> --help their options)\n`);
+    return EXIT.usage;
+  }
+  if (!action) {
+    // --help (or a help for one command): yargs produced the text.
+    if (output) io.stdout(`${output}\n`);
+    return EXIT.ok;
+  }
+  try {
+    return await (action as Action)(common!);
+  } catch (err) {
+    if (err instanceof FogClientError) return fail(io, common!, err);
+    if (err instanceof UsageError) {
+      io.stderr(`fogctl: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+class UsageError extends Error {}
+
+function writeOptions<T>(y: Argv<T>) {
+  return y
+    .option('w', { type: 'string', describe: 'replicas that must acknowledge: 1..K, one, quorum, all' })
+    .option('if-match', { type: 'string', describe: 'only if the stored version is this one (exit 4 otherwise)' });
+}
+
+function valueOptions<T>(y: Argv<T>) {
+  return y.option('file', { type: 'string', describe: 'read the value from this file (- for stdin)' });
+}
+
+function fail(io: CliIo, c: Common, err: FogClientError): number {
+  io.stderr(`fogctl: ${err.code}: ${err.message}\n`);
+  if (c.json) io.stdout(`${JSON.stringify({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}), ...(err.status ? { status: err.status } : {}) } })}\n`);
+  return exitCodeOf(err);
+}
+
+async function withClient<T>(c: Common, fn: (client: FogClient) => Promise<T>): Promise<T> {
+  const client = new FogClient({ frontends: c.frontend, requestTimeoutMs: c.timeoutMs });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+async function withAdmin<T>(c: Common, fn: (admin: FogAdmin) => Promise<T>): Promise<T> {
+  const admin = new FogAdmin(c.controller, c.timeoutMs);
+  try {
+    return await fn(admin);
+  } finally {
+    admin.close();
+  }
+}
+
+function textOrBase64(value: Buffer): { value: string; encoding: 'utf8' | 'base64' } {
+  const text = value.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(value) ? { value: text, encoding: 'utf8' } : { value: value.toString('base64'), encoding: 'base64' };
+}
+
+async function get(io: CliIo, c: Common, key: string, r: ConsistencyLevel | undefined): Promise<number> {
+  const got = await withClient(c, (client) => client.get(key, { r }));
+  if (!got) {
+    io.stderr(`fogctl: FOG_ERR_NOT_FOUND: no such key\n`);
+    if (c.json) io.stdout(`${JSON.stringify({ error: { code: 'FOG_ERR_NOT_FOUND', message: 'no such key', status: 404 } })}\n`);
+    return EXIT.notFound;
+  }
+  if (c.json) io.stdout(`${JSON.stringify({ key, version: got.version, partition: got.partition, bytes: got.value.length, ...textOrBase64(got.value) })}\n`);
+  else io.stdout(got.value);
+  return EXIT.ok;
+}
+
+async function readInput(io: CliIo, file: string): Promise<Buffer> {
+  if (file === STDIN) return io.readStdin();
+  try {
+    return await io.readFile(file);
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function readValue(io: CliIo, value: string | undefined, file: string | undefined): Promise<Buffer> {
+  if (value !== undefined && file !== undefined) throw new UsageError('give VALUE or --file, not both');
+  if (value === STDIN) return io.readStdin();
+  if (value !== undefined) return Buffer.from(value, 'utf8');
+  if (file === undefined) throw new UsageError('give VALUE, or --file FILE (- for either reads stdin)');
+  return readInput(io, file);
+}
+
+async function put(io: CliIo, c: Common, kind: 'put' | 'append', key: string, value: string | undefined, file: string | undefined, opts: WriteOptions): Promise<number> {
+  const bytes = await readValue(io, value, file);
+  const res = await withClient(c, (client) => (kind === 'put' ? client.put(key, bytes, opts) : client.append(key, bytes, opts)));
+  if (c.json) io.stdout(`${JSON.stringify(res)}\n`);
+  else io.stdout(`OK ${kind} version ${res.version} partition ${res.partition.toString(16)} replicas ${res.replicas}${res.bytes !== undefined ? ` bytes ${res.bytes}` : ''}\n`);
+  return EXIT.ok;
+}
+
+async function del(io: CliIo, c: Common, key: string, opts: WriteOptions): Promise<number> {
+  const res = await withClient(c, (client) => client.delete(key, opts));
+  if (c.json) io.stdout(`${JSON.stringify(res)}\n`);
+  else io.stdout(`OK delete version ${res.version} partition ${res.partition.toString(16)} replicas ${res.replicas}\n`);
+  return EXIT.ok;
+}
+
+async function locate(io: CliIo, c: Common, key: string): Promise<number> {
+  const loc = await withClient(c, (client) => client.locate(key));
+  if (c.json) {
+    io.stdout(`${JSON.stringify(loc)}\n`);
+    return EXIT.ok;
+  }
+  io.stdout(`partition ${loc.partitionHex} (${loc.partition}) at epoch ${loc.epoch}; run jobs for this key on: ${loc.preferred ?? '(no replica is up)'}\n\n`);
+  io.stdout(table(['REPLICA', 'ROLE', 'STATE', 'ZONE', 'ADDRESS', 'WHY'], loc.replicas.map((r) => [r.id, r.role, r.state, r.zone, r.address, r.why ?? '-'])));
+  io.stdout('\n');
+  for (const r of loc.replicas) io.stdout(`${r.id}: ${r.reason}\n`);
+  return EXIT.ok;
+}
+
+async function batch(io: CliIo, c: Common, file: string, r: ConsistencyLevel | undefined, w: ConsistencyLevel | undefined): Promise<number> {
+  const text = (await readInput(io, file)).toString('utf8');
+  let parsed: { ops?: unknown };
+  try {
+    parsed = JSON.parse(text) as { ops?: unknown };
+  } catch {
+    throw new UsageError(`${file === STDIN ? 'stdin' : file} is not JSON: expected {"ops": [{"op": "put", "key": "k", "value": "v"}, ...]}`);
+  }
+  if (!parsed || !Array.isArray(parsed.ops)) throw new UsageError(`${file === STDIN ? 'stdin' : file} must hold {"ops": [...]}`);
+  const ops: ClientBatchOp[] = (parsed.ops as BatchRequestOp[]).map((o) =>
+    o && o.op === 'put' && typeof o.value === 'string' && o.encoding === 'base64' ? { op: 'put', key: o.key, value: Buffer.from(o.value, 'base64') } : (o as ClientBatchOp));
+  const results = await withClient(c, (client) => client.batch(ops, { r, w }));
+  const failed = results.filter((x) => !(x.status === 200 || (x.op === 'get' && x.status === 404)));
+  if (c.json) {
+    io.stdout(`${JSON.stringify({ results: results.map((x) => ({ ...x, ...(x.value ? textOrBase64(x.value) : {}) })) })}\n`);
+  } else {
+    results.forEach((x, i) => {
+      const value = x.value ? textOrBase64(x.value) : null;
+      const shown = value ? (value.encoding === 'utf8' ? ` = ${JSON.stringify(value.value)}` : ` = base64:${value.value}`) : '';
+      io.stdout(`${i} ${x.status} ${x.op} ${JSON.stringify(x.key)}${x.version ? ` version ${x.version}` : ''}${shown}${x.error ? ` ${x.error.code}: ${x.error.message}` : ''}\n`);
+    });
+  }
+  if (failed.length) io.stderr(`fogctl: ${failed.length} of ${results.length} operations failed\n`);
+  return failed.length ? EXIT.failed : EXIT.ok;
+}
+
+async function status(io: CliIo, c: Common): Promise<number> {
+  const view = await withAdmin(c, (admin) => admin.cluster());
+  io.stdout(c.json ? `${JSON.stringify(view)}\n` : renderStatus(view));
+  return EXIT.ok;
+}
+
+async function decommission(io: CliIo, c: Common, node: string, timeoutS: number, intervalMs: number): Promise<number> {
+  if (!(timeoutS > 0) || !(intervalMs > 0)) throw new UsageError('--timeout-s and --interval-ms must be positive');
+  return withAdmin(c, async (admin) => {
+    const before = await admin.cluster();
+    const start = partitionsHeld(before, node);
+    if (start === null) {
+      io.stderr(`fogctl: FOG_ERR_NODE_NOT_FOUND: ${node} is not a member of the cluster\n`);
+      return EXIT.notFound;
+    }
+    try {
+      await admin.decommission(node);
+    } catch (err) {
+      if (err instanceof FogClientError && err.code === 'FOG_ERR_ROUTE_NOT_FOUND') {
+        io.stderr(`fogctl: this controller has no decommission API (POST /v1/cluster/nodes/{id}/decommission answered 404): upgrade it\n`);
+        return EXIT.failed;
+      }
+      throw err;
+    }
+    const started = io.nowMs();
+    const deadline = started + timeoutS * 1000;
+    let lastLine = '';
+    for (;;) {
+      const view = await admin.cluster();
+      const held = partitionsHeld(view, node) ?? 0;
+      const moves = movesPending(view);
+      const line = `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left${moves === null ? '' : `, ${moves} moves pending`}`;
+      if (!c.json && line !== lastLine) io.stderr(io.isTty ? `\r${line}` : `${line}\n`);
+      lastLine = line;
+      if (held === 0) {
+        if (!c.json && io.isTty) io.stderr('\n');
+        const elapsedMs = io.nowMs() - started;
+        if (c.json) io.stdout(`${JSON.stringify({ node, done: true, partitionsAtStart: start, partitionsLeft: 0, elapsedMs })}\n`);
+        else io.stdout(`${node} holds no partitions: decommission complete in ${(elapsedMs / 1000).toFixed(1)}s\n`);
+        return EXIT.ok;
+      }
+      if (io.nowMs() >= deadline) {
+        if (!c.json && io.isTty) io.stderr('\n');
+        if (c.json) io.stdout(`${JSON.stringify({ node, done: false, partitionsAtStart: start, partitionsLeft: held })}\n`);
+        io.stderr(`fogctl: ${node} still holds ${held} partitions after ${timeoutS}s; the move goes on (check with fogctl status)\n`);
+        return EXIT.timedOut;
+      }
+      await io.sleep(intervalMs);
+    }
+  });
+}
