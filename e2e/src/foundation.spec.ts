@@ -336,8 +336,8 @@ describe(`foundation: 1 controller, ${STORAGE} storage, ${FRONTENDS} frontends, 
 
   cit('bad v1 percent-encoding in the key is a 400 with a JSON error code', async () => {
     // A truncated escape and a lone surrogate (%ED%A0%80) cannot be decoded into a key.
-    expectJsonError(await get(`${A()}/v1/kv/abc%E0%A4%A`), 400, 'FOG_ERR_BAD_REQUEST', 'GET truncated %-escape');
-    expectJsonError(await request('PUT', `${B()}/v1/kv/%ED%A0%80`, 'v'), 400, 'FOG_ERR_BAD_REQUEST', 'PUT lone surrogate');
+    expectJsonError(await get(`${A()}/v1/kv/abc%E0%A4%A`), 400, 'FOG_ERR_KEY_INVALID', 'GET truncated %-escape');
+    expectJsonError(await request('PUT', `${B()}/v1/kv/%ED%A0%80`, 'v'), 400, 'FOG_ERR_KEY_INVALID', 'PUT lone surrogate');
   });
 
   cit('no process crashed after the bad input: every /health answers 200', async () => {

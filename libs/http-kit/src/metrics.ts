@@ -17,7 +17,7 @@ export interface HttpMetrics {
 export function createHttpMetrics(app: string): HttpMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ app });
-  collectDefaultMetrics({ register: registry, prefix: 'fog_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'fog_' });
   const requests = new Counter({
     name: 'fog_http_requests_total',
     help: 'HTTP requests served, by operation and status code.',
