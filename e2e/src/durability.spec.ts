@@ -175,9 +175,9 @@ describe('storage durability with real processes (K=1: an acknowledged write liv
     fs.writeFileSync(faultFile, 'fsync-eio\n');
     try {
       const refused = await request('PUT', kvUrl(fe, keyOnNode0('fsync-during')), 'during');
-      // The frontend reports the replica refusals as a missed quorum (see docs/durability.md).
-      expect(refused.status).toBe(503);
-      expect(jsonOf<{ error: { code: string } }>(refused).error.code).toBe('FOG_ERR_QUORUM_NOT_MET');
+      // Every replica refused for the same storage reason: the client is told that reason.
+      expect(refused.status).toBe(507);
+      expect(jsonOf<{ error: { code: string } }>(refused).error.code).toBe('FOG_ERR_INSUFFICIENT_STORAGE');
       const internal = await request('POST', `${s0}/internal/v1/ops`, JSON.stringify({
         epoch: table.epoch, ops: [{ op: 'put', p: partitionOf(key, D), key, ver: { ms: Date.now(), c: 0, w: 'e2e' }, val: 'eA==' }, { op: 'get', p: partitionOf(key, D), key }],
       }), { 'content-type': 'application/json' });

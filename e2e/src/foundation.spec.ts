@@ -280,9 +280,12 @@ describe(`foundation: 1 controller, ${STORAGE} storage, ${FRONTENDS} frontends, 
 
     const tooBig = await request('POST', `${A()}/set/?key=${enc(key('too big'))}`, Buffer.alloc(VALUE_BYTES_MAX + 1, 0x61));
     expectUsageError(tooBig, 'FOG_ERR_VALUE_TOO_LARGE', 'POST /set/ value of 1 MiB + 1');
-    const tooBigGet = await get(`${A()}/set/?key=${enc(key('too big get'))}&value=${'b'.repeat(VALUE_BYTES_MAX + 1)}`);
-    // A 1 MiB query string may be refused by the HTTP layer before the app sees it: 414/431, or 501.
-    expect([414, 431, 501]).toContain(tooBigGet.status);
+    // A 1 MiB query string is refused by the HTTP layer before the app sees it (Node's header
+    // limit is 16 KiB): 431, and the server closes the connection, which the client may see as a
+    // reset while it is still sending. Either way nothing may be stored.
+    const tooBigGet = await get(`${A()}/set/?key=${enc(key('too big get'))}&value=${'b'.repeat(VALUE_BYTES_MAX + 1)}`)
+      .then((r) => r.status, (e: NodeJS.ErrnoException) => e.code ?? e.message);
+    expect([414, 431, 501, 'ECONNRESET', 'EPIPE']).toContain(tooBigGet);
     expect((await get(getUrl(B(), key('too big get')))).status).toBe(404);
     const repeated = await get(`${A()}/set/?key=a&key=b&value=v`);
     expect(repeated.status).toBe(501);

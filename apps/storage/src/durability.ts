@@ -72,6 +72,11 @@ export class Durability {
     this.registerGauges();
   }
 
+  /** Resolves once everything applied so far is on disk as the fsync policy promises. */
+  commit(): Promise<void> {
+    return this.persistence ? this.persistence.commit() : Promise.resolve();
+  }
+
   get writable(): boolean {
     return this.persistence ? this.persistence.writable : true;
   }

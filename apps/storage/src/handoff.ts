@@ -55,6 +55,8 @@ export class HandoffWorker {
     private readonly link: ControllerLink,
     private readonly log: Logger,
     private readonly opts: HandoffOptions = { ...HANDOFF_DEFAULTS },
+    /** Resolves when what was merged so far is durable (persistence), before a copy is reported done. */
+    private readonly flush: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.http = axios.create({
       httpAgent: this.agent, timeout: opts.requestTimeoutMs, maxRedirects: 0,
@@ -133,6 +135,7 @@ export class HandoffWorker {
         }
       } while (after !== null);
       if (job.cancelled || this.stopped) return;
+      await this.flush();
       const accepted = await this.link.reportHandoff({ partition: p, epoch: job.epoch, keysCopied: keys, bytesCopied: bytes, done: true });
       if (!accepted) throw new Error('controller did not accept the completed copy');
       this.stats.partitionsCopied++;

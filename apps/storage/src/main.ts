@@ -1,10 +1,20 @@
 import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
 import { DEFAULT_LIMITS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
+import { HANDOFF_DEFAULTS } from './handoff';
 import { StorageNode } from './storage-node';
 import { storageFlagProblems, storageFlags } from './storage-options';
 
-const cli = parseNodeCli('storage', hideBin(process.argv), storageFlags);
+const cli = parseNodeCli('storage', hideBin(process.argv), (y) =>
+  storageFlags(y).option('handoff-bytes-per-sec-max', {
+    type: 'number', default: HANDOFF_DEFAULTS.bytesPerSecMax,
+    describe: 'ceiling on the rate this node copies partitions it is given (bytes/s), so a join does not starve client traffic',
+  }),
+);
+if (!(cli['handoff-bytes-per-sec-max'] >= 1024)) {
+  process.stderr.write('error: --handoff-bytes-per-sec-max must be at least 1024\n');
+  process.exit(2);
+}
 const problems = storageFlagProblems(cli);
 if (problems.length) {
   process.stderr.write(`${problems.map((p) => `error: ${p}`).join('\n')}\n(run with --help for usage)\n`);
@@ -13,7 +23,7 @@ if (problems.length) {
 const log = createLogger('storage', cli.logLevel, undefined, { node: cli.id });
 const node = new StorageNode(
   {
-    ...cli, internalBodyBytesMax: DEFAULT_LIMITS.internalBodyBytesMax, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+    ...cli, handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBodyBytesMax: DEFAULT_LIMITS.internalBodyBytesMax, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
     durability: {
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
       maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs,

@@ -10,7 +10,7 @@ import {
 } from '@fog/protocol';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
-import { HANDOFF_PATH, HandoffWorker } from './handoff';
+import { HANDOFF_DEFAULTS, HANDOFF_PATH, HandoffWorker } from './handoff';
 import type { StorageFlags } from './storage-options';
 
 /** How long a node keeps a partition it was moved off (in-flight copies may still read it). */
@@ -30,6 +30,8 @@ export interface StorageConfig {
   internalBatchOpsMax: number;
   /** Persistence, memory limit, anti-entropy (storage-options.ts); absent: in memory, defaults. */
   durability?: StorageFlags;
+  /** Ceiling on the rate at which this node copies partitions it is given. */
+  handoffBytesPerSecMax?: number;
 }
 
 /** Wires the replica engine to HTTP, the controller and metrics. */
@@ -58,8 +60,10 @@ export class StorageNode {
       onTable: (t) => this.adoptTable(t, 'controller'),
       currentEpoch: () => this.engine.epoch(),
     });
-    this.handoff = new HandoffWorker(this.engine, this.link, log);
     this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());
+    // A copy is reported done only once it is on disk as the fsync policy promises: the old
+    // replica is dropped after that report.
+    this.handoff = new HandoffWorker(this.engine, this.link, log, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax }, () => this.durability.commit());
   }
 
   async start(): Promise<number> {

@@ -1,6 +1,6 @@
 import { HybridClock } from '@fog/clock';
 import type { OpsRequest, PartitionTable, WireOp } from '@fog/protocol';
-import { FogError } from '@fog/protocol';
+import { FogError, type ErrorCode } from '@fog/protocol';
 import { partitionOf } from '@fog/partitioning';
 import { ReplicaEngine } from '@fog/storage-core';
 import { Coordinator } from './coordinator';
@@ -12,6 +12,8 @@ const DIGITS = 1;
 class FakeCluster implements ReplicaTransport {
   readonly engines = new Map<string, ReplicaEngine>();
   readonly down = new Set<string>();
+  /** Nodes that refuse every write with this code (a full disk, a memory limit). */
+  readonly refuse = new Map<string, ErrorCode>();
   wallMs = 1_000_000;
   sent: Array<{ address: string; op: WireOp }> = [];
 
@@ -24,6 +26,8 @@ class FakeCluster implements ReplicaTransport {
     await Promise.resolve();
     if (this.down.has(address)) throw new Error('ECONNREFUSED');
     const engine = this.engines.get(address)!;
+    const refusal = this.refuse.get(address);
+    if (refusal && op.op === 'put') return { result: { ok: false, code: refusal }, epoch: engine.epoch(), clock: { ms: this.wallMs, c: 0 } };
     const res = engine.handle({ epoch, ops: [op] } as OpsRequest, this.wallMs);
     return { result: res.results[0], epoch: res.epoch, clock: res.clock };
   }
@@ -170,5 +174,37 @@ describe('Coordinator', () => {
   it('refuses without a table', async () => {
     const fe = makeCoordinator(cluster, { current: null as unknown as PartitionTable }, 'fe1');
     await expect(fe.read('k', 1)).rejects.toMatchObject({ code: 'FOG_ERR_NO_TABLE' });
+  });
+
+  it('tells the client a storage refusal when every replica refused for that reason', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    for (const id of ids) cluster.refuse.set(id, 'FOG_ERR_INSUFFICIENT_STORAGE');
+    await expect(fe.write('k', Buffer.from('v'), 2)).rejects.toMatchObject({ code: 'FOG_ERR_INSUFFICIENT_STORAGE', status: 507 });
+  });
+
+  it('counts the replicas\' error codes in a quorum failure with mixed causes', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    cluster.refuse.set('a', 'FOG_ERR_MEMORY_LIMIT');
+    cluster.refuse.set('b', 'FOG_ERR_INSUFFICIENT_STORAGE');
+    await expect(fe.write('k', Buffer.from('v'), 2)).rejects.toMatchObject({
+      code: 'FOG_ERR_QUORUM_NOT_MET',
+      details: { required: 2, answered: 1, replicaErrors: { FOG_ERR_MEMORY_LIMIT: 1, FOG_ERR_INSUFFICIENT_STORAGE: 1 } },
+    });
+  });
+
+  it('forwards a write acknowledged under an old table to the replicas the new table added', async () => {
+    // Epoch 2 moved the partition from c to d; this frontend still holds epoch 1 (a, b, c).
+    const moved = new FakeCluster(['a', 'b', 'c', 'd']);
+    const newTable = tableFor(['a', 'b', 'd'], 2);
+    moved.publish(newTable);
+    const t = { current: tableFor(['a', 'b', 'c'], 1) };
+    const fe = makeCoordinator(moved, t, 'fe1', 0, async () => {
+      t.current = newTable;
+    });
+    const w = await fe.write('k', Buffer.from('v'), 2);
+    expect(w.acks).toBe(2);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    const p = partitionOf('k', DIGITS);
+    for (const id of ['a', 'b', 'd']) expect(moved.engines.get(id)!.store.get(p, 'k')?.value?.toString()).toBe('v');
   });
 });

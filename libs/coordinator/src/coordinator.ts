@@ -1,7 +1,7 @@
 import type { HybridClock } from '@fog/clock';
 import { compareEntries, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
-import { FogError, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
+import { FogError, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
@@ -56,11 +56,17 @@ export interface ReadResult {
   answered: number;
 }
 
+/** Error codes replicas answered in one round, with counts (never keys). */
+type ReplicaErrors = Record<string, number>;
+
 type PutRound =
-  | { kind: 'acked'; acks: number }
+  | { kind: 'acked'; acks: number; newerEpoch: boolean }
   | { kind: 'stale'; newest: Version; acks: number }
-  | { kind: 'fenced'; acks: number }
-  | { kind: 'failed'; acks: number };
+  | { kind: 'fenced'; acks: number; errors: ReplicaErrors }
+  | { kind: 'failed'; acks: number; errors: ReplicaErrors };
+
+/** Storage refusals that say why the node cannot take writes: shown to the client as they are. */
+const STORAGE_REFUSALS = new Set(['FOG_ERR_INSUFFICIENT_STORAGE', 'FOG_ERR_MEMORY_LIMIT']);
 
 export function decodeEntry(w: WireEntry): Entry {
   return { ver: w.ver, value: w.val === null ? null : Buffer.from(w.val, 'base64') };
@@ -108,11 +114,14 @@ export class Coordinator {
       const targets = [...entry.replicas, ...entry.pending];
       if (active.size < w) throw quorumError('write', w, 0, active.size);
       let ts = this.deps.clock.now(this.deps.nowMs());
-      let round: PutRound = { kind: 'failed', acks: 0 };
+      let round: PutRound = { kind: 'failed', acks: 0, errors: {} };
       for (let attempt = 0; attempt <= this.restampAttemptsMax; attempt++) {
         const ver: Version = { ms: ts.ms, c: ts.c, w: this.deps.writerId };
         round = await this.putRound(table, partition, key, ver, encoded, targets, active, w);
-        if (round.kind === 'acked') return { ver, partition, acks: round.acks };
+        if (round.kind === 'acked') {
+          if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded);
+          return { ver, partition, acks: round.acks };
+        }
         if (round.kind !== 'stale') break;
         // A replica holds a version at least as new: issue a stamp above it and send again, so
         // that this write is ordered after every write acknowledged before it started.
@@ -129,7 +138,7 @@ export class Coordinator {
         continue;
       }
       if (round.kind === 'stale') throw new FogError('FOG_ERR_WRITE_CONTENDED');
-      throw quorumError('write', w, round.acks, active.size);
+      throw writeFailure(w, round.acks, active.size, round.errors);
     }
   }
 
@@ -213,6 +222,22 @@ export class Coordinator {
     return t;
   }
 
+  /**
+   * A replica answered with a newer table while this write was acknowledged under the old one:
+   * the partition may have gained replicas we did not write to. Send them the same version
+   * (idempotent) so the write is on every replica of the new table, not only on a quorum of
+   * the old one. Best effort: anti-entropy covers what this misses.
+   */
+  private async forwardToNewReplicas(old: PartitionTable, partition: number, key: string, ver: Version, val: string | null): Promise<void> {
+    await this.deps.refreshTable();
+    const table = this.deps.table();
+    if (!table || table.epoch <= old.epoch) return;
+    const before = new Set([...old.partitions[partition].replicas, ...old.partitions[partition].pending]);
+    const entry = table.partitions[partition];
+    const op: WireOp = { op: 'put', p: partition, key, ver, val };
+    for (const id of [...entry.replicas, ...entry.pending]) if (!before.has(id)) void this.sendTo(table, id, op, 'put');
+  }
+
   private putRound(
     table: PartitionTable, partition: number, key: string, ver: Version, val: string | null,
     targets: string[], active: Set<string>, w: number,
@@ -223,16 +248,18 @@ export class Coordinator {
       let pendingReplies = targets.length;
       let newest: Version | null = null;
       let fenced = false;
+      let newerEpoch = false;
+      const errors: ReplicaErrors = {};
       let done = false;
       const settle = () => {
         if (done) return;
         if (acks >= w && !newest) {
           done = true;
-          resolve({ kind: 'acked', acks });
+          resolve({ kind: 'acked', acks, newerEpoch });
         } else if (pendingReplies === 0) {
           done = true;
           if (newest) resolve({ kind: 'stale', newest, acks });
-          else resolve({ kind: fenced ? 'fenced' : 'failed', acks });
+          else resolve({ kind: fenced ? 'fenced' : 'failed', acks, errors });
         }
       };
       for (const id of targets) {
@@ -240,6 +267,8 @@ export class Coordinator {
           pendingReplies--;
           if (reply) {
             const res = reply.result;
+            if (reply.epoch > table.epoch) newerEpoch = true;
+            if (!res.ok) errors[res.code] = (errors[res.code] ?? 0) + 1;
             if (res.ok && 'outcome' in res) {
               if (res.outcome === 'stale' && res.cur) {
                 const cur = res.cur;
@@ -333,6 +362,21 @@ export class Coordinator {
     }
     return out;
   }
+}
+
+/**
+ * Why a write failed. When every replica that answered refused for the same storage reason
+ * (disk full, memory limit), that reason is the answer; otherwise a quorum error whose details
+ * count the replicas' error codes.
+ */
+function writeFailure(required: number, acks: number, replicas: number, errors: ReplicaErrors): FogError {
+  const codes = Object.keys(errors);
+  const refusals = Object.values(errors).reduce((a, b) => a + b, 0);
+  if (codes.length === 1 && STORAGE_REFUSALS.has(codes[0]) && acks === 0) {
+    return new FogError(codes[0] as ErrorCode, undefined, { required, answered: acks, replicas, refused: refusals });
+  }
+  const e = quorumError('write', required, acks, replicas);
+  return refusals > 0 ? new FogError(e.code, e.message, { ...e.details, replicaErrors: errors }) : e;
 }
 
 function quorumError(kind: 'read' | 'write', required: number, answered: number, replicas: number): FogError {

@@ -76,7 +76,7 @@ describe('BatchingReplicaClient', () => {
     storage.hold = false;
     await Promise.all(rest);
     expect(storage.requests.map((r) => r.ops.length)).toEqual([1, 9]);
-    expect(storage.requests[1].ops.map((o) => o.key)).toEqual(['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
+    expect(storage.requests[1].ops.map((o) => ('key' in o ? o.key : ''))).toEqual(['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
   });
 
   it('never packs more than batchOpsMax operations into one request', async () => {
