@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { partitionOf } from '@fog/partitioning';
-import type { MoveView, PartitionTable } from '@fog/protocol';
+import type { ClusterView, PartitionTable } from '@fog/protocol';
 import { AppProcess, freePort, getJson, hostPort, installProcessSafetyNet, makeTempDir, removeTempDir, request, useCluster, waitFor, type Cluster } from './harness';
 
 installProcessSafetyNet();
@@ -24,12 +24,6 @@ const D = 2;
 const run = randomBytes(4).toString('hex');
 const enc = encodeURIComponent;
 
-interface ClusterView {
-  epoch: number;
-  nodes: Array<{ id: string; role: string; state: string; partitions?: number; pendingPartitions?: number; lastHeartbeatAgoMs: number }>;
-  moves: MoveView[];
-  movesPending: number;
-}
 
 /**
  * Writes distinct keys in a loop through the given frontends until stopped, and remembers

@@ -8,7 +8,7 @@ import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
-import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type MoveView, type PartitionTable } from '@fog/protocol';
+import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type ClusterView, type PartitionTable } from '@fog/protocol';
 import { renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
@@ -223,19 +223,6 @@ export class ControllerNode {
   }
 }
 
-export interface ClusterView {
-  epoch: number;
-  redundancy: number;
-  partitionDigits: number;
-  partitions: number;
-  formed: boolean;
-  storageRegistered: number;
-  storageExpected: number;
-  nodes: Array<ReturnType<typeof publicMember> & { lastHeartbeatAgoMs: number; partitions?: number; pendingPartitions?: number }>;
-  /** Replicas being added, with copy progress. */
-  moves: MoveView[];
-  movesPending: number;
-}
 
 function publicMember(m: Member) {
   return { id: m.id, role: m.role, address: m.address, zone: m.zone, weight: m.weight, state: m.state };

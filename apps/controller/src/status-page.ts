@@ -1,4 +1,4 @@
-import type { ClusterView } from './controller-node';
+import type { ClusterView } from '@fog/protocol';
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -1,4 +1,6 @@
-import type { PartitionTable } from '@fog/protocol';
+import type { ClusterView, PartitionTable } from '@fog/protocol';
+
+export type { ClusterView };
 import { describeExit, type AppProcess, type ExitStatus } from './app-process';
 import type { AppName } from './app-paths';
 import { get, getJson } from './http-client';
@@ -25,15 +27,6 @@ export interface ClusterOptions {
   frontendArgs?: string[];
 }
 
-/** `GET /v1/cluster` on the controller. */
-export interface ClusterView {
-  epoch: number;
-  redundancy: number;
-  partitionDigits: number;
-  partitions: number;
-  formed: boolean;
-  nodes: Array<{ id: string; role: 'storage' | 'frontend'; address: string; zone: string; weight: number; state: string; partitions?: number }>;
-}
 
 export interface NodeHealth {
   status: string;

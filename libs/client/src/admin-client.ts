@@ -1,5 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
+import type { ClusterView } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 
 export const ADMIN_DEFAULTS = {
@@ -7,39 +8,7 @@ export const ADMIN_DEFAULTS = {
   requestTimeoutMs: 5_000,
 } as const;
 
-export interface ClusterNodeView {
-  id: string;
-  role: 'storage' | 'frontend';
-  address: string;
-  zone: string;
-  weight: number;
-  state: string;
-  lastHeartbeatAgoMs?: number;
-  /** Storage nodes: partitions held as an active replica, and being copied to it. */
-  partitions?: number;
-  pendingPartitions?: number;
-}
-
-export interface ClusterMoveView {
-  partition: number;
-  node: string;
-  reason: string;
-  keysCopied?: number;
-  bytesCopied?: number;
-  done: boolean;
-}
-
-/** GET /v1/cluster on the controller. `moves` is absent on controllers that do not report them. */
-export interface ClusterView {
-  epoch: number;
-  redundancy: number;
-  partitionDigits: number;
-  partitions: number;
-  formed: boolean;
-  nodes: ClusterNodeView[];
-  moves?: ClusterMoveView[];
-  movesPending?: number;
-}
+export type { ClusterNodeView, ClusterView, MoveView as ClusterMoveView } from '@fog/protocol';
 
 /** The controller's admin API, for operators and fogctl. */
 export class FogAdmin {

@@ -93,3 +93,32 @@ export interface MoveView {
   bytesCopied: number;
   done: boolean;
 }
+
+/** One node as `GET /v1/cluster` shows it. */
+export interface ClusterNodeView {
+  id: string;
+  role: NodeRole;
+  address: string;
+  zone: string;
+  weight: number;
+  state: NodeState;
+  lastHeartbeatAgoMs: number;
+  /** Storage nodes: partitions held as an active replica, and being copied to it. */
+  partitions?: number;
+  pendingPartitions?: number;
+}
+
+/** `GET /v1/cluster` on the controller: membership, epoch and moves in progress. */
+export interface ClusterView {
+  epoch: number;
+  redundancy: number;
+  partitionDigits: number;
+  partitions: number;
+  formed: boolean;
+  storageRegistered: number;
+  storageExpected: number;
+  nodes: ClusterNodeView[];
+  /** Replicas being added, with copy progress. */
+  moves: MoveView[];
+  movesPending: number;
+}

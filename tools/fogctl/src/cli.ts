@@ -285,7 +285,7 @@ async function decommission(io: CliIo, c: Common, node: string, timeoutS: number
       const view = await admin.cluster();
       const held = partitionsHeld(view, node) ?? 0;
       const moves = movesPending(view);
-      const line = `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left${moves === null ? '' : `, ${moves} moves pending`}`;
+      const line = `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left, ${moves} moves pending`;
       if (!c.json && line !== lastLine) io.stderr(io.isTty ? `\r${line}` : `${line}\n`);
       lastLine = line;
       if (held === 0) {

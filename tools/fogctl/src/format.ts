@@ -26,20 +26,17 @@ export function renderStatus(v: ClusterView): string {
         n.id, n.role, n.state, n.zone, n.address,
         n.role === 'storage' ? n.partitions ?? 0 : '-',
         n.role === 'storage' ? n.pendingPartitions ?? 0 : '-',
-        n.lastHeartbeatAgoMs === undefined ? '-' : `${(n.lastHeartbeatAgoMs / 1000).toFixed(1)}s ago`,
+        `${(n.lastHeartbeatAgoMs / 1000).toFixed(1)}s ago`,
       ]),
     ).trimEnd(),
   ];
-  if (v.moves === undefined) lines.push('', 'moves: not reported by this controller');
-  else {
-    const pending = v.moves.filter((m) => !m.done);
-    lines.push('', `moves pending: ${pending.length}`);
-    if (pending.length) {
-      lines.push(table(
-        ['PARTITION', 'TO NODE', 'REASON', 'KEYS COPIED', 'BYTES COPIED'],
-        pending.map((m) => [m.partition.toString(16).padStart(v.partitionDigits, '0'), m.node, m.reason, m.keysCopied ?? 0, m.bytesCopied ?? 0]),
-      ).trimEnd());
-    }
+  const pending = v.moves.filter((m) => !m.done);
+  lines.push('', `moves pending: ${pending.length}`);
+  if (pending.length) {
+    lines.push(table(
+      ['PARTITION', 'TO NODE', 'REASON', 'KEYS COPIED', 'BYTES COPIED'],
+      pending.map((m) => [m.partition.toString(16).padStart(v.partitionDigits, '0'), m.node, m.reason, m.keysCopied, m.bytesCopied]),
+    ).trimEnd());
   }
   return lines.join('\n') + '\n';
 }
@@ -51,6 +48,6 @@ export function partitionsHeld(v: ClusterView, nodeId: string): number | null {
 }
 
 /** Moves still copying data. */
-export function movesPending(v: ClusterView): number | null {
-  return v.moves ? v.moves.filter((m) => !m.done).length : v.movesPending ?? null;
+export function movesPending(v: ClusterView): number {
+  return v.moves.filter((m) => !m.done).length;
 }
