@@ -96,7 +96,12 @@ async function expectOnAllReplicas(c: Cluster, acked: Map<string, string>, live:
 }
 
 function waitMovesDone(c: Cluster, what: string, timeoutMs = 60_000): Promise<ClusterView> {
-  return waitFor(() => view(c), { what, timeoutMs, intervalMs: 100, until: (v) => v.movesPending === 0 && v.moves.length === 0 });
+  // Moves leave the list when the copy is reported; the table without the pending replica is
+  // published on the controller's next tick, so also wait until no node shows pending partitions.
+  return waitFor(() => view(c), {
+    what, timeoutMs, intervalMs: 100,
+    until: (v) => v.movesPending === 0 && v.moves.length === 0 && v.nodes.every((n) => !n.pendingPartitions),
+  });
 }
 
 describe('a storage node joins under continuous writes', () => {
@@ -266,7 +271,9 @@ describe('a frontend with a stale table', () => {
       expect(k).not.toBe('');
       const put = await request('PUT', `${url}/v1/kv/${enc(k)}`, 'fenced-then-fine');
       expect(put.status).toBe(200);
-      await waitFor(() => getJson<{ epoch: number }>(`${url}/health`), { what: 'the stale frontend to catch up', until: (h) => h.epoch === v.epoch });
+      await waitFor(async () => [(await getJson<{ epoch: number }>(`${url}/health`)).epoch, (await view(c)).epoch], {
+        what: 'the stale frontend to catch up with the controller\'s epoch', until: ([mine, theirs]) => mine === theirs,
+      });
       const read = await request('GET', `${c.frontendUrl(0)}/v1/kv/${enc(k)}?r=all`);
       expect(read.status).toBe(200);
       expect(read.text).toBe('fenced-then-fine');
