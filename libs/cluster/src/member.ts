@@ -1,14 +1,10 @@
-import { ADDRESS_RE, FogError, NODE_ID_RE, ZONE_RE, type NodeRegistration, type NodeRole, type NodeState } from '@fog/protocol';
+import { ADDRESS_RE, FogError, NODE_ID_RE, ZONE_RE, type NodeRegistration, type NodeState } from '@fog/protocol';
 
 /** Heaviest weight a node may claim: a weight is a relative share, not a raw capacity. */
 export const NODE_WEIGHT_MAX = 100;
 
-export interface Member {
-  id: string;
-  role: NodeRole;
-  address: string;
-  zone: string;
-  weight: number;
+/** A registered node: what it said about itself, and what the controller observed. */
+export interface Member extends NodeRegistration {
   state: NodeState;
   registeredAtMs: number;
   lastHeartbeatMs: number;
