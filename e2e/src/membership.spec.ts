@@ -323,3 +323,42 @@ describe('the controller stops and restarts', () => {
     await expectAllReadable(c, acked);
   }, 120_000);
 });
+
+describe('in-memory replicas that restart empty', () => {
+  const { cluster, it } = useCluster({
+    storage: 3, frontends: 1, redundancy: K, digits: D, label: 'restart-empty',
+    controllerArgs: CONTROLLER_FLAGS, storageArgs: () => NODE_FLAGS, frontendArgs: NODE_FLAGS,
+  });
+
+  it('copy their partitions back before serving reads: no acknowledged key ever reads as missing', async () => {
+    const c = cluster();
+    const acked = new Map<string, string>();
+    for (let i = 0; i < 120; i++) {
+      const k = `${run}/empty/${i}`;
+      const res = await request('PUT', `${c.frontendUrl(0)}/v1/kv/${enc(k)}`, `v${i}`);
+      expect(res.status).toBe(200);
+      acked.set(k, `v${i}`);
+    }
+    // Two of three replicas lose everything and are back before anyone notices they were gone.
+    await c.killStorage(1, 'SIGKILL');
+    await c.killStorage(2, 'SIGKILL');
+    await Promise.all([c.restartStorage(1), c.restartStorage(2)]);
+    // While they copy, a read may be refused (too few active replicas), never answered wrongly.
+    const wrong: string[] = [];
+    const deadline = Date.now() + 30_000;
+    let allGood = false;
+    while (!allGood && Date.now() < deadline) {
+      allGood = true;
+      for (const [k, v] of acked) {
+        const res = await request('GET', `${c.frontendUrl(0)}/v1/kv/${enc(k)}`);
+        if (res.status === 200 && res.text !== v) wrong.push(`${k}: read ${res.text}`);
+        if (res.status === 404) wrong.push(`${k}: 404 although acknowledged`);
+        if (res.status !== 200) allGood = false;
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(allGood).toBe(true);
+    await waitMovesDone(c, 'the restarted replicas to finish copying');
+    await expectOnAllReplicas(c, acked, [0, 1, 2]);
+  }, 120_000);
+});

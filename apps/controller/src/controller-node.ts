@@ -123,10 +123,12 @@ export class ControllerNode {
     mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }));
     app.use('/v1', express.json({ limit: '64kb' }));
     app.post('/v1/nodes', op('register'), (req, res) => {
-      const { member, tableChanged } = this.core.register(req.body, Date.now());
-      this.log.info('node registered', { node: member.id, role: member.role, address: member.address, zone: member.zone });
-      // The first table is published at once; later changes wait for the tick, persisted either way.
-      if (tableChanged && this.core.epoch() === 1 && !this.core.hasPendingChanges()) this.afterTableChange();
+      const epochBefore = this.core.epoch();
+      const { member } = this.core.register(req.body, Date.now());
+      this.log.info('node registered', { node: member.id, role: member.role, address: member.address, zone: member.zone, empty: req.body?.empty === true });
+      // Most changes wait for the tick; the first table, and a returning node that lost its
+      // data, are published at once. Persisted either way.
+      if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
       res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
     });

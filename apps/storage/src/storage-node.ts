@@ -59,6 +59,11 @@ export class StorageNode {
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
       onTable: (t) => this.adoptTable(t, 'controller'),
       currentEpoch: () => this.engine.epoch(),
+      // A node that restarted without its data must copy before it serves reads again.
+      registrationExtras: () => {
+        const st = this.engine.store.stats();
+        return { empty: st.keys + st.tombstones === 0 };
+      },
     });
     this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());
     // A copy is reported done only once it is on disk as the fsync policy promises: the old

@@ -114,7 +114,7 @@ export class ControllerCore {
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
-    const reg: NodeRegistration = validateRegistration(input);
+    const { empty, ...reg }: NodeRegistration = validateRegistration(input);
     for (const m of this.members.values()) {
       if (m.id !== reg.id && m.address === reg.address && m.state !== 'left' && m.state !== 'out') {
         throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `address ${reg.address} is already registered as ${m.id}`, { id: m.id });
@@ -143,6 +143,12 @@ export class ControllerCore {
       this.replan('join');
     } else if (detailsChanged || previousState !== member.state) {
       this.dirty = true;
+    }
+    if (wasPlaced && empty && this.demoteToPending(member.id) > 0) {
+      // Published at once, so the node's registration answer already says it is pending and it
+      // refuses reads it cannot answer (it lost its data) before any frontend asks.
+      this.publish();
+      return { member, tableChanged: true };
     }
     return { member, tableChanged: this.dirty };
   }
@@ -327,6 +333,27 @@ export class ControllerCore {
       return { replicas: alive, pending, why: entry.why };
     });
     this.dirty = true;
+  }
+
+  /**
+   * A placed node came back without its data: where another replica can serve as the source,
+   * make it pending (it copies before it serves reads) instead of an active replica that
+   * answers "not found" for keys it lost. Returns the number of partitions demoted.
+   */
+  private demoteToPending(id: string): number {
+    if (!this.entries) return 0;
+    let demoted = 0;
+    const epochNext = this.epoch() + 1;
+    this.entries = this.entries.map((e, p) => {
+      if (!e.replicas.includes(id)) return e;
+      const rest = e.replicas.filter((x) => x !== id);
+      if (!rest.some((x) => this.isServing(x))) return e;
+      demoted++;
+      this.moves.set(moveKey(p, id), { partition: p, node: id, reason: 'replace', epoch: epochNext, startedAtMs: 0, keysCopied: 0, bytesCopied: 0, done: false });
+      return { replicas: rest, pending: [...e.pending, id], why: e.why };
+    });
+    if (demoted > 0) this.dirty = true;
+    return demoted;
   }
 
   private finishPartitionIfSynced(p: number): void {

@@ -22,5 +22,6 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   if (typeof zone !== 'string' || !ZONE_RE.test(zone)) throw bad('zone');
   const weight = r.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > NODE_WEIGHT_MAX) throw bad('weight');
-  return { id: r.id, role: r.role, address: r.address, zone, weight };
+  if (r.empty !== undefined && typeof r.empty !== 'boolean') throw bad('empty');
+  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true };
 }

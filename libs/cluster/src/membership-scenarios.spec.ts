@@ -261,3 +261,32 @@ describe('after decommission', () => {
     expect(pendingFor(core, 's4')).toBe(0);
   });
 });
+
+describe('a replica that comes back empty', () => {
+  it('copies its partitions before it serves reads again', () => {
+    const core = formed(3);
+    const had = held(core, 's2');
+    const epoch = core.epoch();
+    const r = core.register({ ...storage(2), empty: true }, 100);
+    // Published at once: the registration answer already carries the table that says so.
+    expect(r.tableChanged).toBe(true);
+    expect(core.epoch()).toBe(epoch + 1);
+    expect(held(core, 's2')).toBe(0);
+    expect(pendingFor(core, 's2')).toBe(had);
+    for (const e of core.table()!.partitions) expect(e.replicas.length + e.pending.length).toBe(3);
+    syncAll(core, 's2', 200);
+    core.tick(200);
+    expect(held(core, 's2')).toBe(had);
+    expect(pendingFor(core, 's2')).toBe(0);
+  });
+
+  it('changes nothing for a node that kept its data, or one that was never placed', () => {
+    const core = formed(3);
+    const epoch = core.epoch();
+    expect(core.register({ ...storage(2), empty: false }, 100).tableChanged).toBe(false);
+    expect(core.epoch()).toBe(epoch);
+    core.register({ ...storage(7), empty: true }, 100);
+    core.tick(100);
+    expect(core.listMoves().every((m) => m.reason === 'join')).toBe(true);
+  });
+});

@@ -18,6 +18,8 @@ export interface ControllerLinkOptions {
   onTable: (table: PartitionTable) => void;
   /** Epoch currently held, so the link only fetches what is newer. */
   currentEpoch: () => number;
+  /** What the node says about its state at each registration (e.g. that it holds no data). */
+  registrationExtras?: () => Partial<NodeRegistration>;
 }
 
 /**
@@ -111,7 +113,7 @@ export class ControllerLink {
     let delay = this.opts.heartbeatIntervalMs;
     try {
       if (!this.registered) {
-        const res = await this.http.post('/v1/nodes', this.opts.self);
+        const res = await this.http.post('/v1/nodes', { ...this.opts.self, ...this.opts.registrationExtras?.() });
         if (res.status === 200 || res.status === 201) {
           this.registered = true;
           this.opts.log.info('registered with controller', { controller: this.opts.controller, id: this.opts.self.id });

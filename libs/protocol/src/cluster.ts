@@ -18,6 +18,11 @@ export interface NodeRegistration {
   address: string;
   zone: string;
   weight: number;
+  /**
+   * Storage: the node starts with no data (in memory, or an empty data dir). If the table
+   * already lists it as a replica, it must copy its partitions before serving reads again.
+   */
+  empty?: boolean;
 }
 
 export interface TableNode {

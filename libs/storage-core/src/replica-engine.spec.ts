@@ -27,6 +27,18 @@ describe('ReplicaEngine', () => {
     expect(e.counters.fenced).toBe(1);
   });
 
+  it('does not answer reads for a partition it is only pending for', () => {
+    const e = new ReplicaEngine('me');
+    const t = table(1, {});
+    t.partitions[5].pending = ['me'];
+    e.offerTable(t);
+    e.handle({ epoch: 1, ops: [put(5, 'k', 1, 'v')] }, 0);
+    expect(e.handle({ epoch: 1, ops: [{ op: 'get', p: 5, key: 'k' }] }, 0).results[0]).toEqual({ ok: false, code: 'FOG_ERR_WRONG_NODE' });
+    const active = table(2, { 5: ['me'] });
+    e.offerTable(active);
+    expect(e.handle({ epoch: 2, ops: [{ op: 'get', p: 5, key: 'k' }] }, 0).results[0]).toMatchObject({ ok: true, entry: { val: Buffer.from('v').toString('base64') } });
+  });
+
   it('accepts writes as a pending replica', () => {
     const e = new ReplicaEngine('me');
     const t = table(1, {});

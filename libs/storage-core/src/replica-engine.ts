@@ -33,6 +33,8 @@ export class ReplicaEngine {
   readonly clock = new HybridClock();
   private table: PartitionTable | null = null;
   private held = new Set<number>();
+  /** Partitions this node is an active replica of: the only ones it answers reads for. */
+  private active = new Set<number>();
   readonly counters: EngineCounters = { lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0, refusedDisk: 0, refusedMemory: 0, horizonRefused: 0 };
   /** Per partition: the newest stamp of a tombstone purged here (absent: none purged). */
   private readonly horizons = new Map<number, number>();
@@ -152,10 +154,13 @@ export class ReplicaEngine {
     if (this.table && table.epoch <= this.table.epoch) return false;
     this.table = table;
     const held = new Set<number>();
+    const active = new Set<number>();
     table.partitions.forEach((e, p) => {
+      if (e.replicas.includes(this.nodeId)) active.add(p);
       if (e.replicas.includes(this.nodeId) || e.pending.includes(this.nodeId)) held.add(p);
     });
     this.held = held;
+    this.active = active;
     return true;
   }
 
@@ -179,6 +184,12 @@ export class ReplicaEngine {
       return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
     }
     if (!this.held.has(op.p)) {
+      this.counters.fenced++;
+      return { ok: false, code: 'FOG_ERR_WRONG_NODE' };
+    }
+    if ((op.op === 'get' || op.op === 'scan') && !this.active.has(op.p)) {
+      // A pending replica is still copying: answering a read from it could miss data. A
+      // frontend asking it holds an old table and is told so.
       this.counters.fenced++;
       return { ok: false, code: 'FOG_ERR_WRONG_NODE' };
     }
