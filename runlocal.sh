@@ -36,7 +36,8 @@
 # give up and exit 1.
 #
 # Files: logs go to DIR/logs/<name>.log (truncated at each start). If the
-# storage app supports --data-dir (its --help mentions it), each storage node
+# storage app supports --data-dir (its --help mentions it), the controller gets
+# DIR/data/controller/ and each storage node
 # gets DIR/data/<name>/, which is kept between runs. DIR defaults to .runlocal
 # in the repository root, which is git-ignored. A relative --base-dir is
 # resolved against the directory you run the script from.
@@ -443,8 +444,14 @@ controller_addr=$HOST:$CONTROLLER_PORT
 deadline=$((SECONDS + timeout))
 
 say "starting: 1 controller, $storage storage node(s) (K=$redundancy, D=$digits, $zones zone(s)), $frontends frontend(s)"
-start controller node dist/apps/controller/main.js "$CONTROLLER_PORT" "$storage" "$redundancy" \
-  --partition-digits "$digits" --host "$HOST" --log-level "$log_level"
+controller_args=(node dist/apps/controller/main.js "$CONTROLLER_PORT" "$storage" "$redundancy"
+  --partition-digits "$digits" --host "$HOST" --log-level "$log_level")
+if ((use_data_dir)); then
+  # The controller keeps membership, table and epoch here, so a restart resumes them.
+  mkdir -p -- "$DATA_DIR/controller"
+  controller_args+=(--data-dir "$DATA_DIR/controller")
+fi
+start controller "${controller_args[@]}"
 
 until curl -fsS --max-time 1 -o /dev/null "http://$controller_addr/health" 2>/dev/null; do
   check_exits || fail_startup "the controller exited"

@@ -469,14 +469,19 @@ describe(`replica failures: K=${K} with one and then two replicas of a partition
     expect(ok(await get(kvUrl(A(), k, '?r=one')), 'r=one read').text).toBe('only-one');
   });
 
-  cit('killed storage nodes restart on the same port and id, and w=all writes succeed again', async () => {
+  cit('killed storage nodes restart on the same port and id, copy back what they lost, and w=all writes succeed again', async () => {
     const c = cluster();
     const before = await c.clusterView();
     const victims = await replicaIndexes(c);
     for (const v of victims.slice(0, 2)) if (!c.storageProcess(v).running) await c.restartStorage(v);
     expect(victims.map((v) => c.storageProcess(v).running)).toEqual([true, true, true]);
+    // They came back empty (no --data-dir): pending replicas that copy before serving again.
+    const after = await waitFor(() => c.clusterView(), {
+      what: 'the restarted replicas to finish copying their partitions back',
+      timeoutMs: 30_000,
+      until: (v) => v.movesPending === 0 && v.nodes.every((n) => !n.pendingPartitions),
+    });
     // The restarted nodes hold the controller's current table under their old ids.
-    const after = await c.clusterView();
     for (const v of victims.slice(0, 2)) {
       await waitFor(() => getJson<{ id: string; epoch: number }>(`${c.storageUrl(v)}/health`), {
         what: `restarted ${c.storageId(v)} to hold epoch ${after.epoch}`,

@@ -362,3 +362,30 @@ describe('in-memory replicas that restart empty', () => {
     await expectOnAllReplicas(c, acked, [0, 1, 2]);
   }, 120_000);
 });
+
+describe('a controller restarted without saved state', () => {
+  const { cluster, it } = useCluster({
+    storage: 3, frontends: 1, redundancy: K, digits: D, label: 'controller-stateless',
+    controllerArgs: CONTROLLER_FLAGS, storageArgs: () => NODE_FLAGS, frontendArgs: NODE_FLAGS,
+  });
+
+  it('recovers the table from the nodes, above their epoch, and membership changes work again', async () => {
+    const c = cluster();
+    const before = await getJson<PartitionTable>(`${c.controllerUrl}/v1/table`);
+    const k = `${run}/stateless/before`;
+    expect((await request('PUT', `${c.frontendUrl(0)}/v1/kv/${enc(k)}`, 'kept')).status).toBe(200);
+    await c.stopController('SIGKILL');
+    await c.restartController();
+    const recovered = await waitFor(() => getJson<PartitionTable>(`${c.controllerUrl}/v1/table`).catch(() => null), {
+      what: 'the restarted controller to recover the table from the nodes', timeoutMs: 30_000, until: (t) => t !== null && t.epoch > before.epoch,
+    });
+    expect(recovered!.partitions.map((e) => e.replicas)).toEqual(before.partitions.map((e) => e.replicas));
+    // A join after the restart reaches every node: the new epochs are above what they held.
+    const idx = await c.addStorage();
+    const v = await waitMovesDone(c, 'the join after the controller restart');
+    expect(v.nodes.find((n) => n.id === c.storageId(idx))!.partitions).toBeGreaterThan(150);
+    await waitFor(() => getJson<{ epoch: number }>(`${c.frontendUrl(0)}/health`), { what: 'the frontend to follow', until: (h) => h.epoch >= v.epoch });
+    const read = await request('GET', `${c.frontendUrl(0)}/v1/kv/${enc(k)}`);
+    expect({ status: read.status, text: read.text }).toEqual({ status: 200, text: 'kept' });
+  }, 120_000);
+});

@@ -35,6 +35,8 @@ export class ControllerNode {
   private server: RunningServer | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private hadMoves = false;
+  private recovering = false;
+  private recoveryRefusedEpoch = -1;
   private readonly stateFile: StateFile | null;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
@@ -68,7 +70,36 @@ export class ControllerNode {
     this.agent.destroy();
   }
 
+  /** While the controller has no table but registered nodes do, fetch the newest one (one fetch at a time). */
+  private maybeRecoverTable(): void {
+    const from = this.core.recoveryCandidate();
+    if (!from || this.recovering || from.epoch === this.recoveryRefusedEpoch) return;
+    this.recovering = true;
+    this.http.get(`http://${from.address}${INTERNAL_PATHS.table}`).then(
+      (res) => {
+        const table = res.data as PartitionTable;
+        if (res.status !== 200 || typeof table?.epoch !== 'number' || !Array.isArray(table.partitions)) {
+          this.log.warn('table recovery failed', { from: from.id, status: res.status });
+          return;
+        }
+        try {
+          this.core.recoverTable(table, Date.now());
+          this.log.warn('controller state recovered from a node: it had no saved state (start it with --data-dir to keep it)', { from: from.id, epoch: table.epoch });
+          this.persist();
+        } catch (err) {
+          // Said once per table: retrying every tick cannot fix flags that contradict the cluster.
+          this.recoveryRefusedEpoch = from.epoch;
+          this.log.error('cannot adopt the cluster\'s table; fix the flags and restart', { from: from.id, error: (err as Error).message });
+        }
+      },
+      (err: Error) => this.log.warn('table recovery failed', { from: from.id, error: err.message }),
+    ).finally(() => {
+      this.recovering = false;
+    });
+  }
+
   private tick(): void {
+    this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const published = this.core.tick(Date.now());
     const moves = this.core.listMoves().length;

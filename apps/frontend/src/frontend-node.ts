@@ -107,6 +107,11 @@ export class FrontendNode {
     // ---- v1 REST (docs/api.md) ----
     app.use('/v1', v1Router({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table }));
 
+    // The table this frontend holds: a controller that lost its state recovers it from the nodes.
+    app.get(INTERNAL_PATHS.table, op('table_get'), (_req, res) => {
+      if (!this.table) throw new FogError('FOG_ERR_NO_TABLE');
+      res.json(this.table);
+    });
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
       const table = req.body as PartitionTable;
       if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');

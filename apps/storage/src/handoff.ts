@@ -33,6 +33,10 @@ interface Job {
   partition: number;
   epoch: number;
   cancelled: boolean;
+  /** The copy finished and was reported; the table still lists the node as pending until the controller's next tick. */
+  done: { keys: number; bytes: number } | null;
+  /** Epoch of the table in which the completion was last reported. */
+  reportedEpoch: number;
 }
 
 /**
@@ -72,8 +76,13 @@ export class HandoffWorker {
       const pending = entry.pending.includes(id);
       const job = this.jobs.get(p);
       if (pending && !job) {
-        this.jobs.set(p, { partition: p, epoch: table.epoch, cancelled: false });
+        this.jobs.set(p, { partition: p, epoch: table.epoch, cancelled: false, done: null, reportedEpoch: 0 });
         this.queue.push(p);
+      } else if (pending && job?.done && table.epoch > job.reportedEpoch + 1) {
+        // Still pending several tables after the copy was reported: the report was lost (or the
+        // controller restarted without it). Say it again; the controller takes it idempotently.
+        job.reportedEpoch = table.epoch;
+        void this.link.reportHandoff({ partition: p, epoch: table.epoch, keysCopied: job.done.keys, bytesCopied: job.done.bytes, done: true }).catch(() => undefined);
       } else if (!pending && job) {
         job.cancelled = true;
         this.jobs.delete(p);
@@ -138,6 +147,8 @@ export class HandoffWorker {
       await this.flush();
       const accepted = await this.link.reportHandoff({ partition: p, epoch: job.epoch, keysCopied: keys, bytesCopied: bytes, done: true });
       if (!accepted) throw new Error('controller did not accept the completed copy');
+      job.done = { keys, bytes };
+      job.reportedEpoch = this.table?.epoch ?? job.epoch;
       this.stats.partitionsCopied++;
       this.stats.bytesCopied += bytes;
       this.log.debug('partition copied', { partition: p, source: source.id, keys, bytes });

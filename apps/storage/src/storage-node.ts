@@ -195,6 +195,12 @@ export class StorageNode {
       writable: this.durability.writable,
     }));
     this.durability.mount(app);
+    // The table this node holds: a controller that lost its state recovers it from the nodes.
+    app.get(INTERNAL_PATHS.table, op('table_get'), (_req, res) => {
+      const table = this.engine.currentTable();
+      if (!table) throw new FogError('FOG_ERR_NO_TABLE');
+      res.json(table);
+    });
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
       const table = req.body as PartitionTable;
       if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');

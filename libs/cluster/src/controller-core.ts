@@ -77,6 +77,8 @@ export class ControllerCore {
   private entries: PartitionEntry[] | null = null;
   private readonly moves = new Map<string, Move>();
   private dirty = false;
+  /** Set when registering nodes hold a table this controller does not have (it lost its state). */
+  private recovery: { id: string; address: string; epoch: number } | null = null;
 
   constructor(readonly config: ControllerConfig) {
     if (!(config.expectedStorage >= 1)) throw new Error('expectedStorage must be >= 1');
@@ -114,7 +116,7 @@ export class ControllerCore {
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
-    const { empty, ...reg }: NodeRegistration = validateRegistration(input);
+    const { empty, epoch: nodeEpoch, ...reg }: NodeRegistration = validateRegistration(input);
     for (const m of this.members.values()) {
       if (m.id !== reg.id && m.address === reg.address && m.state !== 'left' && m.state !== 'out') {
         throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `address ${reg.address} is already registered as ${m.id}`, { id: m.id });
@@ -136,8 +138,13 @@ export class ControllerCore {
     if (member.state !== 'leaving') member.state = 'up';
     this.members.set(member.id, member);
 
+    if (!this.current && (nodeEpoch ?? 0) > (this.recovery?.epoch ?? 0)) {
+      // The cluster existed before this controller's state did: recover its table from the
+      // node that holds the newest one rather than form a new first table over live data.
+      this.recovery = { id: member.id, address: member.address, epoch: nodeEpoch! };
+    }
     if (member.role !== 'storage') return { member, tableChanged: false };
-    if (!this.current) return { member, tableChanged: this.maybeFormFirstTable() };
+    if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable() };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
       // A new node, or one that was out or left: it joins and takes a share.
       this.replan('join');
@@ -226,6 +233,39 @@ export class ControllerCore {
     if (replanNeeded && this.current) this.replan('replace');
     this.retireLeftNodes();
     return this.publish();
+  }
+
+  /** The node to fetch the newest table from, while the controller has none but nodes do. */
+  recoveryCandidate(): { id: string; address: string; epoch: number } | null {
+    return this.current ? null : this.recovery;
+  }
+
+  /**
+   * Adopt the table a node held, after this controller lost its state. Its nodes become
+   * members (they re-register or go down and out as usual), pending replicas keep copying, and
+   * the next table has a higher epoch than any node holds, so every node adopts it.
+   */
+  recoverTable(table: PartitionTable, nowMs: number): void {
+    if (this.current) return;
+    if (table.digits !== this.config.digits || table.redundancy !== this.config.redundancy) {
+      throw new Error(
+        `the cluster's table has K=${table.redundancy}, D=${table.digits} but the flags say K=${this.config.redundancy}, D=${this.config.digits}`,
+      );
+    }
+    if (table.partitions.length !== partitionCount(table.digits)) throw new Error('recovered table has the wrong number of partitions');
+    for (const n of Object.values(table.nodes)) {
+      if (this.members.has(n.id)) continue;
+      // Not heard from yet: given the usual time to speak up before it is declared down or out.
+      this.members.set(n.id, { id: n.id, role: 'storage', address: n.address, zone: n.zone, weight: n.weight, state: n.state === 'leaving' ? 'leaving' : 'up', registeredAtMs: nowMs, lastHeartbeatMs: nowMs });
+    }
+    this.current = table;
+    this.entries = table.partitions.map((e) => ({ replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) }));
+    this.target = table.partitions.map((e) => [...e.replicas, ...e.pending]);
+    this.targetWhy = table.partitions.map((e) => e.why ?? []);
+    this.recovery = null;
+    // Placement trims partitions caught mid-move back to K and re-creates their moves.
+    this.replan('rebalance');
+    this.dirty = true;
   }
 
   /** Which partitions would move if a node were added or removed (nothing changes). */

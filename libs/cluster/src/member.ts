@@ -23,5 +23,6 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   const weight = r.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > NODE_WEIGHT_MAX) throw bad('weight');
   if (r.empty !== undefined && typeof r.empty !== 'boolean') throw bad('empty');
-  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true };
+  if (r.epoch !== undefined && !(Number.isSafeInteger(r.epoch) && r.epoch >= 0)) throw bad('epoch');
+  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0 };
 }

@@ -290,3 +290,48 @@ describe('a replica that comes back empty', () => {
     expect(core.listMoves().every((m) => m.reason === 'join')).toBe(true);
   });
 });
+
+describe('a controller that lost its state', () => {
+  it('recovers the table from the nodes instead of forming a new one, and carries on above their epoch', () => {
+    const old = formed(3);
+    old.register(storage(4), 0);
+    old.tick(0);
+    const held4 = pendingFor(old, 's4');
+    expect(held4).toBeGreaterThan(0);
+    const table = JSON.parse(JSON.stringify(old.table()));
+
+    const fresh = new ControllerCore(CONFIG);
+    // The nodes come back to a controller with no table, saying which epoch they hold.
+    for (const i of [1, 2, 3]) expect(fresh.register({ ...storage(i), epoch: table.epoch }, 1000).tableChanged).toBe(false);
+    expect(fresh.table()).toBeNull();
+    expect(fresh.recoveryCandidate()).toMatchObject({ epoch: table.epoch });
+    fresh.recoverTable(table, 1000);
+    expect(fresh.recoveryCandidate()).toBeNull();
+    expect(fresh.tick(1000)).toBe(true);
+    const t = fresh.table()!;
+    expect(t.epoch).toBe(table.epoch + 1);
+    // Same placement, the move still in progress: no partition was reshuffled.
+    t.partitions.forEach((e, p) => {
+      expect([...e.replicas, ...e.pending].sort()).toEqual([...table.partitions[p].replicas, ...table.partitions[p].pending].sort());
+    });
+    // s4 has not re-registered yet but is a member, and finishes its copies.
+    expect(fresh.member('s4')!.state).toBe('up');
+    syncAll(fresh, 's4', 1100);
+    fresh.tick(1100);
+    expect(pendingFor(fresh, 's4')).toBe(0);
+    expect(held(fresh, 's4')).toBe(held4);
+  });
+
+  it('refuses a table whose K or D differ from its flags', () => {
+    const old = formed(3);
+    const fresh = new ControllerCore({ ...CONFIG, redundancy: 2 });
+    expect(() => fresh.recoverTable(old.table()!, 0)).toThrow(/K=3/);
+  });
+
+  it('forms a first table as usual when no node holds one', () => {
+    const fresh = new ControllerCore(CONFIG);
+    for (const i of [1, 2, 3]) fresh.register({ ...storage(i), epoch: 0 }, 0);
+    expect(fresh.epoch()).toBe(1);
+    expect(fresh.recoveryCandidate()).toBeNull();
+  });
+});

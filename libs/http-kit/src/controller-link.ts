@@ -113,7 +113,7 @@ export class ControllerLink {
     let delay = this.opts.heartbeatIntervalMs;
     try {
       if (!this.registered) {
-        const res = await this.http.post('/v1/nodes', { ...this.opts.self, ...this.opts.registrationExtras?.() });
+        const res = await this.http.post('/v1/nodes', { ...this.opts.self, epoch: this.opts.currentEpoch(), ...this.opts.registrationExtras?.() });
         if (res.status === 200 || res.status === 201) {
           this.registered = true;
           this.opts.log.info('registered with controller', { controller: this.opts.controller, id: this.opts.self.id });

@@ -23,6 +23,8 @@ export interface NodeRegistration {
    * already lists it as a replica, it must copy its partitions before serving reads again.
    */
   empty?: boolean;
+  /** Epoch of the table the node holds (0: none). A controller that lost its state learns from it. */
+  epoch?: number;
 }
 
 export interface TableNode {
