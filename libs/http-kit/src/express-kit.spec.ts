@@ -76,3 +76,13 @@ describe('express kit', () => {
     expect(text).not.toContain('abc');
   });
 });
+
+describe('default metrics', () => {
+  it('names no gauge with the counter suffix _total', async () => {
+    const m = createHttpMetrics('x');
+    const text = await m.registry.metrics();
+    const gauges = [...text.matchAll(/^# TYPE (\S+) gauge$/gm)].map((x) => x[1]);
+    expect(gauges.length).toBeGreaterThan(3);
+    expect(gauges.filter((g) => g.endsWith('_total'))).toEqual([]);
+  });
+});

@@ -3,6 +3,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 /** Latency buckets in seconds, from a fast in-memory hop to a slow quorum write. */
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export interface HttpMetrics {
   registry: Registry;
   requests: Counter<'op' | 'status'>;
@@ -18,6 +20,9 @@ export function createHttpMetrics(app: string): HttpMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ app });
   collectDefaultMetrics({ register: registry, prefix: 'fog_' });
+  // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for
+  // counters (promtool flags them): leave them out rather than expose misleading names.
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`fog_${name}`);
   const requests = new Counter({
     name: 'fog_http_requests_total',
     help: 'HTTP requests served, by operation and status code.',
