@@ -23,6 +23,8 @@ export interface FrontendConfig {
   zone: string;
   heartbeatIntervalMs: number;
   replicaRequestTimeoutMs: number;
+  replicaInflightRequestsMax: number;
+  replicaQueueOpsMax: number;
   limits: Limits;
 }
 
@@ -37,7 +39,11 @@ export class FrontendNode {
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
-    this.transport = new BatchingReplicaClient({ requestTimeoutMs: cfg.replicaRequestTimeoutMs });
+    this.transport = new BatchingReplicaClient({
+      requestTimeoutMs: cfg.replicaRequestTimeoutMs,
+      inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
+      queueOpsMaxPerNode: cfg.replicaQueueOpsMax,
+    });
     this.link = new ControllerLink({
       controller: cfg.controller,
       self: { id: cfg.id, role: 'frontend', address: cfg.address, zone: cfg.zone, weight: 1 },

@@ -1,6 +1,7 @@
 import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
+import { REPLICA_CLIENT_DEFAULTS } from '@fog/replica-client';
 import { FrontendNode } from './frontend-node';
 
 const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
@@ -9,7 +10,15 @@ const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
     .option('value-bytes-max', { type: 'number', default: DEFAULT_LIMITS.valueBytesMax, describe: 'largest value, bytes' })
     .option('request-body-bytes-max', { type: 'number', default: DEFAULT_LIMITS.requestBodyBytesMax, describe: 'largest client request body, bytes' })
     .option('batch-items-max', { type: 'number', default: DEFAULT_LIMITS.batchItemsMax, describe: 'most operations in one batch request' })
-    .option('replica-request-timeout-ms', { type: 'number', default: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs, describe: 'ms to wait for a storage node' }),
+    .option('replica-request-timeout-ms', { type: 'number', default: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs, describe: 'ms to wait for a storage node' })
+    .option('replica-inflight-requests-max', {
+      type: 'number', default: REPLICA_CLIENT_DEFAULTS.inflightRequestsMaxPerNode,
+      describe: 'internal requests in flight to one storage node; operations arriving meanwhile are sent together in the next',
+    })
+    .option('replica-queue-ops-max', {
+      type: 'number', default: REPLICA_CLIENT_DEFAULTS.queueOpsMaxPerNode,
+      describe: 'operations waiting for one storage node before new ones are refused (503 FOG_ERR_OVERLOADED)',
+    }),
 );
 const log = createLogger('frontend', cli.logLevel, undefined, { node: cli.id });
 const positiveInt = (name: string, n: unknown): number => {
@@ -24,6 +33,8 @@ const node = new FrontendNode(
   {
     ...cli,
     replicaRequestTimeoutMs: positiveInt('replica-request-timeout-ms', c['replica-request-timeout-ms']),
+    replicaInflightRequestsMax: positiveInt('replica-inflight-requests-max', c['replica-inflight-requests-max']),
+    replicaQueueOpsMax: positiveInt('replica-queue-ops-max', c['replica-queue-ops-max']),
     limits: {
       ...DEFAULT_LIMITS,
       keyBytesMax: positiveInt('key-bytes-max', c['key-bytes-max']),

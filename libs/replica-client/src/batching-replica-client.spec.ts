@@ -90,6 +90,20 @@ describe('BatchingReplicaClient', () => {
     expect(storage.requests.map((r) => r.ops.length)).toEqual([1, 4, 4, 1]);
   });
 
+  it('stops a batch at batchBytesMax, but always sends at least one operation', async () => {
+    client = new BatchingReplicaClient({ batchBytesMax: 15 });
+    storage.hold = true;
+    const put = (key: string, size: number): WireOp => ({ op: 'put', p: 1, key, ver: { ms: 1, c: 0, w: 'fe' }, val: 'x'.repeat(size) });
+    const first = client.send(address, 1, put('a', 1));
+    await new Promise((r) => setTimeout(r, 30));
+    const rest = [client.send(address, 1, put('b', 50)), client.send(address, 1, put('c', 5)), client.send(address, 1, put('d', 5)), client.send(address, 1, put('e', 5))];
+    storage.hold = false;
+    storage.release();
+    await Promise.all([first, ...rest]);
+    // 'b' alone exceeds the limit and goes alone; then c+d fit (12 bytes) and e would make 18.
+    expect(storage.requests.map((r) => r.ops.map((o) => ('key' in o ? o.key : '')).join(''))).toEqual(['a', 'b', 'cd', 'e']);
+  });
+
   it('refuses operations beyond the queue limit as overload', async () => {
     client = new BatchingReplicaClient({ inflightRequestsMaxPerNode: 1, queueOpsMaxPerNode: 2 });
     storage.hold = true;

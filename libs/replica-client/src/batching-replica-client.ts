@@ -4,12 +4,21 @@ import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, type OpsReq
 import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
 
 export const REPLICA_CLIENT_DEFAULTS = {
-  /** Internal requests in flight to one storage node; more operations wait and are coalesced. */
-  inflightRequestsMaxPerNode: 4,
+  /**
+   * Internal requests in flight to one storage node. Everything that arrives while it is busy
+   * leaves together in the next request (like group commit): one at a time measured 3,300
+   * writes/s against 1,900 with four (fog-bench, 2 cores, K=3).
+   */
+  inflightRequestsMaxPerNode: 1,
   /** Operations waiting for one node before new ones are refused as overload. */
   queueOpsMaxPerNode: 10_000,
   /** Operations packed into one internal request. */
   batchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+  /**
+   * Encoded bytes (keys and base64 values) packed into one request: a batch stops growing at
+   * this size (it always holds one operation), far below the storage node's body limit.
+   */
+  batchBytesMax: 8 * 1024 * 1024,
   /** Kept-alive sockets to one node. */
   socketsMaxPerNode: 8,
   requestTimeoutMs: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs,
@@ -82,9 +91,22 @@ export class BatchingReplicaClient implements ReplicaTransport {
     this.agent.destroy();
   }
 
+  /** How many waiting operations the next request takes: bounded by count and by bytes. */
+  private batchLength(waiting: Waiting[]): number {
+    let bytes = 0;
+    let n = 0;
+    while (n < waiting.length && n < this.opts.batchOpsMax) {
+      const op = waiting[n].op;
+      bytes += ('key' in op ? op.key.length : 0) + ('val' in op && typeof op.val === 'string' ? op.val.length : 0);
+      if (n > 0 && bytes > this.opts.batchBytesMax) break;
+      n++;
+    }
+    return n;
+  }
+
   private pump(address: string, q: NodeQueue): void {
     while (q.inflight < this.opts.inflightRequestsMaxPerNode && q.waiting.length > 0) {
-      const batch = q.waiting.splice(0, this.opts.batchOpsMax);
+      const batch = q.waiting.splice(0, this.batchLength(q.waiting));
       q.inflight++;
       void this.flush(address, q.epoch, batch).finally(() => {
         q.inflight--;
