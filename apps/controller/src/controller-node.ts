@@ -20,6 +20,7 @@ export interface ControllerConfig {
   downAfterMs: number;
   outAfterMs: number;
   suspectAfterMs: number;
+  syncPublishIntervalMs: number;
   /** How often failure detection runs and accumulated changes become one new table. */
   tickIntervalMs: number;
   /** Where the state file lives; null keeps state in memory only. */
@@ -43,6 +44,7 @@ export class ControllerNode {
     const coreConfig = {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
+      syncPublishIntervalMs: cfg.syncPublishIntervalMs,
     };
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;

@@ -4,7 +4,7 @@ import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, type LogLevel 
 import {
   PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
-import { FAILURE_DEFAULTS } from '@fog/cluster';
+import { FAILURE_DEFAULTS, SYNC_PUBLISH_INTERVAL_MS_DEFAULT } from '@fog/cluster';
 import { ControllerNode } from './controller-node';
 
 const parser = yargs(hideBin(process.argv))
@@ -21,6 +21,7 @@ const parser = yargs(hideBin(process.argv))
   .option('down-after-ms', { type: 'number', describe: 'silence after which a node is down (default 3 heartbeats)' })
   .option('out-after-ms', { type: 'number', default: FAILURE_DEFAULTS.outAfterMs, describe: 'silence after which a down node is out and its partitions re-replicated' })
   .option('suspect-after-ms', { type: 'number', describe: 'silence after which a frontend report marks a node down early (default 1.5 heartbeats)' })
+  .option('sync-publish-interval-ms', { type: 'number', default: SYNC_PUBLISH_INTERVAL_MS_DEFAULT, describe: 'completed partition copies are published together at most this often (failures and joins are not delayed)' })
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
@@ -54,6 +55,8 @@ const downAfterMs = num(args['down-after-ms'], undefined, 3 * heartbeatIntervalM
 const outAfterMs = num(args['out-after-ms'], undefined, FAILURE_DEFAULTS.outAfterMs, 'out-after-ms');
 const suspectAfterMs = num(args['suspect-after-ms'], undefined, Math.round(1.5 * heartbeatIntervalMs), 'suspect-after-ms');
 const tickIntervalMs = num(args['tick-interval-ms'], undefined, 200, 'tick-interval-ms');
+const syncPublishIntervalMs = num(args['sync-publish-interval-ms'], undefined, SYNC_PUBLISH_INTERVAL_MS_DEFAULT, 'sync-publish-interval-ms');
+if (syncPublishIntervalMs < 0 || syncPublishIntervalMs > 60_000) fail('sync-publish-interval-ms must be 0..60000');
 if (heartbeatIntervalMs < 10) fail('heartbeat-interval-ms must be >= 10');
 if (downAfterMs < 2 * heartbeatIntervalMs) fail(`down-after-ms (${downAfterMs}) must be at least 2 heartbeat intervals (${2 * heartbeatIntervalMs}) or one late packet marks a node down`);
 if (outAfterMs <= downAfterMs) fail(`out-after-ms (${outAfterMs}) must exceed down-after-ms (${downAfterMs})`);
@@ -64,7 +67,7 @@ const log = createLogger('controller', args['log-level'] as LogLevel);
 let node: ControllerNode;
 try {
   node = new ControllerNode(
-  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, tickIntervalMs, dataDir: args['data-dir'] ?? null },
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, dataDir: args['data-dir'] ?? null },
   log,
   );
 } catch (err) {

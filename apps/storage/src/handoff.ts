@@ -7,8 +7,8 @@ import { PARTITION_PAGE_DEFAULTS, type PartitionPage, type ReplicaEngine } from 
 export const HANDOFF_PATH = '/internal/v1/partition-page';
 
 export const HANDOFF_DEFAULTS = {
-  /** Partitions copied at the same time. */
-  partitionsConcurrentMax: 2,
+  /** Partitions copied at the same time (most are small: the cost is round trips). */
+  partitionsConcurrentMax: 4,
   /** Copy rate ceiling, so a join does not starve client traffic. */
   bytesPerSecMax: 32 * 1024 * 1024,
   pageKeysMax: PARTITION_PAGE_DEFAULTS.pageKeysMax,

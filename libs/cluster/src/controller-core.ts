@@ -27,7 +27,15 @@ export interface ControllerConfig {
   downAfterMs: number;
   outAfterMs: number;
   suspectAfterMs: number;
+  /**
+   * Completed copies (a pending replica becoming active) wait up to this long to be published
+   * together: during a large move many partitions finish every second, and each table goes to
+   * every node. Failures, joins and leaves are published at the next tick regardless.
+   */
+  syncPublishIntervalMs?: number;
 }
+
+export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
 
 export interface RegisterResult {
   member: Member;
@@ -77,6 +85,9 @@ export class ControllerCore {
   private entries: PartitionEntry[] | null = null;
   private readonly moves = new Map<string, Move>();
   private dirty = false;
+  /** Only completed copies wait to be published (see syncPublishIntervalMs). */
+  private syncsUnpublished = false;
+  private lastPublishMs = -Infinity;
   /** Set when registering nodes hold a table this controller does not have (it lost its state). */
   private recovery: { id: string; address: string; epoch: number } | null = null;
 
@@ -112,7 +123,7 @@ export class ControllerCore {
 
   /** True when changes wait for the next tick to be published. */
   hasPendingChanges(): boolean {
-    return this.dirty;
+    return this.dirty || this.syncsUnpublished;
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
@@ -232,7 +243,11 @@ export class ControllerCore {
     }
     if (replanNeeded && this.current) this.replan('replace');
     this.retireLeftNodes();
-    return this.publish();
+    const syncInterval = this.config.syncPublishIntervalMs ?? SYNC_PUBLISH_INTERVAL_MS_DEFAULT;
+    if (this.syncsUnpublished && nowMs - this.lastPublishMs >= syncInterval) this.dirty = true;
+    const published = this.publish();
+    if (published) this.lastPublishMs = nowMs;
+    return published;
   }
 
   /** The node to fetch the newest table from, while the controller has none but nodes do. */
@@ -402,7 +417,7 @@ export class ControllerCore {
     const want = this.target![p];
     for (const id of entry.pending) this.moves.delete(moveKey(p, id));
     this.entries![p] = { replicas: [...want], pending: [], why: this.targetWhy[p] };
-    this.dirty = true;
+    this.syncsUnpublished = true;
   }
 
   /** A leaving node that holds nothing any more has left. */
@@ -426,6 +441,7 @@ export class ControllerCore {
   private publish(): boolean {
     if (!this.dirty || !this.entries) return false;
     this.dirty = false;
+    this.syncsUnpublished = false;
     const nodes: Record<string, TableNode> = {};
     for (const m of this.storageMembers()) {
       if (m.state === 'left') continue;

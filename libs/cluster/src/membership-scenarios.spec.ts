@@ -4,7 +4,8 @@ import { ControllerCore, type ControllerConfig } from './controller-core';
  * Scenario tests: a story of joins, silences and reports, driven by explicit time, with the
  * tables the controller would publish checked after each step.
  */
-const CONFIG: ControllerConfig = { expectedStorage: 3, redundancy: 3, digits: 2, downAfterMs: 3000, outAfterMs: 10_000, suspectAfterMs: 1500 };
+// Completed copies are published at the next tick here; batching them is tested on its own.
+const CONFIG: ControllerConfig = { expectedStorage: 3, redundancy: 3, digits: 2, downAfterMs: 3000, outAfterMs: 10_000, suspectAfterMs: 1500, syncPublishIntervalMs: 0 };
 const storage = (i: number, zone = 'z') => ({ id: `s${i}`, role: 'storage', address: `127.0.0.1:${7100 + i}`, zone, weight: 1 });
 
 function formed(n = 3, config: Partial<ControllerConfig> = {}): ControllerCore {
@@ -333,5 +334,31 @@ describe('a controller that lost its state', () => {
     for (const i of [1, 2, 3]) fresh.register({ ...storage(i), epoch: 0 }, 0);
     expect(fresh.epoch()).toBe(1);
     expect(fresh.recoveryCandidate()).toBeNull();
+  });
+});
+
+describe('publishing completed copies', () => {
+  it('batches copies completed within the sync publish interval into one table, but never delays a failure', () => {
+    const core = formed(3, { syncPublishIntervalMs: 1000 });
+    core.register(storage(4), 0);
+    expect(core.tick(0)).toBe(true);
+    const pendingPs = core.table()!.partitions.flatMap((e, p) => (e.pending.includes('s4') ? [p] : []));
+    const report = (p: number, t: number) => core.handoff('s4', { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true }, t);
+    report(pendingPs[0], 100);
+    expect(core.tick(100)).toBe(false);
+    report(pendingPs[1], 500);
+    expect(core.tick(500)).toBe(false);
+    expect(core.hasPendingChanges()).toBe(true);
+    const epoch = core.epoch();
+    expect(core.tick(1000)).toBe(true);
+    expect(core.epoch()).toBe(epoch + 1);
+    expect(core.table()!.partitions[pendingPs[0]].pending).toEqual([]);
+    expect(core.table()!.partitions[pendingPs[1]].pending).toEqual([]);
+    // A node going down is published at the next tick, even right after a publication.
+    report(pendingPs[2], 2500);
+    beat(core, 2500, ['s1']);
+    expect(core.tick(2500)).toBe(true);
+    expect(core.tick(3001)).toBe(true);
+    expect(core.table()!.nodes.s1.state).toBe('down');
   });
 });
