@@ -1,5 +1,6 @@
 import type { LwwStore } from '@fog/lww';
 import type { WireEntry } from '@fog/protocol';
+import { sortedKeysAfter } from './partition-keys';
 
 export const PARTITION_PAGE_DEFAULTS = {
   /** Most entries in one page of a partition copy. */
@@ -20,9 +21,7 @@ export interface PartitionPage {
  * a copy reaches the new replica as a direct write, since the frontends already send it writes.
  */
 export function pagePartition(store: LwwStore, partition: number, after: string | null, keysMax: number, bytesMax: number): PartitionPage {
-  const keys: string[] = [];
-  for (const [key] of store.entries(partition)) if (after === null || key > after) keys.push(key);
-  keys.sort();
+  const keys = sortedKeysAfter(store, partition, after);
   const entries: PartitionPage['entries'] = [];
   let bytes = 0;
   for (const key of keys) {

@@ -1,5 +1,6 @@
 import type { LwwStore } from '@fog/lww';
 import type { WireScanItem } from '@fog/protocol';
+import { sortedKeysAfter } from './partition-keys';
 
 export interface ScanPage {
   items: WireScanItem[];
@@ -11,15 +12,10 @@ export interface ScanPage {
  * Entries of one partition whose key starts with `prefix` and sorts after `after`, in key
  * order (JavaScript string order, as partition pages use), at most `limit` of them.
  * Tombstones are included so that a reader merging several replicas can tell a deleted item
- * from one a replica has not received. The store keeps no ordered index, so a page costs one
- * pass over the partition's keys plus a sort of the matches.
+ * from one a replica has not received.
  */
 export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number): ScanPage {
-  const keys: string[] = [];
-  for (const [key] of store.entries(partition)) {
-    if (key.startsWith(prefix) && (after === null || key > after)) keys.push(key);
-  }
-  keys.sort();
+  const keys = sortedKeysAfter(store, partition, after, prefix);
   const items: WireScanItem[] = [];
   for (const key of keys) {
     if (items.length >= limit) break;
