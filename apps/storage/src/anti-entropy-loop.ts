@@ -9,7 +9,7 @@ import {
   digestRequestProblem, handleDiff, handleDigest, handlePush, isDiffReply, isDigestReply, isPushReply, nextPartitions, peersOf,
   pushRequestProblem, runRound, type AeLocal, type AeTransport, type Digest, type DiffRequest, type DigestRequest, type PushRequest,
   type RoundStats,
-} from '@fog/anti-entropy';
+} from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
 import { DEFAULT_LIMITS, FogError } from '@fog/protocol';
@@ -39,7 +39,7 @@ const CONTACT_FILE = 'peer-contact.json';
 
 /**
  * Anti-entropy for one storage node: every interval, compare the digests of a few held
- * partitions with their peer replicas and exchange what differs (see libs/anti-entropy);
+ * partitions with their peer replicas and exchange what differs (see libs/replica-sync);
  * serve the same exchange to peers; purge tombstones past the grace period.
  */
 export class AntiEntropyLoop {

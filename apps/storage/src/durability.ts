@@ -1,7 +1,7 @@
 import express from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
-import { ANTI_ENTROPY_DEFAULTS } from '@fog/anti-entropy';
+import { ANTI_ENTROPY_DEFAULTS } from '@fog/replica-sync';
 import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type WireResult } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
 import { AntiEntropyLoop } from './anti-entropy-loop';

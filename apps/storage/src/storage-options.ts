@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { ANTI_ENTROPY_DEFAULTS, tombstoneGraceProblem } from '@fog/anti-entropy';
+import { ANTI_ENTROPY_DEFAULTS, tombstoneGraceProblem } from '@fog/replica-sync';
 import { FSYNC_POLICIES, type FsyncPolicy } from './append-log';
 import { ANTI_ENTROPY_RECEIVE_LIMITS } from './anti-entropy-loop';
 import { PERSISTENCE_DEFAULTS } from './persistence';

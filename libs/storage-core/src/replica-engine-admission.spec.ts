@@ -1,6 +1,6 @@
 import type { Entry } from '@fog/lww';
 import type { PartitionTable, WireOp } from '@fog/protocol';
-import { NO_HORIZON_MS } from '@fog/anti-entropy';
+import { NO_HORIZON_MS } from '@fog/replica-sync';
 import { HORIZON_WRITER_ID, ReplicaEngine } from './replica-engine';
 
 function table(): PartitionTable {

@@ -1,4 +1,4 @@
-import { NO_HORIZON_MS } from '@fog/anti-entropy';
+import { NO_HORIZON_MS } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
 import { LwwStore, type Entry, type MergeResult } from '@fog/lww';
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';

@@ -14,7 +14,7 @@ import { crc32 } from './crc32';
  *   entry      partition:u32 keyLen:u32 key[utf8] ms:f64 c:f64 writerLen:u16 writer[utf8]
  *              flags:u8 (bit 0: tombstone) [valueLen:u32 value]   (value only when not a tombstone)
  *   horizon    partition:u32 ms:f64        tombstones of this partition stamped at or before ms
- *                                          may have been purged (see libs/anti-entropy)
+ *                                          may have been purged (see libs/replica-sync)
  *   drop       partition:u32               the node stopped holding this partition
  *   snap-begin formatVersion:u32 createdAtMs:f64 firstSegment:u32
  *   snap-end   entries:u32 horizons:u32
