@@ -17,10 +17,17 @@ export interface WireEntry {
   val: string | null;
 }
 
+/**
+ * Why a put reaches a replica when it is not the client's own write: a read repair, or a hint
+ * (a write acknowledged without this replica, delivered later). Counted by the storage node.
+ */
+export type PutVia = 'repair' | 'hint';
+export const PUT_VIAS: readonly PutVia[] = ['repair', 'hint'];
+
 export type WireOp =
   | { op: 'get'; p: number; key: string }
   /** cas: this put commits a conditional round; the replica remembers its version (see CasPromise.commits). */
-  | { op: 'put'; p: number; key: string; ver: Version; val: string | null; cas?: true }
+  | { op: 'put'; p: number; key: string; ver: Version; val: string | null; cas?: true; via?: PutVia }
   /** Entries of partition p whose key starts with prefix, after the cursor, in key order; tombstones included. */
   | { op: 'scan'; p: number; prefix: string; after: string | null; limit: number }
   /** Conditional writes (Paxos, phase 1): promise to refuse ballots below this one. */
