@@ -9,7 +9,7 @@ import {
   diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree, isDiffReply,
   isDigestReply, isPushReply, isSummaryReply, isTreeReply, peersOf, pushRequestProblem, runPass, runRound, sharedPartitions,
   summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
-  type PushRequest, type RoundStats, type SummaryRequest, type TreeRequest,
+  type PushRequest, type SummaryRequest, type TreeRequest,
 } from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
