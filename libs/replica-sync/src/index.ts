@@ -6,3 +6,4 @@ export * from './schedule';
 export * from './wire';
 export * from './exchange';
 export * from './round';
+export * from './hints';
