@@ -190,14 +190,13 @@ export class HintQueue {
    */
   nextBatch(nowMs: number, nodeIsUp: (node: string) => boolean): HintBatch[] {
     this.refill(nowMs);
-    const nodes = [...this.queues.keys()];
+    const nodes = [...this.queues];
     const batches: HintBatch[] = [];
     if (nodes.length === 0) return batches;
     const start = this.rotation % nodes.length;
     this.rotation = start + 1;
     for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[(start + i) % nodes.length];
-      const q = this.queues.get(node)!;
+      const [node, q] = nodes[(start + i) % nodes.length];
       const up = nodeIsUp(node);
       if (up && !q.wasUp) {
         // It answers again: deliver now, whatever pause earlier failures set.
