@@ -29,7 +29,7 @@ function tableWith(states: Record<string, 'up' | 'down'>, epoch = 1): PartitionT
 
 const ver = (ms: number) => ({ ms, c: 0, w: 'fe-1' });
 
-function setup(limits: Partial<HintLimits> = {}) {
+function setup(limits: Partial<HintLimits> = {}, enabled = true) {
   const transport = new FakeTransport();
   const lines: string[] = [];
   const registry = new Registry();
@@ -38,7 +38,7 @@ function setup(limits: Partial<HintLimits> = {}) {
   const delivery = new HintDelivery({
     transport, registry, table: () => table, nowMs: () => now,
     log: createLogger('frontend', 'debug', (l) => lines.push(l)),
-    config: { limits: { ...HINT_LIMITS, ...limits }, deliveryIntervalMs: 100 },
+    config: { enabled, limits: { ...HINT_LIMITS, ...limits }, deliveryIntervalMs: 100 },
   });
   const metric = async (outcome?: string) => {
     const m = (await registry.getMetricsAsJSON()).find((x) => x.name === (outcome ? 'fog_frontend_hints_total' : 'fog_frontend_hints'));
@@ -124,6 +124,15 @@ describe('HintDelivery', () => {
     s.delivery.stop();
     expect(s.lines.some((l) => l.includes('stopping with undelivered hints') && l.includes('"hints":1'))).toBe(true);
   });
+
+  it('keeps nothing when hinted handoff is off', async () => {
+    const s = setup({}, false);
+    s.delivery.missedWrite('b', 1, 'k', ver(1), null);
+    s.setTable(tableWith({ a: 'up', b: 'up' }));
+    await s.delivery.turn();
+    expect(s.transport.sent).toEqual([]);
+    expect(await s.metric('queued')).toBe(0);
+  });
 });
 
 describe('hint flags', () => {
@@ -134,11 +143,15 @@ describe('hint flags', () => {
 
   it('takes the defaults and the values given', () => {
     const r = hintConfigFrom({ ...defaults, 'hint-age-max-ms': 2_000 });
-    expect(r).toEqual({ config: { limits: { ...HINT_LIMITS, hintAgeMaxMs: 2_000 }, deliveryIntervalMs: 100 } });
+    expect(r).toEqual({ config: { enabled: true, limits: { ...HINT_LIMITS, hintAgeMaxMs: 2_000 }, deliveryIntervalMs: 100 } });
+  });
+
+  it('turns hinted handoff off with --hints-per-node-max 0', () => {
+    expect(hintConfigFrom({ ...defaults, 'hints-per-node-max': 0 })).toMatchObject({ config: { enabled: false } });
   });
 
   it.each([
-    ['hints-per-node-max', 0],
+    ['hints-per-node-max', -1],
     ['hint-age-max-ms', -5],
     ['hint-bytes-per-node-max', 1.5],
     ['hint-delivery-interval-ms', 1],

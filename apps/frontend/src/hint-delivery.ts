@@ -11,6 +11,8 @@ export const HINT_DELIVERY_DEFAULTS = {
 } as const;
 
 export interface HintDeliveryConfig {
+  /** false (--hints-per-node-max 0): no hints are kept; anti-entropy alone repairs replicas. */
+  enabled: boolean;
   limits: HintLimits;
   deliveryIntervalMs: number;
 }
@@ -47,10 +49,14 @@ export class HintDelivery {
 
   /** A write acknowledged without `node` (CoordinatorEvents.missedWrite). */
   missedWrite(node: string, partition: number, key: string, ver: Version, val: string | null): void {
-    this.queue.add(node, partition, key, ver, val, this.nowMs());
+    if (this.deps.config.enabled) this.queue.add(node, partition, key, ver, val, this.nowMs());
   }
 
   start(): void {
+    if (!this.deps.config.enabled) {
+      this.deps.log.info('hinted handoff off (--hints-per-node-max 0): replicas that miss writes wait for anti-entropy');
+      return;
+    }
     if (this.timer) return;
     this.timer = setInterval(() => void this.turn(), this.deps.config.deliveryIntervalMs);
     this.timer.unref();
@@ -129,7 +135,7 @@ export class HintDelivery {
 /** The hint flags of the frontend, with their defaults. */
 export function withHintFlags<T>(y: Argv<T>) {
   return y
-    .option('hints-per-node-max', { type: 'number', default: HINT_LIMITS.hintsPerNodeMax, describe: 'hints kept for one storage node; further ones are dropped' })
+    .option('hints-per-node-max', { type: 'number', default: HINT_LIMITS.hintsPerNodeMax, describe: 'hints kept for one storage node; further ones are dropped (0: hinted handoff off)' })
     .option('hint-bytes-per-node-max', { type: 'number', default: HINT_LIMITS.hintBytesPerNodeMax, describe: 'bytes of hints kept for one storage node' })
     .option('hint-age-max-ms', { type: 'number', default: HINT_LIMITS.hintAgeMaxMs, describe: 'ms a hint is kept before it expires (anti-entropy then repairs the node)' })
     .option('hint-delivery-bytes-per-sec-max', { type: 'number', default: HINT_LIMITS.deliveryBytesPerSecMax, describe: 'bytes of hints this frontend sends per second, to all nodes together' })
@@ -147,13 +153,15 @@ export function hintConfigFrom(args: Record<string, unknown>): { config: HintDel
     }
     return n;
   };
+  const hintsPerNodeMax = int('hints-per-node-max', 0);
   const limits: HintLimits = {
     ...HINT_LIMITS,
-    hintsPerNodeMax: int('hints-per-node-max', 1),
+    // 0 turns hinted handoff off; the queue itself always has a positive bound.
+    hintsPerNodeMax: hintsPerNodeMax > 0 ? hintsPerNodeMax : HINT_LIMITS.hintsPerNodeMax,
     hintBytesPerNodeMax: int('hint-bytes-per-node-max', 1),
     hintAgeMaxMs: int('hint-age-max-ms', 1),
     deliveryBytesPerSecMax: int('hint-delivery-bytes-per-sec-max', 1),
   };
   const deliveryIntervalMs = int('hint-delivery-interval-ms', 10);
-  return problems.length ? { problems } : { config: { limits, deliveryIntervalMs } };
+  return problems.length ? { problems } : { config: { enabled: hintsPerNodeMax > 0, limits, deliveryIntervalMs } };
 }
