@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Argv } from 'yargs';
 import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
@@ -43,7 +44,8 @@ export class HintDelivery {
 
   constructor(private readonly deps: HintDeliveryDeps) {
     this.queue = new HintQueue(deps.config.limits);
-    this.nowMs = deps.nowMs ?? (() => Date.now());
+    // A monotonic clock: hint ages and retry pauses must not jump when the wall clock is set.
+    this.nowMs = deps.nowMs ?? (() => performance.now());
     this.registerMetrics(deps.registry);
   }
 
