@@ -106,7 +106,7 @@ describe('the deploy kit against the running apps', () => {
     process.stderr.write(`deploy-kit: ${queries.length} queries checked against ${exported.size} exported families; read but not exported by this build: ${[...allowed].join(', ') || 'none'}\n`);
   });
 
-  it('passes only flags the apps take', () => {
+  it('passes only flags the apps take', async () => {
     const flags = kitFlags();
     for (const app of APP_NAMES) {
       const help = runApp(app, ['--help']);
@@ -117,7 +117,7 @@ describe('the deploy kit against the running apps', () => {
     }
   });
 
-  it('prints the release with --version on every app and on fogctl', () => {
+  it('prints the release with --version on every app and on fogctl', async () => {
     for (const app of APP_NAMES) expect({ app, ...runApp(app, ['--version']) }).toEqual({ app, status: 0, out: `${version}\n` });
     const fogctl = spawnSync(process.execPath, [path.join(WORKSPACE_ROOT, 'dist', 'tools', 'fogctl', 'main.js'), '--version'], { encoding: 'utf8', env: childEnv() });
     expect([fogctl.status, fogctl.stdout]).toEqual([0, `${version}\n`]);
