@@ -9,9 +9,13 @@ import { WORKSPACE_ROOT, childEnv, get, makeTempDir, removeTempDir, waitFor } fr
 
 const RUNLOCAL = path.join(WORKSPACE_ROOT, 'runlocal.sh');
 const FOGCTL = path.join(WORKSPACE_ROOT, 'dist', 'tools', 'fogctl', 'main.js');
-/** Ports are picked in this range so that the default ones (7000, 7101.., 8001..) stay free for people. */
+/**
+ * Ports are picked in this range: away from the defaults (7000, 7101.., 8001..), which stay free
+ * for people, and below Linux's ephemeral range (32768..), so an outgoing connection cannot take
+ * one between the check and the bind.
+ */
 const PORT_RANGE_LOW = 20_000;
-const PORT_RANGE_HIGH = 60_000;
+const PORT_RANGE_HIGH = 32_000;
 
 interface Run {
   child: ChildProcess;
