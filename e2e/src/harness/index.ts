@@ -9,3 +9,4 @@ export * from './start-app';
 export * from './temp-dir';
 export * from './use-cluster';
 export * from './wait-for';
+export * from './promql-names';
