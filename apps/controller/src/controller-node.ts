@@ -2,13 +2,15 @@ import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import http from 'node:http';
 import { Gauge } from 'prom-client';
-import { ControllerCore, type Member } from '@fog/cluster';
+import { ClusterObserver, ControllerCore, NodeLoadTracker, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
-import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type ClusterView, type PartitionTable } from '@fog/protocol';
+import {
+  DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, type ClusterView, type PartitionTable,
+} from '@fog/protocol';
 import { renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
@@ -39,6 +41,9 @@ export class ControllerNode {
   private recovering = false;
   private recoveryRefusedEpoch = -1;
   private readonly stateFile: StateFile | null;
+  /** Events, partition health and node load: what the status page and `fogctl status` show. */
+  private readonly observer = new ClusterObserver();
+  private readonly load = new NodeLoadTracker();
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
@@ -112,6 +117,20 @@ export class ControllerNode {
       if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
     }
     if (published) this.afterTableChange();
+    this.observe();
+  }
+
+  /** Record what changed since the last look; a change of partition health is a warning. */
+  private observe(): void {
+    const { healthChange } = this.observer.observe(Date.now(), {
+      members: this.core.listMembers(), table: this.core.table(), movesPending: this.core.listMoves().filter((m) => !m.done).length,
+    });
+    if (healthChange) {
+      this.log.warn('partition health changed', {
+        epoch: this.core.epoch(), redundancy: this.cfg.redundancy, ...healthChange.to, belowQuorum: healthChange.belowQuorum,
+        ...(healthChange.from ? { healthyBefore: healthChange.from.healthy, underReplicatedBefore: healthChange.from.underReplicated, unavailableBefore: healthChange.from.unavailable } : {}),
+      });
+    }
   }
 
   /** Persist first, then tell the nodes: a pushed epoch is never one a restart would forget. */
@@ -163,11 +182,14 @@ export class ControllerNode {
       // data, are published at once. Persisted either way.
       if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
+      this.observe();
       res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
       const id = req.params.id as string;
+      const load = validateLoad(req.body?.load);
       if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
+      if (load) this.load.report(id, load, Date.now());
       res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
@@ -181,8 +203,9 @@ export class ControllerNode {
       res.json({ move });
     });
     app.post('/v1/cluster/nodes/:id/decommission', op('decommission'), (req, res) => {
-      const m = this.core.decommission(req.params.id as string);
+      const m = this.core.decommission(req.params.id as string, Date.now());
       this.persist();
+      this.observe();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
     });
@@ -232,9 +255,14 @@ export class ControllerNode {
         lastHeartbeatAgoMs: now - m.lastHeartbeatMs,
         partitions: m.role === 'storage' ? counts.get(m.id)?.active ?? 0 : undefined,
         pendingPartitions: m.role === 'storage' ? counts.get(m.id)?.pending ?? 0 : undefined,
+        load: this.load.view(m.id),
       })),
-      moves: this.core.listMoves().map(({ epoch: _epoch, ...view }) => view),
+      moves: this.core.moveViews(),
       movesPending: this.core.listMoves().filter((m) => !m.done).length,
+      atMs: now,
+      health: this.observer.health(table),
+      progress: this.core.movesProgress(now),
+      events: this.observer.events(),
     };
   }
 
@@ -253,6 +281,21 @@ export class ControllerNode {
       },
     });
     new Gauge({ name: 'fog_controller_moves_pending', help: 'Replicas being copied to a new node (pending in the table).', registers: [reg], collect() { this.set(core.listMoves().filter((m) => !m.done).length); } });
+    const observer = this.observer;
+    new Gauge({
+      name: 'fog_controller_partitions',
+      help: 'Partitions by health against K: healthy (K active replicas up), under_replicated (fewer), unavailable (none up).',
+      labelNames: ['health'] as const,
+      registers: [reg],
+      collect() {
+        const h = observer.health(core.table());
+        const by = { healthy: h?.healthy ?? 0, under_replicated: h?.underReplicated ?? 0, unavailable: h?.unavailable ?? 0 };
+        for (const health of PARTITION_HEALTHS) this.set({ health }, by[health]);
+      },
+    });
+    new Gauge({ name: 'fog_controller_moves_eta_seconds', help: 'Estimated seconds until the moves in progress are copied (0 when there are none or the rate is not known yet).', registers: [reg], collect() { this.set((core.movesProgress(Date.now()).etaMs ?? 0) / 1000); } });
+    new Gauge({ name: 'fog_controller_moves_rate_bytes_per_second', help: 'Bytes per second the moves in progress copy, measured over the last seconds.', registers: [reg], collect() { this.set(core.movesProgress(Date.now()).rateBytesPerSec ?? 0); } });
+    new Gauge({ name: 'fog_controller_moves_remaining_bytes', help: 'Estimated bytes the moves in progress still have to copy (from the sources\' sizes).', registers: [reg], collect() { const p = core.movesProgress(Date.now()); this.set(p.bytesTotal === null ? 0 : Math.max(0, p.bytesTotal - p.bytesCopied)); } });
     new Gauge({ name: 'fog_controller_handoff_copied_bytes', help: 'Bytes copied so far by the moves in progress, as the receiving nodes report.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.bytesCopied, 0)); } });
     new Gauge({ name: 'fog_controller_handoff_copied_keys', help: 'Keys copied so far by the moves in progress.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.keysCopied, 0)); } });
   }

@@ -91,14 +91,16 @@ describe('formatting', () => {
 
   const view: ClusterView = {
     epoch: 4, redundancy: 2, partitionDigits: 1, partitions: 16, formed: true, storageRegistered: 2, storageExpected: 2, movesPending: 1,
+    atMs: 1_000_000, health: null, events: [],
+    progress: { startedAtMs: 0, movesTotal: 3, movesDone: 2, bytesCopied: 140, bytesTotal: 190, rateBytesPerSec: 10, etaMs: 5000, rateWindowMs: 10_000 },
     nodes: [
       { id: 's2', role: 'storage', address: 'h:2', zone: 'b', weight: 1, state: 'leaving', partitions: 3, pendingPartitions: 1, lastHeartbeatAgoMs: 200 },
       { id: 'f1', role: 'frontend', address: 'h:9', zone: 'a', weight: 1, state: 'up', lastHeartbeatAgoMs: 100 },
       { id: 's1', role: 'storage', address: 'h:1', zone: 'a', weight: 1, state: 'up', partitions: 16, pendingPartitions: 0, lastHeartbeatAgoMs: 300 },
     ],
     moves: [
-      { partition: 10, node: 's1', reason: 'decommission', startedAtMs: 0, keysCopied: 5, bytesCopied: 50, done: false },
-      { partition: 2, node: 's1', reason: 'join', startedAtMs: 0, keysCopied: 9, bytesCopied: 90, done: true },
+      { partition: 10, node: 's1', reason: 'decommission', startedAtMs: 0, keysCopied: 5, bytesCopied: 50, bytesTotal: 100, rateBytesPerSec: 10, etaMs: 5000, done: false },
+      { partition: 2, node: 's1', reason: 'join', startedAtMs: 0, keysCopied: 9, bytesCopied: 90, bytesTotal: 90, rateBytesPerSec: null, etaMs: 0, done: true },
     ],
   };
 

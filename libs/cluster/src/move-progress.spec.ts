@@ -1,0 +1,87 @@
+import type { MoveView } from '@fog/protocol';
+import { MoveProgress, moveRate } from './move-progress';
+
+const move = (over: Partial<MoveView>): MoveView => ({
+  partition: 0, node: 'n', reason: 'join', startedAtMs: 0, keysCopied: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, done: false, ...over,
+});
+
+describe('move progress', () => {
+  it('measures the rate over the window and turns the bytes left into an ETA', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    // 1000 bytes/s for 20 s.
+    for (let t = 1000; t <= 20_000; t += 1000) {
+      p.copied(1000);
+      p.sample(t, 2);
+    }
+    const moves = [move({ partition: 1, bytesCopied: 15_000, bytesTotal: 30_000 }), move({ partition: 2, bytesCopied: 5000, bytesTotal: 30_000 })];
+    const v = p.view(moves, 20_000);
+    expect(v.rateBytesPerSec).toBe(1000);
+    expect(v.bytesCopied).toBe(20_000);
+    expect(v.bytesTotal).toBe(60_000);
+    expect(v.etaMs).toBe(40_000);
+    expect(v.movesTotal).toBe(2);
+    expect(v.startedAtMs).toBe(0);
+  });
+
+  it('follows a change of rate within one window', () => {
+    const p = new MoveProgress({ rateWindowMs: 5000, rateSpanMinMs: 1000 });
+    p.started(0);
+    for (let t = 1000; t <= 30_000; t += 1000) {
+      p.copied(t <= 15_000 ? 4000 : 1000);
+      p.sample(t, 1);
+    }
+    expect(p.rateBytesPerSec(30_000)).toBe(1000);
+  });
+
+  it('has no rate before rateSpanMinMs, and no ETA while no source said how much there is', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.copied(500);
+    p.sample(500, 1);
+    const v = p.view([move({ bytesCopied: 500 })], 500);
+    expect(v.rateBytesPerSec).toBeNull();
+    expect(v.bytesTotal).toBeNull();
+    expect(v.etaMs).toBeNull();
+  });
+
+  it('assumes moves that have not reported are as large as the average of those that have', () => {
+    const p = new MoveProgress();
+    p.started(0);
+    const v = p.view([move({ partition: 1, bytesTotal: 100, bytesCopied: 100, done: true }), move({ partition: 2, bytesTotal: 300, bytesCopied: 50 }), move({ partition: 3 })], 0);
+    expect(v.bytesTotal).toBe(100 + 300 + 200);
+    expect(v.movesDone).toBe(1);
+  });
+
+  it('keeps finished moves in the totals until the batch ends, then starts again', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.copied(1000);
+    p.finished(1000);
+    p.sample(1000, 1);
+    let v = p.view([move({ partition: 2, bytesTotal: 1000 })], 2000);
+    expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal]).toEqual([1, 2, 1000, 2000]);
+    expect(v.rateBytesPerSec).toBe(500);
+    p.sample(3000, 0);
+    v = p.view([], 3000);
+    expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal, v.rateBytesPerSec, v.etaMs, v.startedAtMs]).toEqual([0, 0, 0, null, null, null, null]);
+    p.started(5000);
+    expect(p.view([move({})], 5000).startedAtMs).toBe(5000);
+  });
+
+  it('does not take a restarted copy (fewer bytes reported) for negative progress', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.copied(1000);
+    p.copied(-1000);
+    p.sample(2000, 1);
+    expect(p.rateBytesPerSec(2000)).toBe(500);
+  });
+
+  it('a single move: rate from its first report, ETA from its size', () => {
+    expect(moveRate(undefined, 5, 10, 100)).toEqual({ rateBytesPerSec: null, etaMs: null });
+    expect(moveRate({ atMs: 1000, bytes: 100 }, 1000, 100, 1000)).toEqual({ rateBytesPerSec: null, etaMs: null });
+    expect(moveRate({ atMs: 1000, bytes: 100 }, 3000, 300, 1000)).toEqual({ rateBytesPerSec: 100, etaMs: 7000 });
+    expect(moveRate({ atMs: 1000, bytes: 100 }, 3000, 300, null)).toEqual({ rateBytesPerSec: 100, etaMs: null });
+  });
+});

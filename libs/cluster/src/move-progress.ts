@@ -1,0 +1,123 @@
+import type { MoveView, MovesProgressView } from '@fog/protocol';
+import { CLUSTER_VIEW_LIMITS } from './limits';
+
+interface Sample {
+  atMs: number;
+  /** Bytes copied by every move so far (only ever grows). */
+  bytes: number;
+}
+
+export interface MoveProgressOptions {
+  rateWindowMs?: number;
+  rateSpanMinMs?: number;
+  samplesMax?: number;
+}
+
+/**
+ * Totals, rate and ETA of the moves since the cluster last had none (one "batch": a join, a
+ * failure, a decommission, or several overlapping). The rate is measured from the bytes the
+ * receiving nodes report, over a sliding window, so it follows throttling and contention as
+ * they are now; the bytes still to copy come from the sources' sizes, and moves that have not
+ * reported yet are assumed to be as large as the average of those that have (partitions are
+ * hash ranges, so their sizes are alike).
+ */
+export class MoveProgress {
+  private batchStartedAtMs: number | null = null;
+  private finishedMoves = 0;
+  private finishedBytes = 0;
+  private copiedBytes = 0;
+  private samples: Sample[] = [];
+  private readonly windowMs: number;
+  private readonly spanMinMs: number;
+  private readonly samplesMax: number;
+
+  constructor(opts: MoveProgressOptions = {}) {
+    this.windowMs = opts.rateWindowMs ?? CLUSTER_VIEW_LIMITS.moveRateWindowMs;
+    this.spanMinMs = opts.rateSpanMinMs ?? CLUSTER_VIEW_LIMITS.moveRateSpanMinMs;
+    this.samplesMax = opts.samplesMax ?? CLUSTER_VIEW_LIMITS.moveRateSamplesMax;
+    if (!(this.spanMinMs > 0 && this.windowMs > this.spanMinMs && this.samplesMax >= 2)) throw new Error('need 0 < rateSpanMinMs < rateWindowMs and samplesMax >= 2');
+  }
+
+  /** A move was created. The first one of a batch starts the clock. */
+  started(nowMs: number): void {
+    if (this.batchStartedAtMs !== null) return;
+    this.batchStartedAtMs = nowMs;
+    this.samples = [{ atMs: nowMs, bytes: this.copiedBytes }];
+  }
+
+  /** A node reported more bytes copied (a restarted copy reports less: that is not negative progress). */
+  copied(deltaBytes: number): void {
+    if (deltaBytes > 0) this.copiedBytes += deltaBytes;
+  }
+
+  /** A move completed and left the move list. */
+  finished(bytesCopied: number): void {
+    this.finishedMoves++;
+    this.finishedBytes += bytesCopied;
+  }
+
+  /** Called on every tick: records a rate sample, and ends the batch when no move is left. */
+  sample(nowMs: number, movesLeft: number): void {
+    if (this.batchStartedAtMs === null) return;
+    if (movesLeft === 0) {
+      this.batchStartedAtMs = null;
+      this.finishedMoves = 0;
+      this.finishedBytes = 0;
+      this.samples = [];
+      return;
+    }
+    this.samples.push({ atMs: nowMs, bytes: this.copiedBytes });
+    // Keep one sample at or before the window's start, so the window is always fully covered.
+    while (this.samples.length > 2 && this.samples[1].atMs <= nowMs - this.windowMs) this.samples.shift();
+    while (this.samples.length > this.samplesMax) this.samples.shift();
+  }
+
+  /** Bytes/s over the window ending now; null until measured over at least rateSpanMinMs. */
+  rateBytesPerSec(nowMs: number): number | null {
+    const first = this.samples[0];
+    if (!first) return null;
+    const spanMs = nowMs - first.atMs;
+    if (spanMs < this.spanMinMs) return null;
+    return ((this.copiedBytes - first.bytes) / spanMs) * 1000;
+  }
+
+  view(moves: readonly MoveView[], nowMs: number): MovesProgressView {
+    const known = moves.filter((m) => m.bytesTotal !== null);
+    const averageBytes = known.length ? known.reduce((n, m) => n + m.bytesTotal!, 0) / known.length : null;
+    let remaining: number | null = 0;
+    for (const m of moves) {
+      if (m.done) continue;
+      const total = m.bytesTotal ?? averageBytes;
+      if (total === null) {
+        remaining = null;
+        break;
+      }
+      remaining += Math.max(0, total - m.bytesCopied);
+    }
+    const bytesCopied = this.finishedBytes + moves.reduce((n, m) => n + m.bytesCopied, 0);
+    const rate = moves.length ? this.rateBytesPerSec(nowMs) : null;
+    const etaMs = remaining === null ? null : remaining === 0 ? 0 : rate && rate > 0 ? Math.round((remaining / rate) * 1000) : null;
+    return {
+      startedAtMs: moves.length ? this.batchStartedAtMs : null,
+      movesTotal: moves.length ? this.finishedMoves + moves.length : 0,
+      movesDone: moves.length ? this.finishedMoves + moves.filter((m) => m.done).length : 0,
+      bytesCopied: moves.length ? bytesCopied : 0,
+      bytesTotal: moves.length === 0 ? null : remaining === null ? null : Math.round(bytesCopied + remaining),
+      rateBytesPerSec: rate === null ? null : Math.round(rate),
+      etaMs: moves.length ? etaMs : null,
+      rateWindowMs: this.windowMs,
+    };
+  }
+}
+
+/**
+ * Rate and ETA of one move, from its first progress report to its latest: the time before the
+ * first report may be spent waiting for a copy slot, so it does not count.
+ */
+export function moveRate(first: { atMs: number; bytes: number } | undefined, nowMs: number, bytesCopied: number, bytesTotal: number | null): { rateBytesPerSec: number | null; etaMs: number | null } {
+  if (!first || nowMs <= first.atMs) return { rateBytesPerSec: null, etaMs: null };
+  const rate = ((bytesCopied - first.bytes) / (nowMs - first.atMs)) * 1000;
+  if (!(rate > 0)) return { rateBytesPerSec: null, etaMs: null };
+  const etaMs = bytesTotal === null ? null : Math.round((Math.max(0, bytesTotal - bytesCopied) / rate) * 1000);
+  return { rateBytesPerSec: Math.round(rate), etaMs };
+}
