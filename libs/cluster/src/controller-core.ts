@@ -461,7 +461,8 @@ export class ControllerCore {
     const want = this.target![p];
     for (const id of entry.pending) {
       const key = moveKey(p, id);
-      this.progress.finished(this.moves.get(key)?.bytesCopied ?? 0);
+      const move = this.moves.get(key);
+      this.progress.finished(move?.bytesCopied ?? 0, move?.bytesTotal ?? null);
       this.moves.delete(key);
     }
     this.entries![p] = { replicas: [...want], pending: [], why: this.targetWhy[p] };

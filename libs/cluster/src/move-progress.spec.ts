@@ -57,7 +57,7 @@ describe('move progress', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
     p.copied(1000);
-    p.finished(1000);
+    p.finished(1000, 1000);
     p.sample(1000, 1);
     let v = p.view([move({ partition: 2, bytesTotal: 1000 })], 2000);
     expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal]).toEqual([1, 2, 1000, 2000]);
@@ -67,6 +67,19 @@ describe('move progress', () => {
     expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal, v.rateBytesPerSec, v.etaMs, v.startedAtMs]).toEqual([0, 0, 0, null, null, null, null]);
     p.started(5000);
     expect(p.view([move({})], 5000).startedAtMs).toBe(5000);
+  });
+
+  it('sizes the moves still waiting from those that finished: most moves report only once, when done', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.copied(3000);
+    p.finished(1000, 1000);
+    p.finished(2000, 2000);
+    p.sample(2000, 2);
+    const v = p.view([move({ partition: 3 }), move({ partition: 4 })], 2000);
+    expect(v.bytesTotal).toBe(3000 + 2 * 1500);
+    expect(v.rateBytesPerSec).toBe(1500);
+    expect(v.etaMs).toBe(2000);
   });
 
   it('does not take a restarted copy (fewer bytes reported) for negative progress', () => {

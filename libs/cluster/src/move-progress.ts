@@ -25,6 +25,9 @@ export class MoveProgress {
   private batchStartedAtMs: number | null = null;
   private finishedMoves = 0;
   private finishedBytes = 0;
+  /** Sizes the sources gave for the finished moves (most moves report only once, when done). */
+  private finishedSized = 0;
+  private finishedSizedBytes = 0;
   private copiedBytes = 0;
   private samples: Sample[] = [];
   private readonly windowMs: number;
@@ -50,10 +53,14 @@ export class MoveProgress {
     if (deltaBytes > 0) this.copiedBytes += deltaBytes;
   }
 
-  /** A move completed and left the move list. */
-  finished(bytesCopied: number): void {
+  /** A move completed and left the move list; `bytesTotal` is the size its source gave, if any. */
+  finished(bytesCopied: number, bytesTotal: number | null): void {
     this.finishedMoves++;
     this.finishedBytes += bytesCopied;
+    if (bytesTotal !== null) {
+      this.finishedSized++;
+      this.finishedSizedBytes += bytesTotal;
+    }
   }
 
   /** Called on every tick: records a rate sample, and ends the batch when no move is left. */
@@ -63,6 +70,8 @@ export class MoveProgress {
       this.batchStartedAtMs = null;
       this.finishedMoves = 0;
       this.finishedBytes = 0;
+      this.finishedSized = 0;
+      this.finishedSizedBytes = 0;
       this.samples = [];
       return;
     }
@@ -83,7 +92,8 @@ export class MoveProgress {
 
   view(moves: readonly MoveView[], nowMs: number): MovesProgressView {
     const known = moves.filter((m) => m.bytesTotal !== null);
-    const averageBytes = known.length ? known.reduce((n, m) => n + m.bytesTotal!, 0) / known.length : null;
+    const sized = known.length + this.finishedSized;
+    const averageBytes = sized ? (known.reduce((n, m) => n + m.bytesTotal!, 0) + this.finishedSizedBytes) / sized : null;
     let remaining: number | null = 0;
     for (const m of moves) {
       if (m.done) continue;

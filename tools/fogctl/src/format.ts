@@ -121,7 +121,8 @@ export function renderStatus(v: ClusterView, opts: { moves?: boolean } = {}): st
       ]),
     ).trimEnd(),
   );
-  const pending = v.moves.filter((m) => !m.done);
+  // The copies under way first: they are the ones that move.
+  const pending = v.moves.filter((m) => !m.done).sort((a, b) => Number(b.bytesCopied > 0) - Number(a.bytesCopied > 0) || a.partition - b.partition);
   lines.push('', movesSummary(v), `moves pending: ${pending.length}${pending.length && !opts.moves ? ' (--moves lists them)' : ''}`);
   if (pending.length && opts.moves) {
     lines.push(table(
