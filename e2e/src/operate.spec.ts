@@ -108,6 +108,9 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     }
     const v = await view();
     expect(v.health).toMatchObject({ healthy: PARTITIONS, underReplicated: 0, unavailable: 0 });
+    // The list of moves is bounded on request; a bad bound is refused.
+    for (const bad of ['-1', 'x', '10001']) expect((await get(`${c.controllerUrl}/v1/cluster?movesMax=${bad}`)).status).toBe(400);
+    expect((await get(`${c.controllerUrl}/v1/cluster?movesMax=0`)).status).toBe(200);
     expect(await partitionsMetric(c)).toEqual({ healthy: PARTITIONS, under_replicated: 0, unavailable: 0 });
   });
 

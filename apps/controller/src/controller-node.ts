@@ -2,7 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import http from 'node:http';
 import { Gauge } from 'prom-client';
-import { ClusterObserver, ControllerCore, NodeLoadTracker, validateLoad, type Member } from '@fog/cluster';
+import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
@@ -11,7 +11,7 @@ import {
 import {
   DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, type ClusterView, type PartitionTable,
 } from '@fog/protocol';
-import { renderStatusPage } from './status-page';
+import { STATUS_PAGE_LIMITS, renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
   host: string;
@@ -123,7 +123,7 @@ export class ControllerNode {
   /** Record what changed since the last look; a change of partition health is a warning. */
   private observe(): void {
     const { healthChange } = this.observer.observe(Date.now(), {
-      members: this.core.listMembers(), table: this.core.table(), movesPending: this.core.listMoves().filter((m) => !m.done).length,
+      members: this.core.listMembers(), table: this.core.table(), movesPending: this.core.movesPendingCount(),
     });
     if (healthChange) {
       this.log.warn('partition health changed', {
@@ -224,11 +224,11 @@ export class ControllerNode {
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
       res.set(HEADERS.epoch, String(table.epoch)).json(table);
     });
-    app.get('/v1/cluster', op('cluster'), (_req, res) => {
-      res.json(this.clusterView());
+    app.get('/v1/cluster', op('cluster'), (req, res) => {
+      res.json(this.clusterView(movesMaxOf(req.query.movesMax)));
     });
     app.get('/', op('status_page'), asyncHandler(async (_req: Request, res: Response) => {
-      res.type('html').send(renderStatusPage(this.clusterView()));
+      res.type('html').send(renderStatusPage(this.clusterView(STATUS_PAGE_LIMITS.movesShownMax)));
     }));
     app.use(notFoundHandler());
     app.use(errorMiddleware(this.log));
@@ -239,10 +239,12 @@ export class ControllerNode {
     return { storageRegistered: this.core.listMembers().filter((m) => m.role === 'storage').length, storageExpected: this.cfg.expectedStorage };
   }
 
-  clusterView(): ClusterView {
+  clusterView(movesMax: number = CLUSTER_VIEW_LIMITS.clusterViewMovesMax): ClusterView {
     const table = this.core.table();
     const counts = partitionCounts(table);
     const now = Date.now();
+    const moves = this.core.moveViews();
+    const listed = selectMoves(moves, movesMax);
     return {
       epoch: this.core.epoch(),
       redundancy: this.cfg.redundancy,
@@ -257,8 +259,9 @@ export class ControllerNode {
         pendingPartitions: m.role === 'storage' ? counts.get(m.id)?.pending ?? 0 : undefined,
         load: this.load.view(m.id),
       })),
-      moves: this.core.moveViews(),
-      movesPending: this.core.listMoves().filter((m) => !m.done).length,
+      moves: listed,
+      movesPending: moves.filter((m) => !m.done).length,
+      movesOmitted: moves.length - listed.length,
       atMs: now,
       health: this.observer.health(table),
       progress: this.core.movesProgress(now),
@@ -301,6 +304,16 @@ export class ControllerNode {
   }
 }
 
+
+/** `?movesMax=N`: how many moves a view lists, 0 up to the limit. */
+function movesMaxOf(q: unknown): number {
+  if (q === undefined) return CLUSTER_VIEW_LIMITS.clusterViewMovesMax;
+  const n = typeof q === 'string' && /^\d{1,9}$/.test(q) ? Number(q) : NaN;
+  if (!(n >= 0 && n <= CLUSTER_VIEW_LIMITS.clusterViewMovesMax)) {
+    throw new FogError('FOG_ERR_BAD_REQUEST', `movesMax must be a whole number from 0 to ${CLUSTER_VIEW_LIMITS.clusterViewMovesMax}`, { limit: CLUSTER_VIEW_LIMITS.clusterViewMovesMax });
+  }
+  return n;
+}
 
 function publicMember(m: Member) {
   return { id: m.id, role: m.role, address: m.address, zone: m.zone, weight: m.weight, state: m.state };

@@ -4,7 +4,7 @@ import { renderStatusPage } from './status-page';
 const view: ClusterView = {
   epoch: 3, redundancy: 3, partitionDigits: 1, partitions: 16, formed: true, storageRegistered: 3, storageExpected: 3, movesPending: 0,
   nodes: [{ id: 'evil</script><script>alert(1)</script>', role: 'storage', address: 'h:1', zone: 'z', weight: 1, state: 'up', lastHeartbeatAgoMs: 5 }],
-  moves: [], atMs: 1000, health: null, events: [],
+  moves: [], movesOmitted: 0, atMs: 1000, health: null, events: [],
   progress: { startedAtMs: null, movesTotal: 0, movesDone: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, rateWindowMs: 10_000 },
 };
 

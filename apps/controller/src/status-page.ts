@@ -140,10 +140,11 @@ const SCRIPT = String.raw`
     $('moves').innerHTML = shown.length ? '<tr><th>partition</th><th>to node</th><th>reason</th><th>started</th><th>progress</th><th>copied</th><th>rate</th><th>ETA</th></tr>' +
       shown.map(function (m) {
         return '<tr>' + cell(hex(m.partition, v.partitionDigits)) + cell(m.node) + cell(m.reason) + cell(m.startedAtMs ? dur(v.atMs - m.startedAtMs) + ' ago' : '?') +
-          '<td>' + (m.bytesTotal ? bar(m.bytesCopied, m.bytesTotal) : 'waiting') + '</td>' + cell(m.keysCopied + ' keys, ' + bytes(m.bytesCopied), 'num') +
+          '<td>' + (m.bytesTotal ? bar(m.bytesCopied, m.bytesTotal) : 'no report yet') + '</td>' + cell(m.keysCopied + ' keys, ' + bytes(m.bytesCopied), 'num') +
           cell(rate(m.rateBytesPerSec), 'num') + cell(dur(m.etaMs), 'num') + '</tr>';
       }).join('') : '';
-    $('moves-more').textContent = pending.length > shown.length ? '… and ' + (pending.length - shown.length) + ' more moves.' : '';
+    var more = pending.length - shown.length + (v.movesOmitted || 0);
+    $('moves-more').textContent = more > 0 ? '… and ' + more + ' more moves.' : '';
 
     var ev = v.events.slice().reverse();
     $('events').innerHTML = ev.length ? ev.map(function (e) {
@@ -158,7 +159,7 @@ const SCRIPT = String.raw`
   }
 
   function refresh() {
-    fetch('/v1/cluster', { cache: 'no-store' }).then(function (r) {
+    fetch('/v1/cluster?movesMax=' + FOG_CONFIG.movesShownMax, { cache: 'no-store' }).then(function (r) {
       if (!r.ok) throw new Error('HTTP ' + r.status);
       return r.json();
     }).then(function (v) {

@@ -129,6 +129,13 @@ export class ControllerCore {
     return [...this.moves.values()].sort((a, b) => a.partition - b.partition || (a.node < b.node ? -1 : 1));
   }
 
+  /** Moves still copying (cheap: no sorting, called every tick). */
+  movesPendingCount(): number {
+    let n = 0;
+    for (const m of this.moves.values()) if (!m.done) n++;
+    return n;
+  }
+
   /** The moves as `GET /v1/cluster` shows them. */
   moveViews(): MoveView[] {
     return this.listMoves().map((m) => ({

@@ -10,6 +10,8 @@ export const CLUSTER_VIEW_LIMITS = {
   moveRateWindowMs: 10_000,
   /** A rate is only shown once it was measured over at least this long. */
   moveRateSpanMinMs: 1000,
+  /** Most moves `GET /v1/cluster` lists (`?movesMax=` asks for fewer); the counts cover all of them. */
+  clusterViewMovesMax: 10_000,
   /** Most rate samples kept (one per tick; older ones fall out of the window anyway). */
   moveRateSamplesMax: 512,
 } as const;

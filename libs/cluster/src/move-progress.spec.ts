@@ -1,5 +1,5 @@
 import type { MoveView } from '@fog/protocol';
-import { MoveProgress, moveRate } from './move-progress';
+import { MoveProgress, moveRate, selectMoves } from './move-progress';
 
 const move = (over: Partial<MoveView>): MoveView => ({
   partition: 0, node: 'n', reason: 'join', startedAtMs: 0, keysCopied: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, done: false, ...over,
@@ -89,6 +89,13 @@ describe('move progress', () => {
     p.copied(-1000);
     p.sample(2000, 1);
     expect(p.rateBytesPerSec(2000)).toBe(500);
+  });
+
+  it('lists at most max moves, the copies under way first, in partition order', () => {
+    const moves = [move({ partition: 1 }), move({ partition: 2, bytesCopied: 5 }), move({ partition: 3, done: true, bytesCopied: 9 }), move({ partition: 4 }), move({ partition: 5, bytesCopied: 1 })];
+    expect(selectMoves(moves, 3).map((m) => m.partition)).toEqual([1, 2, 5]);
+    expect(selectMoves(moves, 10)).toHaveLength(5);
+    expect(selectMoves(moves, 0)).toEqual([]);
   });
 
   it('a single move: rate from its first report, ETA from its size', () => {

@@ -121,6 +121,17 @@ export class MoveProgress {
 }
 
 /**
+ * At most `max` moves for a view, the copies under way first (they are the ones to watch),
+ * returned in partition order.
+ */
+export function selectMoves<T extends Pick<MoveView, 'partition' | 'bytesCopied' | 'done'>>(moves: readonly T[], max: number): T[] {
+  if (moves.length <= max) return [...moves];
+  const rank = (m: T) => (m.done ? 2 : m.bytesCopied > 0 ? 0 : 1);
+  const chosen = [...moves].sort((a, b) => rank(a) - rank(b) || a.partition - b.partition).slice(0, Math.max(0, max));
+  return chosen.sort((a, b) => a.partition - b.partition);
+}
+
+/**
  * Rate and ETA of one move, from its first progress report to its latest: the time before the
  * first report may be spent waiting for a copy slot, so it does not count.
  */

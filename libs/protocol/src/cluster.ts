@@ -231,9 +231,11 @@ export interface ClusterView {
   storageRegistered: number;
   storageExpected: number;
   nodes: ClusterNodeView[];
-  /** Replicas being added, with copy progress. */
+  /** Replicas being added, with copy progress: at most `movesMax` of them, the copies under way first. */
   moves: MoveView[];
   movesPending: number;
+  /** Moves left out of `moves` by the bound. */
+  movesOmitted: number;
   /** Controller time when this view was made (ages and ETAs are relative to it). */
   atMs: number;
   /** Partition health; null before the first table. */

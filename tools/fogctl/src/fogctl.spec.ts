@@ -94,7 +94,7 @@ describe('formatting', () => {
 
   const view: ClusterView = {
     epoch: 4, redundancy: 2, partitionDigits: 1, partitions: 16, formed: true, storageRegistered: 2, storageExpected: 2, movesPending: 1,
-    atMs: 1_000_000, health: null, events: [],
+    atMs: 1_000_000, health: null, events: [], movesOmitted: 0,
     progress: { startedAtMs: 0, movesTotal: 3, movesDone: 2, bytesCopied: 140, bytesTotal: 190, rateBytesPerSec: 10, etaMs: 5000, rateWindowMs: 10_000 },
     nodes: [
       { id: 's2', role: 'storage', address: 'h:2', zone: 'b', weight: 1, state: 'leaving', partitions: 3, pendingPartitions: 1, lastHeartbeatAgoMs: 200 },

@@ -133,6 +133,7 @@ export function renderStatus(v: ClusterView, opts: { moves?: boolean } = {}): st
         m.keysCopied, m.bytesCopied, m.bytesTotal ?? '?', formatRate(m.rateBytesPerSec), formatDuration(m.etaMs),
       ]),
     ).trimEnd());
+    if (v.movesOmitted) lines.push(`... and ${v.movesOmitted} more moves (the controller lists at most ${v.moves.length})`);
   }
   return lines.join('\n') + '\n';
 }
