@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
 import { BUILD_VERSION, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
 import { EXIT, exitCodeOf } from './exit-codes';
-import { formatDuration, formatRate, movesPending, partitionsHeld, progressLine, renderPlan, renderStatus, table } from './format';
+import { formatDuration, formatRate, movesPending, partitionsHeld, progressBar, progressLine, renderPlan, renderStatus, table } from './format';
 
 export const FOGCTL_DEFAULTS = {
   frontend: '127.0.0.1:8001',
@@ -309,9 +309,12 @@ async function decommission(io: CliIo, c: Common, node: string, timeoutS: number
       const held = partitionsHeld(view, node) ?? 0;
       const moves = movesPending(view);
       const p = view.progress;
-      const text = `${node}: ${held} of ${start} partitions left, ${moves} moves pending` +
-        (p ? ` · ${formatRate(p.rateBytesPerSec)} · ETA ${held === 0 ? '0s' : formatDuration(p.etaMs)}` : '');
-      const line = progressLine(start - held, start, text, io.columns ?? FOGCTL_DEFAULTS.terminalColumnsDefault);
+      const rateEta = p ? ` · ${formatRate(p.rateBytesPerSec)} · ETA ${held === 0 ? '0s' : formatDuration(p.etaMs)}` : '';
+      // A terminal's line is fitted to its width, the figures first so that a narrow one cuts
+      // only the node's name; a plain line (pipe, log file) is never cut.
+      const line = io.isTty
+        ? progressLine(start - held, start, `${held}/${start} left, ${moves} moves${rateEta} · ${node}`, io.columns ?? FOGCTL_DEFAULTS.terminalColumnsDefault)
+        : `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left, ${moves} moves pending${rateEta}`;
       // In a terminal: back to the start of the line and clear it, so a shorter line leaves no
       // stale characters. Elsewhere (a pipe, a log file): one plain line per change.
       if (!c.json && line !== lastLine) io.stderr(io.isTty ? `\r\x1b[2K${line}` : `${line}\n`);

@@ -170,3 +170,66 @@ describe('formatting', () => {
     expect(partitionsHeld(view, 'gone')).toBeNull();
   });
 });
+
+describe('decommission progress', () => {
+  /** A stand-in controller on loopback: answers the decommission, then a node that holds 4, 2, then 0 partitions. */
+  async function fakeController(): Promise<{ address: string; close: () => Promise<void> }> {
+    const http = await import('node:http');
+    let looks = 0;
+    const held = [4, 4, 2, 0];
+    const server = http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.method === 'POST') {
+        res.statusCode = 202;
+        res.end('{}');
+        return;
+      }
+      const n = held[Math.min(looks++, held.length - 1)];
+      const v = {
+        epoch: 1, redundancy: 1, partitionDigits: 1, partitions: 16, formed: true, storageRegistered: 2, storageExpected: 2, movesPending: n, movesOmitted: 0,
+        atMs: 0, health: null, events: [],
+        moves: Array.from({ length: n }, (_, p) => ({ partition: p, node: 'other', reason: 'decommission', startedAtMs: 0, keysCopied: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, done: false })),
+        progress: { startedAtMs: 0, movesTotal: 4, movesDone: 4 - n, bytesCopied: (4 - n) * 1024, bytesTotal: 4096, rateBytesPerSec: 2048, etaMs: n * 500, rateWindowMs: 10_000 },
+        nodes: [{ id: 'storage-with-a-rather-long-name-127.0.0.1-7104', role: 'storage', address: 'h:1', zone: 'z', weight: 1, state: 'leaving', partitions: n, pendingPartitions: 0, lastHeartbeatAgoMs: 1 }],
+      };
+      res.end(JSON.stringify(v));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    return { address: `127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it('in a terminal: redraws one line in place (carriage return, clear line), fitted to the width, with rate and ETA', async () => {
+    const ctl = await fakeController();
+    try {
+      const io = fakeIo();
+      io.isTty = true;
+      io.columns = 60;
+      expect(await runCli(['--controller', ctl.address, 'decommission', 'storage-with-a-rather-long-name-127.0.0.1-7104'], io)).toBe(EXIT.ok);
+      const draws = io.err.split('\r\x1b[2K').filter(Boolean);
+      expect(draws.length).toBe(3); // one per change: 4, 2, 0 left
+      expect(io.err.startsWith('\r\x1b[2K')).toBe(true);
+      for (const d of draws) expect(d.replace(/\n$/, '').length).toBeLessThan(60);
+      expect(draws[1]).toMatch(/^\[#+-+\] +50% 2\/4 left, 2 moves · 2\.0 KiB\/s · ETA 1s · /);
+      expect(io.err.endsWith('\n')).toBe(true);
+      expect(io.out).toMatch(/holds no partitions: decommission complete/);
+    } finally {
+      await ctl.close();
+    }
+  });
+
+  it('elsewhere: one plain line per change, never cut, with rate and ETA', async () => {
+    const ctl = await fakeController();
+    try {
+      const io = fakeIo();
+      expect(await runCli(['--controller', ctl.address, 'decommission', 'storage-with-a-rather-long-name-127.0.0.1-7104'], io)).toBe(EXIT.ok);
+      expect(io.err).not.toMatch(/\r|\x1b/);
+      const lines = io.err.trim().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines[1]).toBe('[###############---------------]  50% storage-with-a-rather-long-name-127.0.0.1-7104: 2 of 4 partitions left, 2 moves pending · 2.0 KiB/s · ETA 1s');
+      expect(lines[2]).toMatch(/100% .*: 0 of 4 partitions left, 0 moves pending · 2\.0 KiB\/s · ETA 0s$/);
+    } finally {
+      await ctl.close();
+    }
+  });
+});
