@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView } from '@fog/protocol';
 import {
-  WORKSPACE_ROOT, appNodePath, checkExposition, get, installProcessSafetyNet, makeTempDir, removeTempDir, request, sampleValue,
+  WORKSPACE_ROOT, appNodePath, checkExposition, get, getJson, installProcessSafetyNet, makeTempDir, removeTempDir, request, sampleValue,
   useCluster, waitFor, type Cluster,
 } from './harness';
 import { launchBrowser, offsite, type HeadlessBrowser, type Page } from './harness/browser';
@@ -114,6 +114,22 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     expect(await partitionsMetric(c)).toEqual({ healthy: PARTITIONS, under_replicated: 0, unavailable: 0 });
   });
 
+  it('fogctl plan shows what adding or removing a node would move, and changes nothing', async () => {
+    const c = cluster();
+    const before = await c.table();
+    const add = await fogctl(['--controller', ctl(), 'plan', 'add', 'storage-new', '--zone', 'default']);
+    expect(add.code).toBe(0);
+    expect(add.out).toMatch(/^adding storage-new would move (\d+) replicas \([\d.]+% of all replica slots\) in \d+ partitions, at epoch \d+\. Nothing was changed\./);
+    expect(add.out).toMatch(/\n[0-9a-f]{2} +storage-new +storage-/);
+    const remove = JSON.parse((await fogctl(['--controller', ctl(), '--json', 'plan', 'remove', c.storageId(0)])).out) as { replicasMoved: number; moves: Array<{ partition: number; removed: string[] }> };
+    // Removing a node moves every replica it holds.
+    const heldBy = before.partitions.flatMap((e, p) => (e.replicas.includes(c.storageId(0)) ? [p] : []));
+    expect(remove.moves.filter((m) => m.removed.includes(c.storageId(0))).map((m) => m.partition)).toEqual(heldBy);
+    expect(remove.replicasMoved).toBeGreaterThanOrEqual(heldBy.length);
+    expect((await fogctl(['--controller', ctl(), 'plan', 'remove', 'no-such-node'])).code).toBe(3);
+    expect((await c.table()).epoch).toBe(before.epoch);
+  });
+
   it('killing 2 of 4 storage nodes shows under-replicated partitions everywhere; healthy again after re-replication', async () => {
     const c = cluster();
     await Promise.all([c.killStorage(2), c.killStorage(3)]);
@@ -166,41 +182,47 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     const joinedAtMs = Date.now();
     await c.addStorage();
     await waitFor(view, { what: 'the join to create moves', timeoutMs: 15_000, intervalMs: 100, until: (v) => v.moves.length > 0 });
+    const movesSeenMs = Date.now();
 
-    // The page, early in the join: the moves, their progress and an ETA, redrawn in place.
+    // The controller's figures every SAMPLE_INTERVAL_MS until no move is left (what `fogctl
+    // status --json` prints, fetched without starting a process each time), and fogctl's own
+    // text once, when it has an ETA.
+    const samples: Array<{ atMs: number; etaMs: number | null; bytesCopied: number; bytesTotal: number | null }> = [];
+    let text = '';
+    let json: ClusterView | null = null;
+    const sampling = (async () => {
+      for (;;) {
+        const v = await getJson<ClusterView>(`${c.controllerUrl}/v1/cluster?movesMax=0`);
+        const atMs = Date.now();
+        if (v.movesPending === 0 && v.movesOmitted === 0) return atMs;
+        samples.push({ atMs, etaMs: v.progress.etaMs, bytesCopied: v.progress.bytesCopied, bytesTotal: v.progress.bytesTotal });
+        if (!text && v.progress.etaMs !== null && v.progress.bytesCopied > 0) {
+          text = (await fogctl(['--controller', ctl(), 'status'])).out;
+          json = JSON.parse((await fogctl(['--controller', ctl(), '--json', 'status'])).out) as ClusterView;
+        }
+        if (atMs - joinedAtMs > 120_000) throw new Error(`the join did not finish in 120 s; last: ${JSON.stringify(v.progress)}`);
+        await sleep(SAMPLE_INTERVAL_MS);
+      }
+    })();
+
+    // Meanwhile the page: the moves, their progress and an ETA, redrawn in place.
     const page = await lookAtPage(c, 'status-page-join', `/ETA \\d/.test(document.getElementById('moves-summary').textContent) && document.querySelectorAll('#moves tr').length > 1`);
     if (page) {
       expect(await page.locator('#moves-summary').textContent()).toMatch(/\d+ of \d+ moves done · .* of .* · .*\/s · ETA \d/);
       await page.close();
     }
-
-    const samples: Array<{ atMs: number; etaMs: number | null; bytesCopied: number; bytesTotal: number | null }> = [];
-    let text = '';
-    let endMs = 0;
-    for (;;) {
-      const r = await fogctl(['--controller', ctl(), '--json', 'status']);
-      const atMs = Date.now();
-      expect(r.code).toBe(0);
-      const v = JSON.parse(r.out) as ClusterView;
-      if (v.moves.length === 0) {
-        endMs = atMs;
-        break;
-      }
-      samples.push({ atMs, etaMs: v.progress.etaMs, bytesCopied: v.progress.bytesCopied, bytesTotal: v.progress.bytesTotal });
-      if (!text && v.progress.etaMs !== null && v.progress.bytesCopied > 0) text = (await fogctl(['--controller', ctl(), 'status'])).out;
-      if (atMs - joinedAtMs > 120_000) throw new Error(`the join did not finish in 120 s; last: ${JSON.stringify(v.progress)}`);
-      await sleep(SAMPLE_INTERVAL_MS);
-    }
+    const endMs = await sampling;
+    expect(json!.progress).toMatchObject({ etaMs: expect.any(Number), rateBytesPerSec: expect.any(Number), bytesTotal: expect.any(Number) });
     expect(text).toMatch(/\nmoves: \d+ of \d+ done, [\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB) copied \(\d+%\), [\d.]+ (B|KiB|MiB)\/s, ETA \d+(s|m\d\ds)\n/);
     const copied = samples[samples.length - 1];
     expect(copied.bytesTotal).not.toBeNull();
     // The ETA over the middle of the join, against when it really ended (the issue's acceptance
     // criterion: within a factor of two). The first quarter is the rate's warm-up.
-    const start = samples[0].atMs;
+    const start = movesSeenMs;
     const middle = samples.filter((s) => s.atMs >= start + (endMs - start) * 0.25 && s.atMs <= start + (endMs - start) * 0.75);
     const ratios = middle.map((s) => ({ etaMs: s.etaMs, actualMs: endMs - s.atMs, ratio: s.etaMs === null ? null : s.etaMs / (endMs - s.atMs) }));
     process.stderr.write(`e2e operate: join of ${((endMs - start) / 1000).toFixed(1)} s; ETA/actual over its middle: ${ratios.map((r) => r.ratio?.toFixed(2)).join(' ')}\n`);
-    expect(middle.length).toBeGreaterThanOrEqual(2);
+    expect(middle.length).toBeGreaterThanOrEqual(4);
     for (const r of ratios) {
       expect({ ...r, within: r.ratio !== null && r.ratio >= 0.5 && r.ratio <= 2 }).toMatchObject({ within: true });
     }
