@@ -56,7 +56,7 @@ describe('ControllerCore', () => {
     expect(p.bytesTotal).toBe(4000 * moves.length);
     expect(p.etaMs).toBe((4000 * moves.length - 3000) * 1000 / 1000);
     // A completed move leaves the list but stays in the totals.
-    core.handoff('s4', { partition: b.partition, epoch: 2, keysCopied: 40, bytesCopied: 4000, bytesTotal: 4000, done: true }, 9000);
+    core.handoff('s4', { partition: b.partition, epoch: 2, keysCopied: 40, bytesCopied: 4000, bytesTotal: 4000, done: true, sources: core.table()!.partitions[b.partition].replicas }, 9000);
     core.tick(9000);
     expect(core.moveViews().some((m) => m.partition === b.partition)).toBe(false);
     expect(core.movesProgress(9000)).toMatchObject({ movesTotal: moves.length, movesDone: 1, bytesCopied: 7000 });
