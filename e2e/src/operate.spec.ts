@@ -26,8 +26,8 @@ const STORAGE = 4;
 const KEYS = 3000;
 const VALUE_BYTES = 2048;
 const BATCH_OPS = 100;
-/** The joining node's copy ceiling (per partition copied; it copies four at a time). */
-const JOIN_BYTES_PER_SEC = 64 * 1024;
+/** The joining node's copy ceiling (one throttle for all its copies). */
+const JOIN_BYTES_PER_SEC = 256 * 1024;
 /** How often the join is looked at with fogctl. */
 const SAMPLE_INTERVAL_MS = 500;
 

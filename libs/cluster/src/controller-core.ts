@@ -255,7 +255,7 @@ export class ControllerCore {
         throw new FogError('FOG_ERR_COPY_INCOMPLETE', `the copy of partition ${r.partition} did not reconcile with ${missing.join(', ')}`, { missing });
       }
     }
-    this.progress.copied(r.bytesCopied - move.bytesCopied);
+    this.progress.copied(r.bytesCopied - move.bytesCopied, nowMs);
     move.keysCopied = r.keysCopied;
     move.bytesCopied = r.bytesCopied;
     if (r.bytesTotal !== undefined) move.bytesTotal = r.bytesTotal;

@@ -11,7 +11,7 @@ describe('move progress', () => {
     p.started(0);
     // 1000 bytes/s for 20 s.
     for (let t = 1000; t <= 20_000; t += 1000) {
-      p.copied(1000);
+      p.copied(1000, t);
       p.sample(t, 2);
     }
     const moves = [move({ partition: 1, bytesCopied: 15_000, bytesTotal: 30_000 }), move({ partition: 2, bytesCopied: 5000, bytesTotal: 30_000 })];
@@ -28,7 +28,7 @@ describe('move progress', () => {
     const p = new MoveProgress({ rateWindowMs: 5000, rateSpanMinMs: 1000 });
     p.started(0);
     for (let t = 1000; t <= 30_000; t += 1000) {
-      p.copied(t <= 15_000 ? 4000 : 1000);
+      p.copied(t <= 15_000 ? 4000 : 1000, t);
       p.sample(t, 1);
     }
     expect(p.rateBytesPerSec(30_000)).toBe(1000);
@@ -37,7 +37,7 @@ describe('move progress', () => {
   it('has no rate before rateSpanMinMs, and no ETA while no source said how much there is', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
-    p.copied(500);
+    p.copied(500, 400);
     p.sample(500, 1);
     const v = p.view([move({ bytesCopied: 500 })], 500);
     expect(v.rateBytesPerSec).toBeNull();
@@ -56,12 +56,15 @@ describe('move progress', () => {
   it('keeps finished moves in the totals until the batch ends, then starts again', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
-    p.copied(1000);
+    p.copied(1000, 0);
     p.finished(1000, 1000);
+    p.copied(500, 1000);
     p.sample(1000, 1);
-    let v = p.view([move({ partition: 2, bytesTotal: 1000 })], 2000);
-    expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal]).toEqual([1, 2, 1000, 2000]);
-    expect(v.rateBytesPerSec).toBe(500);
+    let v = p.view([move({ partition: 2, bytesTotal: 1000, bytesCopied: 500 })], 2000);
+    expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal]).toEqual([1, 2, 1500, 2000]);
+    // From the first report on: 500 bytes in 2 s.
+    expect(v.rateBytesPerSec).toBe(250);
+    expect(v.etaMs).toBe(2000);
     p.sample(3000, 0);
     v = p.view([], 3000);
     expect([v.movesDone, v.movesTotal, v.bytesCopied, v.bytesTotal, v.rateBytesPerSec, v.etaMs, v.startedAtMs]).toEqual([0, 0, 0, null, null, null, null]);
@@ -72,23 +75,36 @@ describe('move progress', () => {
   it('sizes the moves still waiting from those that finished: most moves report only once, when done', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
-    p.copied(3000);
+    p.copied(1000, 1000);
     p.finished(1000, 1000);
+    p.copied(2000, 2000);
     p.finished(2000, 2000);
     p.sample(2000, 2);
-    const v = p.view([move({ partition: 3 }), move({ partition: 4 })], 2000);
+    const v = p.view([move({ partition: 3 }), move({ partition: 4 })], 3000);
     expect(v.bytesTotal).toBe(3000 + 2 * 1500);
-    expect(v.rateBytesPerSec).toBe(1500);
-    expect(v.etaMs).toBe(2000);
+    expect(v.rateBytesPerSec).toBe(1000);
+    expect(v.etaMs).toBe(3000);
   });
 
   it('does not take a restarted copy (fewer bytes reported) for negative progress', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
-    p.copied(1000);
-    p.copied(-1000);
+    p.copied(1000, 0);
+    p.copied(1000, 1000);
+    p.copied(-1000, 1500);
     p.sample(2000, 1);
     expect(p.rateBytesPerSec(2000)).toBe(500);
+  });
+
+  it('starts the clock at the first report: the wait before copies begin is not a slow rate', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    for (let t = 100; t <= 5000; t += 100) p.sample(t, 1); // nothing copied for 5 s
+    p.copied(2000, 5000); // the first report: copied before it
+    p.copied(2000, 6000);
+    p.copied(2000, 7000);
+    p.sample(7000, 1);
+    expect(p.rateBytesPerSec(7000)).toBe(2000);
   });
 
   it('lists at most max moves, the copies under way first, in partition order', () => {

@@ -30,6 +30,8 @@ export class MoveProgress {
   private finishedSizedBytes = 0;
   private copiedBytes = 0;
   private samples: Sample[] = [];
+  /** Some move of this batch reported bytes: the rate is measured from that report on. */
+  private progressSeen = false;
   private readonly windowMs: number;
   private readonly spanMinMs: number;
   private readonly samplesMax: number;
@@ -49,8 +51,16 @@ export class MoveProgress {
   }
 
   /** A node reported more bytes copied (a restarted copy reports less: that is not negative progress). */
-  copied(deltaBytes: number): void {
-    if (deltaBytes > 0) this.copiedBytes += deltaBytes;
+  copied(deltaBytes: number, nowMs: number): void {
+    if (!(deltaBytes > 0)) return;
+    this.copiedBytes += deltaBytes;
+    if (!this.progressSeen && this.batchStartedAtMs !== null) {
+      // Copies start a moment after the moves do (the table reaches the nodes, copy slots free
+      // up): measuring from the batch's start would count that wait as a slow rate. The clock
+      // starts at the first report, whose own bytes were copied before it and do not count.
+      this.progressSeen = true;
+      this.samples = [{ atMs: nowMs, bytes: this.copiedBytes }];
+    }
   }
 
   /** A move completed and left the move list; `bytesTotal` is the size its source gave, if any. */
@@ -72,6 +82,7 @@ export class MoveProgress {
       this.finishedBytes = 0;
       this.finishedSized = 0;
       this.finishedSizedBytes = 0;
+      this.progressSeen = false;
       this.samples = [];
       return;
     }
