@@ -264,7 +264,7 @@ export class ControllerCore {
     if (r.done) {
       move.done = true;
       move.etaMs = 0;
-      this.finishPartitionIfSynced(r.partition);
+      this.finishPartitionIfSynced(r.partition, nowMs);
     }
     return move;
   }
@@ -462,14 +462,14 @@ export class ControllerCore {
     return demoted;
   }
 
-  private finishPartitionIfSynced(p: number): void {
+  private finishPartitionIfSynced(p: number, nowMs: number): void {
     const entry = this.entries![p];
     if (!entry.pending.every((id) => this.moves.get(moveKey(p, id))?.done)) return;
     const want = this.target![p];
     for (const id of entry.pending) {
       const key = moveKey(p, id);
       const move = this.moves.get(key);
-      this.progress.finished(move?.bytesCopied ?? 0, move?.bytesTotal ?? null);
+      this.progress.finished(move?.bytesCopied ?? 0, move?.bytesTotal ?? null, nowMs);
       this.moves.delete(key);
     }
     this.entries![p] = { replicas: [...want], pending: [], why: this.targetWhy[p] };

@@ -6,7 +6,10 @@ export const CLUSTER_VIEW_LIMITS = {
   healthMapDigitsMax: 3,
   /** Recent events kept for the status page (a ring: the oldest goes first). */
   eventsMax: 100,
-  /** The cluster copy rate is measured over this much recent time. */
+  /**
+   * The cluster copy rate is measured over this much recent time: long enough to smooth the
+   * bursts of completed copies, short enough that the ETA follows a changed throttle or load.
+   */
   moveRateWindowMs: 10_000,
   /** A rate is only shown once it was measured over at least this long. */
   moveRateSpanMinMs: 1000,

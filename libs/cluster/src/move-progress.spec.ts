@@ -57,7 +57,7 @@ describe('move progress', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
     p.copied(1000, 0);
-    p.finished(1000, 1000);
+    p.finished(1000, 1000, 0);
     p.copied(500, 1000);
     p.sample(1000, 1);
     let v = p.view([move({ partition: 2, bytesTotal: 1000, bytesCopied: 500 })], 2000);
@@ -76,14 +76,15 @@ describe('move progress', () => {
     const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
     p.started(0);
     p.copied(1000, 1000);
-    p.finished(1000, 1000);
+    p.finished(1000, 1000, 1000);
     p.copied(2000, 2000);
-    p.finished(2000, 2000);
+    p.finished(2000, 2000, 2000);
     p.sample(2000, 2);
     const v = p.view([move({ partition: 3 }), move({ partition: 4 })], 3000);
     expect(v.bytesTotal).toBe(3000 + 2 * 1500);
     expect(v.rateBytesPerSec).toBe(1000);
-    expect(v.etaMs).toBe(3000);
+    // 3 s for the bytes at 1000 B/s; 4 s for two moves at one every 2 s: the longer one.
+    expect(v.etaMs).toBe(4000);
   });
 
   it('does not take a restarted copy (fewer bytes reported) for negative progress', () => {
@@ -105,6 +106,48 @@ describe('move progress', () => {
     p.copied(2000, 7000);
     p.sample(7000, 1);
     expect(p.rateBytesPerSec(7000)).toBe(2000);
+  });
+
+  it('where partitions are empty, the ETA comes from the rate at which moves complete', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.finished(0, 0, 1000); // the first report: it starts the clock
+    for (let t = 2000; t <= 5000; t += 1000) {
+      for (let i = 0; i < 10; i++) p.finished(0, 0, t);
+      p.sample(t, 1);
+    }
+    // 10 moves a second since the first report.
+    const left = Array.from({ length: 30 }, (_, i) => move({ partition: i, bytesTotal: 0 }));
+    const v = p.view(left, 5000);
+    expect(p.rateMovesPerSec(5000)).toBe(10);
+    expect([v.bytesTotal, v.bytesCopied, v.movesDone, v.movesTotal]).toEqual([0, 0, 41, 71]);
+    expect(v.etaMs).toBe(3000);
+  });
+
+  it('starts each clock at its own first report: copies report bytes before any completes', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    for (let t = 0; t <= 6000; t += 1000) {
+      p.copied(1000, t);
+      if (t >= 3000) p.finished(0, null, t);
+      p.sample(t, 10);
+    }
+    expect(p.rateBytesPerSec(6000)).toBe(1000);
+    expect(p.rateMovesPerSec(6000)).toBe(1);
+  });
+
+  it('takes the longer of the two estimates: bytes left at the byte rate, moves left at the move rate', () => {
+    const p = new MoveProgress({ rateWindowMs: 10_000, rateSpanMinMs: 1000 });
+    p.started(0);
+    p.copied(100, 0);
+    p.finished(100, 100, 0);
+    p.copied(1000, 1000);
+    p.finished(1000, 1000, 1000);
+    p.sample(2000, 2);
+    // 500 B/s and 0.5 moves/s. Two moves of 100 bytes: 400 ms by bytes, 4 s by moves.
+    expect(p.view([move({ partition: 1, bytesTotal: 100 }), move({ partition: 2, bytesTotal: 100 })], 2000).etaMs).toBe(4000);
+    // Two moves of 10,000 bytes: 40 s by bytes.
+    expect(p.view([move({ partition: 1, bytesTotal: 10_000 }), move({ partition: 2, bytesTotal: 10_000 })], 2000).etaMs).toBe(40_000);
   });
 
   it('lists at most max moves, the copies under way first, in partition order', () => {

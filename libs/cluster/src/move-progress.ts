@@ -3,8 +3,48 @@ import { CLUSTER_VIEW_LIMITS } from './limits';
 
 interface Sample {
   atMs: number;
-  /** Bytes copied by every move so far (only ever grows). */
-  bytes: number;
+  /** The counter's value then (it only grows). */
+  value: number;
+}
+
+/**
+ * The rate of one growing counter over a sliding window, from its first increase on: copies
+ * start a moment after the moves do (the table reaches the nodes, copy slots free up), and
+ * measuring from the batch's start would count that wait as a slow rate. The first increase's
+ * own amount (done before it was reported) does not count.
+ */
+class WindowRate {
+  private samples: Sample[] = [];
+  private value = 0;
+
+  constructor(private readonly windowMs: number, private readonly spanMinMs: number, private readonly samplesMax: number) {}
+
+  add(amount: number, nowMs: number): void {
+    if (!(amount > 0)) return;
+    this.value += amount;
+    if (this.samples.length === 0) this.samples = [{ atMs: nowMs, value: this.value }];
+  }
+
+  /** Called on every tick. */
+  sample(nowMs: number): void {
+    if (this.samples.length === 0) return;
+    this.samples.push({ atMs: nowMs, value: this.value });
+    // Keep one sample at or before the window's start, so the window is always fully covered.
+    while (this.samples.length > 2 && this.samples[1].atMs <= nowMs - this.windowMs) this.samples.shift();
+    while (this.samples.length > this.samplesMax) this.samples.shift();
+  }
+
+  /** Per second over the window ending now; null until measured over at least spanMinMs. */
+  perSec(nowMs: number): number | null {
+    const first = this.samples[0];
+    if (!first || nowMs - first.atMs < this.spanMinMs) return null;
+    return ((this.value - first.value) / (nowMs - first.atMs)) * 1000;
+  }
+
+  reset(): void {
+    this.samples = [];
+    this.value = 0;
+  }
 }
 
 export interface MoveProgressOptions {
@@ -15,65 +55,57 @@ export interface MoveProgressOptions {
 
 /**
  * Totals, rate and ETA of the moves since the cluster last had none (one "batch": a join, a
- * failure, a decommission, or several overlapping). The rate is measured from the bytes the
- * receiving nodes report, over a sliding window, so it follows throttling and contention as
- * they are now; the bytes still to copy come from the sources' sizes, and moves that have not
- * reported yet are assumed to be as large as the average of those that have (partitions are
- * hash ranges, so their sizes are alike).
+ * failure, a decommission, or several overlapping). Rates are measured from what the
+ * receiving nodes report, over a sliding window, so they follow throttling and contention as
+ * they are now. Two estimates of the time left, and the longer one is the ETA:
+ * - bytes: the bytes still to copy (from the sources' sizes; moves that have not reported yet
+ *   count as the average of those that have — partitions are hash ranges, so their sizes are
+ *   alike) over the byte rate;
+ * - moves: the moves still to complete over the rate at which moves complete, which is what
+ *   counts where partitions are small or empty and round trips, not bytes, take the time.
  */
 export class MoveProgress {
   private batchStartedAtMs: number | null = null;
   private finishedMoves = 0;
   private finishedBytes = 0;
-  /** Sizes the sources gave for the finished moves (most moves report only once, when done). */
+  /** Sizes the sources gave for the finished moves (many moves report only once, when done). */
   private finishedSized = 0;
   private finishedSizedBytes = 0;
-  private copiedBytes = 0;
-  private samples: Sample[] = [];
-  /** Some move of this batch reported bytes: the rate is measured from that report on. */
-  private progressSeen = false;
+  private readonly bytes: WindowRate;
+  private readonly completions: WindowRate;
   private readonly windowMs: number;
-  private readonly spanMinMs: number;
-  private readonly samplesMax: number;
 
   constructor(opts: MoveProgressOptions = {}) {
     this.windowMs = opts.rateWindowMs ?? CLUSTER_VIEW_LIMITS.moveRateWindowMs;
-    this.spanMinMs = opts.rateSpanMinMs ?? CLUSTER_VIEW_LIMITS.moveRateSpanMinMs;
-    this.samplesMax = opts.samplesMax ?? CLUSTER_VIEW_LIMITS.moveRateSamplesMax;
-    if (!(this.spanMinMs > 0 && this.windowMs > this.spanMinMs && this.samplesMax >= 2)) throw new Error('need 0 < rateSpanMinMs < rateWindowMs and samplesMax >= 2');
+    const spanMinMs = opts.rateSpanMinMs ?? CLUSTER_VIEW_LIMITS.moveRateSpanMinMs;
+    const samplesMax = opts.samplesMax ?? CLUSTER_VIEW_LIMITS.moveRateSamplesMax;
+    if (!(spanMinMs > 0 && this.windowMs > spanMinMs && samplesMax >= 2)) throw new Error('need 0 < rateSpanMinMs < rateWindowMs and samplesMax >= 2');
+    this.bytes = new WindowRate(this.windowMs, spanMinMs, samplesMax);
+    this.completions = new WindowRate(this.windowMs, spanMinMs, samplesMax);
   }
 
-  /** A move was created. The first one of a batch starts the clock. */
+  /** A move was created. The first one of a batch starts the batch. */
   started(nowMs: number): void {
-    if (this.batchStartedAtMs !== null) return;
-    this.batchStartedAtMs = nowMs;
-    this.samples = [{ atMs: nowMs, bytes: this.copiedBytes }];
+    if (this.batchStartedAtMs === null) this.batchStartedAtMs = nowMs;
   }
 
   /** A node reported more bytes copied (a restarted copy reports less: that is not negative progress). */
   copied(deltaBytes: number, nowMs: number): void {
-    if (!(deltaBytes > 0)) return;
-    this.copiedBytes += deltaBytes;
-    if (!this.progressSeen && this.batchStartedAtMs !== null) {
-      // Copies start a moment after the moves do (the table reaches the nodes, copy slots free
-      // up): measuring from the batch's start would count that wait as a slow rate. The clock
-      // starts at the first report, whose own bytes were copied before it and do not count.
-      this.progressSeen = true;
-      this.samples = [{ atMs: nowMs, bytes: this.copiedBytes }];
-    }
+    if (this.batchStartedAtMs !== null) this.bytes.add(deltaBytes, nowMs);
   }
 
   /** A move completed and left the move list; `bytesTotal` is the size its source gave, if any. */
-  finished(bytesCopied: number, bytesTotal: number | null): void {
+  finished(bytesCopied: number, bytesTotal: number | null, nowMs: number): void {
     this.finishedMoves++;
     this.finishedBytes += bytesCopied;
     if (bytesTotal !== null) {
       this.finishedSized++;
       this.finishedSizedBytes += bytesTotal;
     }
+    if (this.batchStartedAtMs !== null) this.completions.add(1, nowMs);
   }
 
-  /** Called on every tick: records a rate sample, and ends the batch when no move is left. */
+  /** Called on every tick: records rate samples, and ends the batch when no move is left. */
   sample(nowMs: number, movesLeft: number): void {
     if (this.batchStartedAtMs === null) return;
     if (movesLeft === 0) {
@@ -82,50 +114,57 @@ export class MoveProgress {
       this.finishedBytes = 0;
       this.finishedSized = 0;
       this.finishedSizedBytes = 0;
-      this.progressSeen = false;
-      this.samples = [];
+      this.bytes.reset();
+      this.completions.reset();
       return;
     }
-    this.samples.push({ atMs: nowMs, bytes: this.copiedBytes });
-    // Keep one sample at or before the window's start, so the window is always fully covered.
-    while (this.samples.length > 2 && this.samples[1].atMs <= nowMs - this.windowMs) this.samples.shift();
-    while (this.samples.length > this.samplesMax) this.samples.shift();
+    this.bytes.sample(nowMs);
+    this.completions.sample(nowMs);
   }
 
-  /** Bytes/s over the window ending now; null until measured over at least rateSpanMinMs. */
+  /** Bytes/s over the window ending now; null until measured. */
   rateBytesPerSec(nowMs: number): number | null {
-    const first = this.samples[0];
-    if (!first) return null;
-    const spanMs = nowMs - first.atMs;
-    if (spanMs < this.spanMinMs) return null;
-    return ((this.copiedBytes - first.bytes) / spanMs) * 1000;
+    return this.bytes.perSec(nowMs);
+  }
+
+  /** Moves completed per second over the window ending now; null until measured. */
+  rateMovesPerSec(nowMs: number): number | null {
+    return this.completions.perSec(nowMs);
   }
 
   view(moves: readonly MoveView[], nowMs: number): MovesProgressView {
+    if (moves.length === 0) {
+      return { startedAtMs: null, movesTotal: 0, movesDone: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, rateWindowMs: this.windowMs };
+    }
     const known = moves.filter((m) => m.bytesTotal !== null);
     const sized = known.length + this.finishedSized;
     const averageBytes = sized ? (known.reduce((n, m) => n + m.bytesTotal!, 0) + this.finishedSizedBytes) / sized : null;
     let remaining: number | null = 0;
+    let movesLeft = 0;
     for (const m of moves) {
       if (m.done) continue;
+      movesLeft++;
       const total = m.bytesTotal ?? averageBytes;
-      if (total === null) {
+      if (total === null || remaining === null) {
         remaining = null;
-        break;
+        continue;
       }
       remaining += Math.max(0, total - m.bytesCopied);
     }
     const bytesCopied = this.finishedBytes + moves.reduce((n, m) => n + m.bytesCopied, 0);
-    const rate = moves.length ? this.rateBytesPerSec(nowMs) : null;
-    const etaMs = remaining === null ? null : remaining === 0 ? 0 : rate && rate > 0 ? Math.round((remaining / rate) * 1000) : null;
+    const byteRate = this.rateBytesPerSec(nowMs);
+    const moveRate = this.rateMovesPerSec(nowMs);
+    const byBytes = remaining !== null && remaining > 0 && byteRate ? (remaining / byteRate) * 1000 : null;
+    const byMoves = movesLeft > 0 && moveRate ? (movesLeft / moveRate) * 1000 : null;
+    const etaMs = movesLeft === 0 ? 0 : byBytes === null && byMoves === null ? null : Math.round(Math.max(byBytes ?? 0, byMoves ?? 0));
     return {
-      startedAtMs: moves.length ? this.batchStartedAtMs : null,
-      movesTotal: moves.length ? this.finishedMoves + moves.length : 0,
-      movesDone: moves.length ? this.finishedMoves + moves.filter((m) => m.done).length : 0,
-      bytesCopied: moves.length ? bytesCopied : 0,
-      bytesTotal: moves.length === 0 ? null : remaining === null ? null : Math.round(bytesCopied + remaining),
-      rateBytesPerSec: rate === null ? null : Math.round(rate),
-      etaMs: moves.length ? etaMs : null,
+      startedAtMs: this.batchStartedAtMs,
+      movesTotal: this.finishedMoves + moves.length,
+      movesDone: this.finishedMoves + moves.filter((m) => m.done).length,
+      bytesCopied,
+      bytesTotal: remaining === null ? null : Math.round(bytesCopied + remaining),
+      rateBytesPerSec: byteRate === null ? null : Math.round(byteRate),
+      etaMs,
       rateWindowMs: this.windowMs,
     };
   }
