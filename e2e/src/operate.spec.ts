@@ -130,53 +130,6 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     expect((await c.table()).epoch).toBe(before.epoch);
   });
 
-  it('killing 2 of 4 storage nodes shows under-replicated partitions everywhere; healthy again after re-replication', async () => {
-    const c = cluster();
-    await Promise.all([c.killStorage(2), c.killStorage(3)]);
-    // With K=3 on 4 nodes every partition had a replica on one of the two: once both are seen
-    // down, none is healthy.
-    const sick = await waitFor(view, {
-      what: '/v1/cluster to report every partition under-replicated', timeoutMs: 15_000,
-      until: (v) => v.health !== null && v.health.healthy === 0,
-    });
-    expect(sick.health!.underReplicated + sick.health!.unavailable).toBe(PARTITIONS);
-    expect(sick.health!.underReplicated).toBeGreaterThan(0);
-    expect(sick.health!.affected.length).toBe(Math.min(PARTITIONS, sick.health!.affectedMax));
-    expect(sick.health!.map).toMatch(/^[ux]{256}$/);
-    await waitFor(() => partitionsMetric(c), {
-      what: 'fog_controller_partitions{health="under_replicated"} to count them', timeoutMs: 10_000,
-      until: (m) => (m.under_replicated ?? 0) > 0 && m.healthy === 0,
-    });
-    const status = await fogctl(['--controller', ctl(), 'status']);
-    expect(status.code).toBe(0);
-    expect(status.out).toMatch(new RegExp(`\\nWARNING: \\d+ of ${PARTITIONS} partitions under-replicated, \\d+ unavailable \\(fewer than K=3 replicas up\\)`));
-    const log = fs.readFileSync(c.controllerProcess.outLog, 'utf8').split('\n').filter((l) => l.includes('"partition health changed"'));
-    const warned = log.map((l) => JSON.parse(l) as { level: string; underReplicated: number; healthy: number });
-    expect(warned.some((l) => l.level === 'warn' && l.underReplicated > 0 && l.healthy < PARTITIONS)).toBe(true);
-    const page = await lookAtPage(c, 'status-page-after-kill', `document.getElementById('banner').textContent.startsWith('Under-replicated')`);
-    if (page) {
-      expect(await page.locator('#map i').count()).toBe(PARTITIONS);
-      expect(await page.locator('#map i.u, #map i.x').count()).toBeGreaterThan(0);
-      expect(await page.locator('#events').textContent()).toMatch(/: up → down/);
-      await page.close();
-    }
-
-    // The nodes come back empty (in memory): their partitions are copied to them again.
-    await Promise.all([c.restartStorage(2), c.restartStorage(3)]);
-    const well = await waitFor(view, {
-      what: 'every partition healthy again and no move left', timeoutMs: 90_000, intervalMs: 250,
-      until: (v) => v.health?.healthy === PARTITIONS && v.moves.length === 0,
-    });
-    expect(well.health).toMatchObject({ underReplicated: 0, unavailable: 0, affected: [] });
-    expect(await partitionsMetric(c)).toEqual({ healthy: PARTITIONS, under_replicated: 0, unavailable: 0 });
-    expect((await fogctl(['--controller', ctl(), 'status'])).out).toMatch(new RegExp(`\\nhealth: all ${PARTITIONS} partitions healthy`));
-    const back = await lookAtPage(c, 'status-page-healed', `document.getElementById('banner').textContent.startsWith('All ${PARTITIONS} partitions healthy')`);
-    if (back) {
-      expect(await back.locator('#map i.u, #map i.x').count()).toBe(0);
-      await back.close();
-    }
-  }, 180_000);
-
   it('during a throttled join, fogctl status shows bytes, rate and an ETA within a factor of two of the real remaining time', async () => {
     const c = cluster();
     const joinedAtMs = Date.now();
@@ -239,6 +192,61 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     const sorted = ratios.map((r) => r.ratio!).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
     expect({ median, within: median >= 0.5 && median <= 2 }).toMatchObject({ within: true });
+
+    // Back to four nodes, with the progress bar as a script sees it: plain lines, rate and ETA.
+    const joined = c.storageId(STORAGE);
+    const decom = await fogctl(['--controller', ctl(), 'decommission', joined, '--interval-ms', '200', '--timeout-s', '120']);
+    expect(decom.code).toBe(0);
+    const bars = decom.err.trim().split('\n');
+    expect(decom.err).not.toMatch(/\r/);
+    expect(bars[bars.length - 1]).toMatch(new RegExp(`^\\[#{30}\\] 100% ${joined}: 0 of \\d+ partitions left, 0 moves pending · .*/s · ETA 0s$`));
     expect(offsite).toEqual([]);
+  }, 180_000);
+
+  it('killing 2 of 4 storage nodes shows under-replicated partitions everywhere; healthy again after re-replication', async () => {
+    const c = cluster();
+    await Promise.all([c.killStorage(2), c.killStorage(3)]);
+    // With K=3 on 4 nodes every partition had a replica on one of the two: once both are seen
+    // down, none is healthy.
+    const sick = await waitFor(view, {
+      what: '/v1/cluster to report every partition under-replicated', timeoutMs: 15_000,
+      until: (v) => v.health !== null && v.health.healthy === 0,
+    });
+    expect(sick.health!.underReplicated + sick.health!.unavailable).toBe(PARTITIONS);
+    expect(sick.health!.underReplicated).toBeGreaterThan(0);
+    expect(sick.health!.affected.length).toBe(Math.min(PARTITIONS, sick.health!.affectedMax));
+    expect(sick.health!.map).toMatch(/^[ux]{256}$/);
+    await waitFor(() => partitionsMetric(c), {
+      what: 'fog_controller_partitions{health="under_replicated"} to count them', timeoutMs: 10_000,
+      until: (m) => (m.under_replicated ?? 0) > 0 && m.healthy === 0,
+    });
+    const status = await fogctl(['--controller', ctl(), 'status']);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(new RegExp(`\\nWARNING: \\d+ of ${PARTITIONS} partitions under-replicated, \\d+ unavailable \\(fewer than K=3 replicas up\\)`));
+    const log = fs.readFileSync(c.controllerProcess.outLog, 'utf8').split('\n').filter((l) => l.includes('"partition health changed"'));
+    const warned = log.map((l) => JSON.parse(l) as { level: string; underReplicated: number; healthy: number });
+    expect(warned.some((l) => l.level === 'warn' && l.underReplicated > 0 && l.healthy < PARTITIONS)).toBe(true);
+    const page = await lookAtPage(c, 'status-page-after-kill', `document.getElementById('banner').textContent.startsWith('Under-replicated')`);
+    if (page) {
+      expect(await page.locator('#map i').count()).toBe(PARTITIONS);
+      expect(await page.locator('#map i.u, #map i.x').count()).toBeGreaterThan(0);
+      expect(await page.locator('#events').textContent()).toMatch(/: up → down/);
+      await page.close();
+    }
+
+    // The nodes come back empty (in memory): their partitions are copied to them again.
+    await Promise.all([c.restartStorage(2), c.restartStorage(3)]);
+    const well = await waitFor(view, {
+      what: 'every partition healthy again and no move left', timeoutMs: 90_000, intervalMs: 250,
+      until: (v) => v.health?.healthy === PARTITIONS && v.moves.length === 0,
+    });
+    expect(well.health).toMatchObject({ underReplicated: 0, unavailable: 0, affected: [] });
+    expect(await partitionsMetric(c)).toEqual({ healthy: PARTITIONS, under_replicated: 0, unavailable: 0 });
+    expect((await fogctl(['--controller', ctl(), 'status'])).out).toMatch(new RegExp(`\\nhealth: all ${PARTITIONS} partitions healthy`));
+    const back = await lookAtPage(c, 'status-page-healed', `document.getElementById('banner').textContent.startsWith('All ${PARTITIONS} partitions healthy')`);
+    if (back) {
+      expect(await back.locator('#map i.u, #map i.x').count()).toBe(0);
+      await back.close();
+    }
   }, 180_000);
 });
