@@ -213,7 +213,10 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
       until: (v) => v.health !== null && v.health.healthy === 0,
     });
     expect(sick.health!.underReplicated + sick.health!.unavailable).toBe(PARTITIONS);
+    // Partitions that had one of the two keep a quorum (2 of 3); those that had both do not.
     expect(sick.health!.underReplicated).toBeGreaterThan(0);
+    expect(sick.health!.unavailable).toBeGreaterThan(0);
+    expect(sick.health!.noneUp).toBe(0);
     expect(sick.health!.affected.length).toBe(Math.min(PARTITIONS, sick.health!.affectedMax));
     expect(sick.health!.map).toMatch(/^[ux]{256}$/);
     await waitFor(() => partitionsMetric(c), {
@@ -222,11 +225,11 @@ describe('operating a cluster: health, moves with an ETA, the status page', () =
     });
     const status = await fogctl(['--controller', ctl(), 'status']);
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(new RegExp(`\\nWARNING: \\d+ of ${PARTITIONS} partitions under-replicated, \\d+ unavailable \\(fewer than K=3 replicas up\\)`));
+    expect(status.out).toMatch(new RegExp(`\\nWARNING: ${sick.health!.underReplicated} of ${PARTITIONS} partitions under-replicated \\(fewer than K=3 replicas up\\), ${sick.health!.unavailable} unavailable \\(fewer than a quorum up\\)`));
     const log = fs.readFileSync(c.controllerProcess.outLog, 'utf8').split('\n').filter((l) => l.includes('"partition health changed"'));
     const warned = log.map((l) => JSON.parse(l) as { level: string; underReplicated: number; healthy: number });
     expect(warned.some((l) => l.level === 'warn' && l.underReplicated > 0 && l.healthy < PARTITIONS)).toBe(true);
-    const page = await lookAtPage(c, 'status-page-after-kill', `document.getElementById('banner').textContent.startsWith('Under-replicated')`);
+    const page = await lookAtPage(c, 'status-page-after-kill', `/^Unavailable: \\d+ of ${PARTITIONS} partitions .*; \\d+ under-replicated/.test(document.getElementById('banner').textContent)`);
     if (page) {
       expect(await page.locator('#map i').count()).toBe(PARTITIONS);
       expect(await page.locator('#map i.u, #map i.x').count()).toBeGreaterThan(0);

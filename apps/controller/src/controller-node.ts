@@ -127,7 +127,7 @@ export class ControllerNode {
     });
     if (healthChange) {
       this.log.warn('partition health changed', {
-        epoch: this.core.epoch(), redundancy: this.cfg.redundancy, ...healthChange.to, belowQuorum: healthChange.belowQuorum,
+        epoch: this.core.epoch(), redundancy: this.cfg.redundancy, ...healthChange.to, noneUp: healthChange.noneUp,
         ...(healthChange.from ? { healthyBefore: healthChange.from.healthy, underReplicatedBefore: healthChange.from.underReplicated, unavailableBefore: healthChange.from.unavailable } : {}),
       });
     }

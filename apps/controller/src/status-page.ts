@@ -90,8 +90,9 @@ const SCRIPT = String.raw`
     else if (h.underReplicated === 0 && h.unavailable === 0) { b.className = 'banner ok'; b.textContent = 'All ' + v.partitions + ' partitions healthy: K=' + v.redundancy + ' replicas up.'; }
     else {
       b.className = 'banner ' + (h.unavailable > 0 ? 'bad' : 'warn');
-      b.textContent = 'Under-replicated: ' + h.underReplicated + ' of ' + v.partitions + ' partitions have fewer than K=' + v.redundancy +
-        ' replicas up; ' + h.unavailable + ' unavailable' + (h.belowQuorum ? '; ' + h.belowQuorum + ' below a quorum' : '') + '.';
+      b.textContent = (h.unavailable > 0 ? 'Unavailable: ' + h.unavailable + ' of ' + v.partitions + ' partitions have fewer than a quorum of replicas up' +
+        (h.noneUp ? ' (' + h.noneUp + ' none at all)' : '') + '; ' + h.underReplicated + ' under-replicated.'
+        : 'Under-replicated: ' + h.underReplicated + ' of ' + v.partitions + ' partitions have fewer than K=' + v.redundancy + ' replicas up; none unavailable.');
     }
 
     var rows = ['<tr><th>node</th><th>role</th><th>state</th><th>zone</th><th>address</th><th>heartbeat</th><th>keys</th><th>bytes</th><th>requests/s</th><th>partitions</th><th>pending</th></tr>'];

@@ -18,7 +18,7 @@ describe('cluster observer', () => {
     expect(obs.healthChange).toBeNull(); // a first table with every partition healthy is no change
     obs = o.observe(100, { members: [member('a', 'down'), member('b', 'up'), member('c', 'up')], table: table(2, { ...up, a: 'down' }), movesPending: 0 });
     expect(obs.events.map((e) => e.message)).toEqual(['a: up → down', 'table published: epoch 2', 'partitions: 0 healthy, 16 under-replicated, 0 unavailable']);
-    expect(obs.healthChange).toEqual({ from: { healthy: 16, underReplicated: 0, unavailable: 0 }, to: { healthy: 0, underReplicated: 16, unavailable: 0 }, belowQuorum: 0 });
+    expect(obs.healthChange).toEqual({ from: { healthy: 16, underReplicated: 0, unavailable: 0 }, to: { healthy: 0, underReplicated: 16, unavailable: 0 }, noneUp: 0 });
     // Nothing changed: nothing recorded.
     expect(o.observe(150, { members: [member('a', 'down'), member('b', 'up'), member('c', 'up')], table: table(2, { ...up, a: 'down' }), movesPending: 0 })).toEqual({ events: [], healthChange: null });
     obs = o.observe(200, { members: [member('a', 'up'), member('b', 'up'), member('c', 'up')], table: table(3, up), movesPending: 0 });

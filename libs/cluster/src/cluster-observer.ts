@@ -16,7 +16,7 @@ export interface ObserverInput {
 export interface HealthChange {
   from: HealthCounts | null;
   to: HealthCounts;
-  belowQuorum: number;
+  noneUp: number;
 }
 
 export interface Observation {
@@ -96,7 +96,7 @@ export class ClusterObserver {
       const to = healthCounts(health);
       const changed = this.counts === null ? to.healthy !== table!.partitions.length : !sameCounts(this.counts, to);
       if (changed) {
-        healthChange = { from: this.counts, to, belowQuorum: health.belowQuorum };
+        healthChange = { from: this.counts, to, noneUp: health.noneUp };
         add({ atMs: nowMs, kind: 'health', epoch: table!.epoch, message: `partitions: ${to.healthy} healthy, ${to.underReplicated} under-replicated, ${to.unavailable} unavailable` });
       }
       this.counts = to;

@@ -12,7 +12,7 @@ describe('partition health', () => {
     ['every replica up', { a: 'up', b: 'up', c: 'up' }, 16, 0, 0],
     ['a leaving node still serves', { a: 'leaving', b: 'up', c: 'up' }, 16, 0, 0],
     ['one replica down', { a: 'down', b: 'up', c: 'up' }, 0, 16, 0],
-    ['two replicas out or down', { a: 'out', b: 'down', c: 'up' }, 0, 16, 0],
+    ['two replicas out or down: fewer than a quorum', { a: 'out', b: 'down', c: 'up' }, 0, 0, 16],
     ['no replica up', { a: 'down', b: 'down', c: 'out' }, 0, 0, 16],
   ])('%s', (_name, states, healthy, under, unavailable) => {
     const h = partitionHealth(table(states, []));
@@ -25,14 +25,16 @@ describe('partition health', () => {
     expect(h.affected).toEqual([{ partition: 0, health: 'under_replicated', up: 2, active: 2, pending: 1 }]);
   });
 
-  it('counts partitions below a majority of K, where default-quorum requests fail', () => {
-    const h = partitionHealth(table({ a: 'up', b: 'down', c: 'down', d: 'up' }, [{ replicas: ['a', 'd', 'b'] }]));
-    expect(h.underReplicated).toBe(16);
-    expect(h.belowQuorum).toBe(15);
+  it('calls unavailable what has fewer than a majority of K up, and counts those with none', () => {
+    const h = partitionHealth(table({ a: 'up', b: 'down', c: 'down', d: 'up' }, [{ replicas: ['a', 'd', 'b'] }, { replicas: ['b', 'c'] }]));
+    expect([h.healthy, h.underReplicated, h.unavailable, h.noneUp]).toEqual([0, 1, 15, 1]);
+    // K=2: a quorum is both replicas.
+    const k2 = partitionHealth(table({ a: 'up', b: 'down' }, Array.from({ length: 16 }, () => ({ replicas: ['a', 'b'] })), 1, 2));
+    expect([k2.underReplicated, k2.unavailable]).toEqual([0, 16]);
   });
 
   it('lists the worst partitions first, bounded by affectedMax', () => {
-    const parts = [{ replicas: ['a', 'b', 'c'] }, { replicas: ['d', 'e', 'f'] }, { replicas: ['a', 'd', 'e'] }];
+    const parts = [{ replicas: ['a', 'b', 'c'] }, { replicas: ['d', 'e', 'f'] }, { replicas: ['a', 'b', 'e'] }];
     const h = partitionHealth(table({ a: 'up', b: 'up', c: 'up', d: 'down', e: 'down', f: 'down' }, parts), { affectedMax: 2 });
     expect(h.unavailable).toBe(1);
     expect(h.underReplicated).toBe(1);

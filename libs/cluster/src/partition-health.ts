@@ -11,7 +11,9 @@ const SEVERITY: Record<PartitionHealth, number> = { unavailable: 0, under_replic
 
 /**
  * Health of every partition against K, from the table alone: an active replica counts when its
- * node is `up` or `leaving` (a leaving node still serves). Pending replicas do not count: they
+ * node is `up` or `leaving` (a leaving node still serves). Healthy: K up; under-replicated:
+ * fewer, but a quorum (a majority of K, what default reads and writes need); unavailable:
+ * fewer than a quorum. Pending replicas do not count: they
  * cannot be read from until their copy is done. Node states in the table change with every
  * failure-detection verdict, so the health of a table is fixed by its epoch.
  */
@@ -27,18 +29,18 @@ export function partitionHealth(table: PartitionTable, opts: PartitionHealthOpti
   let healthy = 0;
   let underReplicated = 0;
   let unavailable = 0;
-  let belowQuorum = 0;
+  let noneUp = 0;
   const withMap = table.digits <= mapDigitsMax;
   const map: string[] = [];
   const affected: AffectedPartition[] = [];
   table.partitions.forEach((entry, partition) => {
     let up = 0;
     for (const id of entry.replicas) if (serving(id)) up++;
-    const health: PartitionHealth = up >= k ? 'healthy' : up === 0 ? 'unavailable' : 'under_replicated';
+    const health: PartitionHealth = up >= k ? 'healthy' : up >= quorum ? 'under_replicated' : 'unavailable';
     if (health === 'healthy') healthy++;
     else if (health === 'unavailable') unavailable++;
     else underReplicated++;
-    if (up < quorum) belowQuorum++;
+    if (up === 0) noneUp++;
     if (withMap) map.push(MAP_CHAR[health]);
     if (health !== 'healthy') affected.push({ partition, health, up, active: entry.replicas.length, pending: entry.pending.length });
   });
@@ -46,7 +48,7 @@ export function partitionHealth(table: PartitionTable, opts: PartitionHealthOpti
   // unavailable partitions must not be cut off behind the merely under-replicated ones.
   affected.sort((a, b) => SEVERITY[a.health] - SEVERITY[b.health] || a.up - b.up || a.partition - b.partition);
   return {
-    healthy, underReplicated, unavailable, belowQuorum,
+    healthy, underReplicated, unavailable, noneUp,
     affected: affected.slice(0, affectedMax), affectedMax,
     ...(withMap ? { map: map.join('') } : {}),
     mapDigitsMax,

@@ -160,15 +160,16 @@ export interface AffectedPartition {
 }
 
 /**
- * Partition health against K. healthy: K active replicas up. under_replicated: at least one
- * but fewer than K. unavailable: none (nothing can be read or written).
+ * Partition health against K. healthy: K active replicas up. under_replicated: fewer than K but
+ * at least a quorum (a majority of K), so default-quorum reads and writes still succeed.
+ * unavailable: fewer than a quorum up: default-quorum requests fail there.
  */
 export interface HealthSummary {
   healthy: number;
   underReplicated: number;
   unavailable: number;
-  /** Partitions with fewer active replicas up than a majority of K: default-quorum requests fail there. */
-  belowQuorum: number;
+  /** Unavailable partitions with no active replica up at all: not even `r=one` can read them. */
+  noneUp: number;
   /** The worst affected partitions first, at most `affectedMax` of them. */
   affected: AffectedPartition[];
   affectedMax: number;

@@ -120,13 +120,13 @@ describe('formatting', () => {
   });
 
   it('shows a health banner: all healthy, or a warning with counts and the worst partitions', () => {
-    const healthy = { ...view, health: { healthy: 16, underReplicated: 0, unavailable: 0, belowQuorum: 0, affected: [], affectedMax: 64, mapDigitsMax: 3 } };
+    const healthy = { ...view, health: { healthy: 16, underReplicated: 0, unavailable: 0, noneUp: 0, affected: [], affectedMax: 64, mapDigitsMax: 3 } };
     expect(healthBanner(healthy)).toBe('health: all 16 partitions healthy (K=2 replicas up)');
     expect(renderStatus(healthy)).toMatch(/^epoch .*\nhealth: all 16 partitions healthy/);
     const affected = Array.from({ length: 12 }, (_, p) => ({ partition: p, health: 'under_replicated' as const, up: 1, active: 2, pending: p === 0 ? 1 : 0 }));
-    const sick = { ...view, health: { healthy: 3, underReplicated: 12, unavailable: 1, belowQuorum: 1, affected: [{ partition: 15, health: 'unavailable' as const, up: 0, active: 2, pending: 0 }, ...affected], affectedMax: 64, mapDigitsMax: 3 } };
+    const sick = { ...view, health: { healthy: 3, underReplicated: 12, unavailable: 1, noneUp: 1, affected: [{ partition: 15, health: 'unavailable' as const, up: 0, active: 2, pending: 0 }, ...affected], affectedMax: 64, mapDigitsMax: 3 } };
     const banner = healthBanner(sick)!;
-    expect(banner).toMatch(/^WARNING: 12 of 16 partitions under-replicated, 1 unavailable \(fewer than K=2 replicas up\); 1 below a quorum/);
+    expect(banner).toMatch(/^WARNING: 12 of 16 partitions under-replicated \(fewer than K=2 replicas up\), 1 unavailable \(fewer than a quorum up, 1 with none\)/);
     expect(banner).toMatch(/affected: f \(0\/2 up\), 0 \(1\/2 up, 1 copying\), 1 \(1\/2 up\)/);
     expect(banner).toMatch(/and 5 more$/);
     expect(healthBanner({ ...view, health: null })).toBeNull();

@@ -61,8 +61,8 @@ export function healthBanner(v: ClusterView): string | null {
   const shown = h.affected.slice(0, BANNER_PARTITIONS_MAX).map((a) => `${hex(a.partition)} (${a.up}/${v.redundancy} up${a.pending ? `, ${a.pending} copying` : ''})`);
   const more = h.underReplicated + h.unavailable - shown.length;
   return [
-    `WARNING: ${h.underReplicated} of ${v.partitions} partitions under-replicated, ${h.unavailable} unavailable (fewer than K=${v.redundancy} replicas up)` +
-      (h.belowQuorum ? `; ${h.belowQuorum} below a quorum` : ''),
+    `WARNING: ${h.underReplicated} of ${v.partitions} partitions under-replicated (fewer than K=${v.redundancy} replicas up), ` +
+      `${h.unavailable} unavailable (fewer than a quorum up${h.noneUp ? `, ${h.noneUp} with none` : ''})`,
     `  affected: ${shown.join(', ')}${more > 0 ? `, and ${more} more` : ''}`,
   ].join('\n');
 }
