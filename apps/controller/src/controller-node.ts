@@ -21,6 +21,8 @@ export interface ControllerConfig {
   outAfterMs: number;
   suspectAfterMs: number;
   syncPublishIntervalMs: number;
+  /** A frontend out this long is forgotten. */
+  frontendForgetAfterMs?: number;
   /** How often failure detection runs and accumulated changes become one new table. */
   tickIntervalMs: number;
   /** Where the state file lives; null keeps state in memory only. */
@@ -44,7 +46,7 @@ export class ControllerNode {
     const coreConfig = {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
-      syncPublishIntervalMs: cfg.syncPublishIntervalMs,
+      syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs,
     };
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
@@ -104,6 +106,10 @@ export class ControllerNode {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const published = this.core.tick(Date.now());
+    const after = new Set(this.core.listMembers().map((m) => m.id));
+    const forgotten = [...before.keys()].filter((id) => !after.has(id));
+    for (const id of forgotten) this.log.info('frontend forgotten: out longer than --frontend-forget-after-ms', { node: id });
+    if (forgotten.length && !published) this.persist();
     const moves = this.core.listMoves().length;
     if (this.hadMoves && moves === 0) this.log.info('all moves complete', { epoch: this.core.epoch() });
     this.hadMoves = moves > 0;
@@ -153,11 +159,23 @@ export class ControllerNode {
     const app = express();
     app.disable('x-powered-by');
     app.use(metricsMiddleware(this.metrics));
-    mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }));
+    mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }), () => (this.core.table() ? [] : ['no_table']));
     app.use('/v1', express.json({ limit: '64kb' }));
     app.post('/v1/nodes', op('register'), (req, res) => {
       const epochBefore = this.core.epoch();
-      const { member } = this.core.register(req.body, Date.now());
+      let registered: ReturnType<ControllerCore['register']>;
+      try {
+        registered = this.core.register(req.body, Date.now());
+      } catch (err) {
+        if (err instanceof FogError && err.code === 'FOG_ERR_CLUSTER_MISMATCH') {
+          const reason = (err.details?.reason as string | undefined) ?? 'cluster_mismatch';
+          this.metrics.refused.inc({ op: 'register', reason });
+          this.log.warn('registration refused', { node: typeof req.body?.id === 'string' ? (req.body.id as string) : null, reason, problem: err.message });
+        }
+        throw err;
+      }
+      const { member, previousAddress } = registered;
+      if (previousAddress) this.log.warn('node id moved to another address (its old node was not alive)', { node: member.id, from: previousAddress, to: member.address, oldState: member.state });
       this.log.info('node registered', { node: member.id, role: member.role, address: member.address, zone: member.zone, empty: req.body?.empty === true });
       // Most changes wait for the tick; the first table, and a returning node that lost its
       // data, are published at once. Persisted either way.
@@ -176,7 +194,17 @@ export class ControllerNode {
       res.json({ marked });
     });
     app.post('/v1/nodes/:id/handoff', op('handoff'), (req, res) => {
-      const move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      let move: ReturnType<ControllerCore['handoff']>;
+      try {
+        move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      } catch (err) {
+        const reason = err instanceof FogError ? (err.details?.reason as string | undefined) : undefined;
+        if (reason) {
+          this.metrics.refused.inc({ op: 'handoff', reason });
+          this.log.warn('copy report refused', { node: req.params.id as string, reason, problem: (err as Error).message });
+        }
+        throw err;
+      }
       if (move.done) this.log.debug('partition copy complete', { node: move.node, partition: move.partition, keys: move.keysCopied, bytes: move.bytesCopied });
       res.json({ move });
     });
@@ -185,6 +213,13 @@ export class ControllerNode {
       this.persist();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
+    });
+    app.delete('/v1/cluster/nodes/:id', op('forget'), (req, res) => {
+      const m = this.core.forget(req.params.id as string);
+      this.log.info('node forgotten', { node: m.id, role: m.role, state: m.state });
+      // A change of the table's node list waits for the tick; the membership is saved now.
+      this.persist();
+      res.json({ forgotten: publicMember(m) });
     });
     app.get('/v1/cluster/plan', op('plan'), (req, res) => {
       const add = typeof req.query.add === 'string' ? req.query.add : undefined;

@@ -5,3 +5,4 @@ export * from './server';
 export * from './controller-link';
 export * from './node-cli';
 export * from './build-info';
+export * from './internal-body';
