@@ -185,12 +185,19 @@ export class ControllerNode {
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
       const id = req.params.id as string;
+      const body = req.body as { epoch?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || (body.epoch !== undefined && !(Number.isSafeInteger(body.epoch) && (body.epoch as number) >= 0))) {
+        throw new FogError('FOG_ERR_BAD_REQUEST', 'a heartbeat is {"epoch": N} with N the epoch of the table held');
+      }
       if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
       res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
+      const reporter = (req.body as { reporter?: unknown } | undefined)?.reporter;
+      if (typeof reporter !== 'string' || !NODE_ID_RE.test(reporter)) throw new FogError('FOG_ERR_BAD_REQUEST', 'a report names its reporter: {"reporter": NODE_ID}');
+      if (!this.core.member(req.params.id as string)) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
       const marked = this.core.suspect(req.params.id as string, Date.now());
-      if (marked) this.log.warn('node suspected down on a frontend report', { node: req.params.id as string, reporter: String(req.body?.reporter ?? '') });
+      if (marked) this.log.warn('node suspected down on a frontend report', { node: req.params.id as string, reporter });
       res.json({ marked });
     });
     app.post('/v1/nodes/:id/handoff', op('handoff'), (req, res) => {

@@ -5,8 +5,11 @@ import type { Logger } from './logger';
 
 /** Name the operation a route serves; the metrics middleware labels requests with it. */
 export function op(name: string): RequestHandler {
-  return (_req, res, next) => {
+  return (req, res, next) => {
     res.locals.op = name;
+    // Remembered here, inside the route, where the router's mount path is still known.
+    const route = (req as Request & { route?: { path?: unknown } }).route;
+    if (route && typeof route.path === 'string') res.locals.route = `${req.baseUrl ?? ''}${route.path}`;
     next();
   };
 }
@@ -44,7 +47,8 @@ export function sendError(res: Response, err: FogError): void {
  * The route pattern that served a request (`/v1/kv/:key`), for logs: the path itself may hold
  * a key, and keys never appear in logs.
  */
-export function routePattern(req: Request): string {
+export function routePattern(req: Request, res?: Response): string {
+  if (typeof res?.locals.route === 'string') return res.locals.route;
   const route = (req as Request & { route?: { path?: unknown } }).route;
   if (route && typeof route.path === 'string') return `${req.baseUrl ?? ''}${route.path}`;
   return '(no route)';
@@ -69,10 +73,10 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
         : new FogError('FOG_ERR_BAD_REQUEST', err.message);
     } else {
       const e = err as Error;
-      log.error('request failed', { method: req.method, route: routePattern(req), error: e?.message ?? String(err) });
+      log.error('request failed', { method: req.method, route: routePattern(req, res), error: e?.message ?? String(err) });
       fog = new FogError('FOG_ERR_INTERNAL');
     }
-    if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') log.warn('request refused', { method: req.method, route: routePattern(req), code: fog.code });
+    if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') log.warn('request refused', { method: req.method, route: routePattern(req, res), code: fog.code });
     sendError(res, fog);
   };
 }
