@@ -8,7 +8,9 @@ import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
-import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type ClusterView, type PartitionTable } from '@fog/protocol';
+import {
+  DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, tableProblem, type ClusterView, type PartitionTable,
+} from '@fog/protocol';
 import { renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
@@ -82,8 +84,13 @@ export class ControllerNode {
     this.http.get(`http://${from.address}${INTERNAL_PATHS.table}`).then(
       (res) => {
         const table = res.data as PartitionTable;
-        if (res.status !== 200 || typeof table?.epoch !== 'number' || !Array.isArray(table.partitions)) {
-          this.log.warn('table recovery failed', { from: from.id, status: res.status });
+        // The node's claim to hold a table came with its registration: check what it sends
+        // as strictly as a node checks a pushed table before adopting any of it.
+        const problem = res.status === 200 ? tableProblem(table, null) : null;
+        if (res.status !== 200 || problem) {
+          // A malformed table stays malformed: said once, not at every tick.
+          if (problem) this.recoveryRefusedEpoch = from.epoch;
+          this.log.warn('table recovery failed', { from: from.id, status: res.status, problem: problem?.message ?? null });
           return;
         }
         try {

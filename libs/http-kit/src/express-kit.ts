@@ -77,6 +77,13 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       fog = new FogError('FOG_ERR_INTERNAL');
     }
     if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') log.warn('request refused', { method: req.method, route: routePattern(req, res), code: fog.code });
+    if (res.headersSent) {
+      // Part of an answer already left: no error body can follow it. Close the connection so
+      // that the client sees a broken answer rather than waiting for the rest.
+      res.locals.errorCode = fog.code;
+      req.socket.destroy();
+      return;
+    }
     sendError(res, fog);
   };
 }
