@@ -76,7 +76,9 @@ export function tableProblem(x: unknown, held: HeldTable | null, nodesMax: numbe
     }
     if (e.why !== undefined && !isStringArray(e.why)) return bad(`partition ${p}: why must be a list of strings`);
     if (e.replicas.length < 1 || e.replicas.length > k) return bad(`partition ${p} has ${e.replicas.length} active replicas; a table has 1..K=${k}`);
-    if (e.pending.length > k) return bad(`partition ${p} has ${e.pending.length} pending replicas; at most K=${k}`);
+    // Pending: the target's new replicas (at most K) plus active ones demoted to copy again
+    // after losing their data (fewer than K): under 2K.
+    if (e.pending.length > 2 * k) return bad(`partition ${p} has ${e.pending.length} pending replicas; at most 2K=${2 * k}`);
     const all = [...e.replicas, ...e.pending];
     if (new Set(all).size !== all.length) return bad(`partition ${p} names a node twice`);
     for (const id of all) if (!Object.prototype.hasOwnProperty.call(nodes, id)) return bad(`partition ${p} names a node the table does not list`);
