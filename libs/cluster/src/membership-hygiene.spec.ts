@@ -72,7 +72,7 @@ describe('copy reports', () => {
     expect(p).toBeGreaterThanOrEqual(0);
     return { core, p };
   }
-  const report = (p: number, epoch: number) => ({ partition: p, epoch, keysCopied: 1, bytesCopied: 1, done: true });
+  const report = (p: number, epoch: number, core?: ControllerCore) => ({ partition: p, epoch, keysCopied: 1, bytesCopied: 1, done: true, sources: core?.table()!.partitions[p].replicas ?? [] });
 
   it.each<[string, string, (core: ControllerCore, p: number) => number, string]>([
     ['an active replica claims the copy of a partition it is not pending for', 's1', (core) => core.epoch(), 'FOG_ERR_WRONG_NODE'],
@@ -99,7 +99,7 @@ describe('copy reports', () => {
 
   it('accepts the pending replica itself', () => {
     const { core, p } = joining();
-    expect(core.handoff('s4', report(p, core.epoch()), 200).done).toBe(true);
+    expect(core.handoff('s4', report(p, core.epoch(), core), 200).done).toBe(true);
   });
 });
 
@@ -118,7 +118,7 @@ describe('forgetting nodes', () => {
     core.decommission('s4');
     core.tick(1);
     for (const [p, e] of core.table()!.partitions.entries()) {
-      for (const id of e.pending) core.handoff(id, { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true }, 2);
+      for (const id of e.pending) core.handoff(id, { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true, sources: e.replicas }, 2);
     }
     core.tick(3);
     core.tick(4);
@@ -132,7 +132,7 @@ describe('forgetting nodes', () => {
     const t = goOut(core, 's4', 0);
     expect(core.member('s4')!.state).toBe('out');
     for (const [p, e] of core.table()!.partitions.entries()) {
-      for (const id of e.pending) core.handoff(id, { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true }, t);
+      for (const id of e.pending) core.handoff(id, { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true, sources: e.replicas }, t);
     }
     core.tick(t + 1);
     expect(core.table()!.partitions.some((e) => e.replicas.includes('s4') || e.pending.includes('s4'))).toBe(false);

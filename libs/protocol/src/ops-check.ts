@@ -4,7 +4,7 @@
  * malformed request is refused whole and changes nothing.
  */
 import { isVersion, type Version } from './version';
-import type { OpsRequest, WireOp } from './wire';
+import { PUT_VIAS, type OpsRequest, type WireOp } from './wire';
 
 /** Label values of the refusal counters (a small fixed set). */
 export type OpsRefusalReason = 'malformed' | 'too_many_ops' | 'version_ahead';
@@ -48,6 +48,7 @@ export function opProblem(x: unknown, partitions: number | null): string | null 
       if (!isVersion(o.ver)) return 'put needs a version {ms, c, w}';
       if (o.val !== null && typeof o.val !== 'string') return 'put needs a base64 value or null';
       if (o.cas !== undefined && o.cas !== true) return 'cas is true or absent';
+      if (o.via !== undefined && !(PUT_VIAS as readonly unknown[]).includes(o.via)) return `via is one of ${PUT_VIAS.join(', ')} or absent`;
       return null;
     case 'prepare':
       return isVersion(o.ballot) ? null : 'prepare needs a ballot version';
