@@ -163,6 +163,8 @@ describe('hostile input to a running cluster', () => {
         { method: 'POST', path: `${s}/internal/v1/ops`, bodies: opsBodies },
         { method: 'PUT', path: `${s}/internal/v1/table`, bodies: tableBodies },
         { method: 'POST', path: `${s}/internal/v1/partition-page` },
+        { method: 'POST', path: `${s}/internal/v1/ae/tree` },
+        { method: 'POST', path: `${s}/internal/v1/ae/summaries` },
         { method: 'POST', path: `${s}/internal/v1/ae/digest` },
         { method: 'POST', path: `${s}/internal/v1/ae/diff` },
         { method: 'POST', path: `${s}/internal/v1/ae/push` },
