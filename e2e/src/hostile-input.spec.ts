@@ -243,6 +243,10 @@ describe('hostile input to a running cluster', () => {
     expect(big.status).toBe(503);
     const frontendLog = fs.readFileSync(c.processes().find((p) => p.name === 'frontend-0')!.outLog, 'utf8');
     expect(frontendLog).toMatch(/"msg":"request refused".*"route":"\/v1\/kv\/:key"/);
+    // Refused internal messages are logged (at most one line per kind and interval), not silent.
+    const storageLog = fs.readFileSync(c.storageProcess(0).outLog, 'utf8');
+    expect(storageLog).toMatch(/"msg":"internal message refused","op":"internal_ops","reason":"version_ahead"/);
+    expect(storageLog).toMatch(/"msg":"internal message refused","op":"table_push","reason":"malformed"/);
     for (const proc of c.processes()) {
       const text = fs.readFileSync(proc.outLog, 'utf8') + fs.readFileSync(proc.errLog, 'utf8');
       expect({ name: proc.name, hasKey: text.includes(KEY_MARK) }).toEqual({ name: proc.name, hasKey: false });

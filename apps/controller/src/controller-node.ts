@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client';
 import { ControllerCore, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
-  asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
+  RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -43,6 +43,7 @@ export class ControllerNode {
   private recovering = false;
   private recoveryRefusedEpoch = -1;
   private readonly stateFile: StateFile | null;
+  private readonly refusals: RefusalReporter;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
@@ -55,6 +56,7 @@ export class ControllerNode {
     this.core = saved ? ControllerCore.restore(saved, coreConfig, Date.now()) : new ControllerCore(coreConfig);
     if (saved) log.info('state restored', { file: this.stateFile!.file, epoch: this.core.epoch(), nodes: this.core.listMembers().length });
     this.metrics = createHttpMetrics('controller');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
   }
@@ -176,8 +178,7 @@ export class ControllerNode {
       } catch (err) {
         if (err instanceof FogError && err.code === 'FOG_ERR_CLUSTER_MISMATCH') {
           const reason = (err.details?.reason as string | undefined) ?? 'cluster_mismatch';
-          this.metrics.refused.inc({ op: 'register', reason });
-          this.log.warn('registration refused', { node: typeof req.body?.id === 'string' ? (req.body.id as string) : null, reason, problem: err.message });
+          this.refusals.refuse('register', reason, err.message);
         }
         throw err;
       }
@@ -214,8 +215,7 @@ export class ControllerNode {
       } catch (err) {
         const reason = err instanceof FogError ? (err.details?.reason as string | undefined) : undefined;
         if (reason) {
-          this.metrics.refused.inc({ op: 'handoff', reason });
-          this.log.warn('copy report refused', { node: req.params.id as string, reason, problem: (err as Error).message });
+          this.refusals.refuse('handoff', reason, (err as Error).message);
         }
         throw err;
       }

@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ControllerLink, InflightBytes, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -43,9 +43,11 @@ export class FrontendNode {
   private readonly hints: HintDelivery;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
+  private readonly refusals: RefusalReporter;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.transport = new BatchingReplicaClient({
       requestTimeoutMs: cfg.replicaRequestTimeoutMs,
       inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
@@ -99,8 +101,7 @@ export class FrontendNode {
   private adoptTable(table: PartitionTable, from: string): boolean {
     const problem = this.tableProblem(table);
     if (problem) {
-      this.metrics.refused.inc({ op: 'table', reason: problem.reason });
-      this.log.warn('table refused', { from, code: problem.code, reason: problem.reason, problem: problem.message });
+      this.refusals.refuse(`table_${from}`, problem.reason, problem.message);
       return false;
     }
     if (this.table && table.epoch <= this.table.epoch) return false;
@@ -143,12 +144,12 @@ export class FrontendNode {
     const internalBody = internalJsonBody({
       bodyBytesMax: this.cfg.internalBodyBytesMax ?? DEFAULT_LIMITS.internalBodyBytesMax,
       inflight: new InflightBytes(this.cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax),
-      refused: (reason) => this.metrics.refused.inc({ op: 'table_push', reason }),
+      refused: (reason) => this.refusals.refuse('table_push', reason),
     });
     app.put(INTERNAL_PATHS.table, op('table_push'), internalBody, (req, res) => {
       const problem = this.tableProblem(req.body);
       if (problem) {
-        this.metrics.refused.inc({ op: 'table_push', reason: problem.reason });
+        this.refusals.refuse('table_push', problem.reason, problem.message);
         throw new FogError(problem.code, problem.message);
       }
       const adopted = this.adoptTable(req.body as PartitionTable, 'push');

@@ -5,7 +5,7 @@ import { Counter, Gauge } from 'prom-client';
 import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ControllerLink, InflightBytes, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, type HttpMetrics, type InternalBodyLimits,
   type Logger, type RunningServer,
 } from '@fog/http-kit';
@@ -68,6 +68,7 @@ export class StorageNode {
   /** This process run: a registration repeated by the same run cannot have lost data. */
   private readonly bootId = randomBytes(8).toString('hex');
   private readonly inflight: InflightBytes;
+  private readonly refusals: RefusalReporter;
   private readonly versionAheadMsMax: number;
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
@@ -75,6 +76,7 @@ export class StorageNode {
     this.inflight = new InflightBytes(cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax);
     this.versionAheadMsMax = cfg.versionAheadMsMax ?? CLOCK_DEFAULTS.forwardJumpMsMax;
     this.metrics = createHttpMetrics('storage');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.registerMetrics();
     this.link = new ControllerLink({
       controller: cfg.controller,
@@ -135,8 +137,7 @@ export class StorageNode {
   private adoptTable(table: PartitionTable, from: string): boolean {
     const problem = this.tableProblem(table);
     if (problem) {
-      this.metrics.refused.inc({ op: 'table', reason: problem.reason });
-      this.log.warn('table refused', { from, code: problem.code, reason: problem.reason, problem: problem.message });
+      this.refusals.refuse(`table_${from}`, problem.reason, problem.message);
       return false;
     }
     const previous = this.engine.currentTable();
@@ -203,7 +204,7 @@ export class StorageNode {
     return {
       bodyBytesMax: this.cfg.internalBodyBytesMax,
       inflight: this.inflight,
-      refused: (reason) => this.metrics.refused.inc({ op: opName, reason }),
+      refused: (reason) => this.refusals.refuse(opName, reason),
     };
   }
 
@@ -235,7 +236,7 @@ export class StorageNode {
       finish(fog.status, fog.toBody(), fog.status === 503 ? { 'retry-after': '1' } : {});
     };
     const refuse = (problem: { code: FogError['code']; reason: string; message: string }) => {
-      this.metrics.refused.inc({ op: opName, reason: problem.reason });
+      this.refusals.refuse(opName, problem.reason, problem.message);
       fail(new FogError(problem.code, problem.message));
     };
     readInternalBody(req, res, this.bodyLimits(opName)).then((buf) => {
@@ -278,7 +279,7 @@ export class StorageNode {
       const entries = (req.body as { entries?: unknown } | null)?.entries;
       const ahead = Array.isArray(entries) ? versionAheadProblem(entries.map((e) => (e as { ver?: unknown } | null)?.ver), Date.now(), this.versionAheadMsMax) : null;
       if (ahead) {
-        this.metrics.refused.inc({ op: 'ae_push', reason: ahead.reason });
+        this.refusals.refuse('ae_push', ahead.reason, ahead.message);
         throw new FogError(ahead.code, ahead.message);
       }
       next();
@@ -293,7 +294,7 @@ export class StorageNode {
     app.put(INTERNAL_PATHS.table, op('table_push'), (req, res) => {
       const problem = this.tableProblem(req.body);
       if (problem) {
-        this.metrics.refused.inc({ op: 'table_push', reason: problem.reason });
+        this.refusals.refuse('table_push', problem.reason, problem.message);
         throw new FogError(problem.code, problem.message);
       }
       const adopted = this.adoptTable(req.body as PartitionTable, 'push');

@@ -6,3 +6,4 @@ export * from './controller-link';
 export * from './node-cli';
 export * from './build-info';
 export * from './internal-body';
+export * from './refusals';
