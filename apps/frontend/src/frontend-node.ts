@@ -162,13 +162,14 @@ export class FrontendNode {
 
   /**
    * Why this frontend cannot serve now (empty: ready): no table, or some partition with fewer
-   * active replicas up (as the controller last said) than a default quorum needs.
+   * active replicas serving (up or leaving, as the controller last said) than a default quorum.
    */
   private notReadyReasons(): string[] {
     const t = this.table;
     if (!t) return ['no_table'];
     const quorum = quorumOf(t.redundancy);
-    const short = t.partitions.some((e) => e.replicas.filter((id) => t.nodes[id]?.state === 'up').length < quorum);
+    const serving = (id: string) => t.nodes[id]?.state === 'up' || t.nodes[id]?.state === 'leaving';
+    const short = t.partitions.some((e) => e.replicas.filter(serving).length < quorum);
     return short ? ['replicas_unavailable'] : [];
   }
 
