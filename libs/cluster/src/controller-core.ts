@@ -231,20 +231,18 @@ export class ControllerCore {
 
   /**
    * A pending node reports copy progress; `done` asks to become active. Only the pending
-   * replica itself may report: a registered, live storage node that the table lists as pending
-   * for that partition, about a table at least as new as the one that made it pending.
+   * replica itself may report: a registered storage node, not out or left, that the table lists
+   * as pending for that partition. (A `down` one may: it is evidently alive, and refusing it
+   * would only delay the copy on a busy machine.)
    */
   handoff(id: string, report: unknown, nowMs: number): Move {
     const r = validateHandoff(report, this.config.digits);
     const m = this.members.get(id);
     if (!m || m.role !== 'storage') throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no storage node ${id}`);
-    if (m.state !== 'up' && m.state !== 'leaving') throw new FogError('FOG_ERR_WRONG_NODE', `${id} is ${m.state}: it cannot report copies`, { reason: 'not_pending' });
+    if (m.state === 'out' || m.state === 'left') throw new FogError('FOG_ERR_WRONG_NODE', `${id} is ${m.state}: it cannot report copies`, { reason: 'not_pending' });
     const move = this.moves.get(moveKey(r.partition, id));
     const pendingInTable = this.entries?.[r.partition]?.pending.includes(id) ?? false;
     if (!move || !pendingInTable) throw new FogError('FOG_ERR_WRONG_NODE', `${id} is not pending for partition ${r.partition}`, { reason: 'not_pending' });
-    if (r.epoch < move.epoch) {
-      throw new FogError('FOG_ERR_STALE_EPOCH', `the report is about epoch ${r.epoch}; ${id} became pending for partition ${r.partition} at epoch ${move.epoch}`, { reason: 'stale_epoch' });
-    }
     move.keysCopied = r.keysCopied;
     move.bytesCopied = r.bytesCopied;
     if (r.done && !move.done) {
