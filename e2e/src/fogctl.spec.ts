@@ -6,7 +6,7 @@ import { partitionOf } from '@fog/partitioning';
 import type { LocateResponse, PartitionTable } from '@fog/protocol';
 import {
   WORKSPACE_ROOT, appNodePath, freePort, getJson, hostPort, installProcessSafetyNet, makeTempDir, removeTempDir, request,
-  useCluster, type Cluster,
+  useCluster, waitFor, type Cluster,
 } from './harness';
 
 installProcessSafetyNet();
@@ -82,7 +82,7 @@ describe('fogctl against a running cluster', () => {
 
   it('has --help for every command', async () => {
     const top = expectExit(await fogctl(['--help']), EXIT.ok, '--help');
-    for (const cmd of ['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission']) {
+    for (const cmd of ['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'forget']) {
       expect(top.out).toContain(`fogctl ${cmd}`);
       expect(expectExit(await fogctl([cmd, '--help']), EXIT.ok, `${cmd} --help`).out).toMatch(new RegExp(`fogctl ${cmd}`));
     }
@@ -198,5 +198,14 @@ describe('fogctl against a running cluster', () => {
     expect(results.map((x) => x.value)).toEqual(keys.map((k) => `v-${k}`));
     // Three nodes are left: taking one more away would leave fewer than K.
     expect(expectExit(await fogctl(on('decommission', c.storageId(0))), EXIT.usage, 'decommission below K').err).toMatch(/FOG_ERR_BAD_REQUEST/);
+    // A live node cannot be forgotten; the decommissioned one can, once it is left.
+    expect(expectExit(await fogctl(on('forget', c.storageId(0))), EXIT.conflict, 'forget a live node').err).toMatch(/FOG_ERR_NODE_NOT_REMOVABLE/);
+    expectExit(await fogctl(on('forget', 'no-such-node')), EXIT.notFound, 'forget an unknown node');
+    await waitFor(() => getJson<{ nodes: Array<{ id: string; state: string }> }>(`${c.controllerUrl}/v1/cluster`), {
+      what: `${leaving} to be left`, timeoutMs: 20_000, until: (v) => v.nodes.some((n) => n.id === leaving && n.state === 'left'),
+    });
+    expect(expectExit(await fogctl(on('forget', leaving)), EXIT.ok, 'forget the left node').out).toMatch(new RegExp(`^${leaving} forgotten`));
+    const after = await getJson<{ nodes: Array<{ id: string }> }>(`${c.controllerUrl}/v1/cluster`);
+    expect(after.nodes.map((n) => n.id)).not.toContain(leaving);
   });
 });

@@ -5,11 +5,11 @@ import { Gauge } from 'prom-client';
 import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
-  asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
+  RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, type ClusterView, type PartitionTable,
+  DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, tableProblem, type ClusterView, type PartitionTable,
 } from '@fog/protocol';
 import { STATUS_PAGE_LIMITS, renderStatusPage } from './status-page';
 
@@ -23,6 +23,8 @@ export interface ControllerConfig {
   outAfterMs: number;
   suspectAfterMs: number;
   syncPublishIntervalMs: number;
+  /** A frontend out this long is forgotten. */
+  frontendForgetAfterMs?: number;
   /** How often failure detection runs and accumulated changes become one new table. */
   tickIntervalMs: number;
   /** Where the state file lives; null keeps state in memory only. */
@@ -44,18 +46,20 @@ export class ControllerNode {
   /** Events, partition health and node load: what the status page and `fogctl status` show. */
   private readonly observer = new ClusterObserver();
   private readonly load = new NodeLoadTracker();
+  private readonly refusals: RefusalReporter;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
-      syncPublishIntervalMs: cfg.syncPublishIntervalMs,
+      syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs,
     };
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
     this.core = saved ? ControllerCore.restore(saved, coreConfig, Date.now()) : new ControllerCore(coreConfig);
     if (saved) log.info('state restored', { file: this.stateFile!.file, epoch: this.core.epoch(), nodes: this.core.listMembers().length });
     this.metrics = createHttpMetrics('controller');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
   }
@@ -85,8 +89,13 @@ export class ControllerNode {
     this.http.get(`http://${from.address}${INTERNAL_PATHS.table}`).then(
       (res) => {
         const table = res.data as PartitionTable;
-        if (res.status !== 200 || typeof table?.epoch !== 'number' || !Array.isArray(table.partitions)) {
-          this.log.warn('table recovery failed', { from: from.id, status: res.status });
+        // The node's claim to hold a table came with its registration: check what it sends
+        // as strictly as a node checks a pushed table before adopting any of it.
+        const problem = res.status === 200 ? tableProblem(table, null) : null;
+        if (res.status !== 200 || problem) {
+          // A malformed table stays malformed: said once, not at every tick.
+          if (problem) this.recoveryRefusedEpoch = from.epoch;
+          this.log.warn('table recovery failed', { from: from.id, status: res.status, problem: problem?.message ?? null });
           return;
         }
         try {
@@ -109,6 +118,10 @@ export class ControllerNode {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const published = this.core.tick(Date.now());
+    const after = new Set(this.core.listMembers().map((m) => m.id));
+    const forgotten = [...before.keys()].filter((id) => !after.has(id));
+    for (const id of forgotten) this.log.info('frontend forgotten: out longer than --frontend-forget-after-ms', { node: id });
+    if (forgotten.length && !published) this.persist();
     const moves = this.core.listMoves().length;
     if (this.hadMoves && moves === 0) this.log.info('all moves complete', { epoch: this.core.epoch() });
     this.hadMoves = moves > 0;
@@ -172,11 +185,22 @@ export class ControllerNode {
     const app = express();
     app.disable('x-powered-by');
     app.use(metricsMiddleware(this.metrics));
-    mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }));
+    mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }), () => (this.core.table() ? [] : ['no_table']));
     app.use('/v1', express.json({ limit: '64kb' }));
     app.post('/v1/nodes', op('register'), (req, res) => {
       const epochBefore = this.core.epoch();
-      const { member } = this.core.register(req.body, Date.now());
+      let registered: ReturnType<ControllerCore['register']>;
+      try {
+        registered = this.core.register(req.body, Date.now());
+      } catch (err) {
+        if (err instanceof FogError && err.code === 'FOG_ERR_CLUSTER_MISMATCH') {
+          const reason = (err.details?.reason as string | undefined) ?? 'cluster_mismatch';
+          this.refusals.refuse('register', reason, err.message);
+        }
+        throw err;
+      }
+      const { member, previousAddress } = registered;
+      if (previousAddress) this.log.warn('node id moved to another address (its old node was not alive)', { node: member.id, from: previousAddress, to: member.address, oldState: member.state });
       this.log.info('node registered', { node: member.id, role: member.role, address: member.address, zone: member.zone, empty: req.body?.empty === true });
       // Most changes wait for the tick; the first table, and a returning node that lost its
       // data, are published at once. Persisted either way.
@@ -187,18 +211,34 @@ export class ControllerNode {
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
       const id = req.params.id as string;
+      const body = req.body as { epoch?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || (body.epoch !== undefined && !(Number.isSafeInteger(body.epoch) && (body.epoch as number) >= 0))) {
+        throw new FogError('FOG_ERR_BAD_REQUEST', 'a heartbeat is {"epoch": N} with N the epoch of the table held');
+      }
       const load = validateLoad(req.body?.load);
       if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
       if (load) this.load.report(id, load, Date.now());
       res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
+      const reporter = (req.body as { reporter?: unknown } | undefined)?.reporter;
+      if (typeof reporter !== 'string' || !NODE_ID_RE.test(reporter)) throw new FogError('FOG_ERR_BAD_REQUEST', 'a report names its reporter: {"reporter": NODE_ID}');
+      if (!this.core.member(req.params.id as string)) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
       const marked = this.core.suspect(req.params.id as string, Date.now());
-      if (marked) this.log.warn('node suspected down on a frontend report', { node: req.params.id as string, reporter: String(req.body?.reporter ?? '') });
+      if (marked) this.log.warn('node suspected down on a frontend report', { node: req.params.id as string, reporter });
       res.json({ marked });
     });
     app.post('/v1/nodes/:id/handoff', op('handoff'), (req, res) => {
-      const move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      let move: ReturnType<ControllerCore['handoff']>;
+      try {
+        move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      } catch (err) {
+        const reason = err instanceof FogError ? (err.details?.reason as string | undefined) : undefined;
+        if (reason) {
+          this.refusals.refuse('handoff', reason, (err as Error).message);
+        }
+        throw err;
+      }
       if (move.done) this.log.debug('partition copy complete', { node: move.node, partition: move.partition, keys: move.keysCopied, bytes: move.bytesCopied });
       res.json({ move });
     });
@@ -208,6 +248,13 @@ export class ControllerNode {
       this.observe();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
+    });
+    app.delete('/v1/cluster/nodes/:id', op('forget'), (req, res) => {
+      const m = this.core.forget(req.params.id as string);
+      this.log.info('node forgotten', { node: m.id, role: m.role, state: m.state });
+      // A change of the table's node list waits for the tick; the membership is saved now.
+      this.persist();
+      res.json({ forgotten: publicMember(m) });
     });
     app.get('/v1/cluster/plan', op('plan'), (req, res) => {
       const add = typeof req.query.add === 'string' ? req.query.add : undefined;

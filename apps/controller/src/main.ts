@@ -22,6 +22,7 @@ const parser = yargs(hideBin(process.argv))
   .option('out-after-ms', { type: 'number', default: FAILURE_DEFAULTS.outAfterMs, describe: 'silence after which a down node is out and its partitions re-replicated' })
   .option('suspect-after-ms', { type: 'number', describe: 'silence after which a frontend report marks a node down early (default 1.5 heartbeats)' })
   .option('sync-publish-interval-ms', { type: 'number', default: SYNC_PUBLISH_INTERVAL_MS_DEFAULT, describe: 'completed partition copies are published together at most this often (failures and joins are not delayed)' })
+  .option('frontend-forget-after-ms', { type: 'number', default: FAILURE_DEFAULTS.frontendForgetAfterMs, describe: 'a frontend out (silent) this long is removed from the membership (more than --out-after-ms)' })
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
@@ -61,13 +62,15 @@ if (heartbeatIntervalMs < 10) fail('heartbeat-interval-ms must be >= 10');
 if (downAfterMs < 2 * heartbeatIntervalMs) fail(`down-after-ms (${downAfterMs}) must be at least 2 heartbeat intervals (${2 * heartbeatIntervalMs}) or one late packet marks a node down`);
 if (outAfterMs <= downAfterMs) fail(`out-after-ms (${outAfterMs}) must exceed down-after-ms (${downAfterMs})`);
 if (suspectAfterMs < heartbeatIntervalMs) fail('suspect-after-ms must be at least one heartbeat interval');
+const frontendForgetAfterMs = num(args['frontend-forget-after-ms'], undefined, FAILURE_DEFAULTS.frontendForgetAfterMs, 'frontend-forget-after-ms');
+if (frontendForgetAfterMs <= outAfterMs) fail(`frontend-forget-after-ms (${frontendForgetAfterMs}) must exceed out-after-ms (${outAfterMs})`);
 if (tickIntervalMs < 10 || tickIntervalMs > downAfterMs) fail('tick-interval-ms must be in [10, down-after-ms]');
 
 const log = createLogger('controller', args['log-level'] as LogLevel);
 let node: ControllerNode;
 try {
   node = new ControllerNode(
-  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, dataDir: args['data-dir'] ?? null },
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, dataDir: args['data-dir'] ?? null },
   log,
   );
 } catch (err) {

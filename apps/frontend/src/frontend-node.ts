@@ -4,12 +4,12 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ControllerLink, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes,
-  notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, checkKey, formatVersion, resolveConsistency,
-  type Limits, type PartitionTable,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, checkKey, formatVersion, quorumOf, resolveConsistency,
+  tableProblem, type Limits, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
 import { BatchingReplicaClient } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
@@ -29,6 +29,9 @@ export interface FrontendConfig {
   limits: Limits;
   /** Hinted handoff: bounds and delivery period (hint-delivery.ts). */
   hints: HintDeliveryConfig;
+  /** Largest internal request body (a table push), and bytes of them buffered at once. */
+  internalBodyBytesMax?: number;
+  internalInflightBytesMax?: number;
 }
 
 /** The client-facing node: original API and v1 REST over the coordinator. */
@@ -40,9 +43,11 @@ export class FrontendNode {
   private readonly hints: HintDelivery;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
+  private readonly refusals: RefusalReporter;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.transport = new BatchingReplicaClient({
       requestTimeoutMs: cfg.replicaRequestTimeoutMs,
       inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
@@ -87,7 +92,18 @@ export class FrontendNode {
     this.transport.close();
   }
 
+  private tableProblem(table: unknown): TableProblem | null {
+    const t = this.table;
+    return tableProblem(table, t ? { epoch: t.epoch, digits: t.digits, redundancy: t.redundancy } : null);
+  }
+
+  /** Adopt a newer table that passed the strict checks, from any source. */
   private adoptTable(table: PartitionTable, from: string): boolean {
+    const problem = this.tableProblem(table);
+    if (problem) {
+      this.refusals.refuse(`table_${from}`, problem.reason, problem.message);
+      return false;
+    }
     if (this.table && table.epoch <= this.table.epoch) return false;
     this.table = table;
     this.log.info('table adopted', { epoch: table.epoch, from });
@@ -106,7 +122,7 @@ export class FrontendNode {
     app.use(metricsMiddleware(this.metrics));
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
-    }));
+    }), () => this.notReadyReasons());
     const raw = express.raw({ type: () => true, limit: this.cfg.limits.requestBodyBytesMax });
 
     // ---- original API: 200 on success, 501 for incorrect usage, 404 for a missing key ----
@@ -125,15 +141,36 @@ export class FrontendNode {
       if (!this.table) throw new FogError('FOG_ERR_NO_TABLE');
       res.json(this.table);
     });
-    app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
-      const table = req.body as PartitionTable;
-      if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
-      const adopted = this.adoptTable(table, 'push');
+    const internalBody = internalJsonBody({
+      bodyBytesMax: this.cfg.internalBodyBytesMax ?? DEFAULT_LIMITS.internalBodyBytesMax,
+      inflight: new InflightBytes(this.cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax),
+      refused: (reason) => this.refusals.refuse('table_push', reason),
+    });
+    app.put(INTERNAL_PATHS.table, op('table_push'), internalBody, (req, res) => {
+      const problem = this.tableProblem(req.body);
+      if (problem) {
+        this.refusals.refuse('table_push', problem.reason, problem.message);
+        throw new FogError(problem.code, problem.message);
+      }
+      const adopted = this.adoptTable(req.body as PartitionTable, 'push');
       res.json({ adopted, epoch: this.table?.epoch ?? 0 });
     });
     app.use(notFoundHandler());
     app.use(errorMiddleware(this.log));
     return app;
+  }
+
+  /**
+   * Why this frontend cannot serve now (empty: ready): no table, or some partition with fewer
+   * active replicas serving (up or leaving, as the controller last said) than a default quorum.
+   */
+  private notReadyReasons(): string[] {
+    const t = this.table;
+    if (!t) return ['no_table'];
+    const quorum = quorumOf(t.redundancy);
+    const serving = (id: string) => t.nodes[id]?.state === 'up' || t.nodes[id]?.state === 'leaving';
+    const short = t.partitions.some((e) => e.replicas.filter(serving).length < quorum);
+    return short ? ['replicas_unavailable'] : [];
   }
 
   /** The original API answers usage errors with 501 and a one-line text body naming the code. */

@@ -2,12 +2,16 @@ import express from 'express';
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
+import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
+import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ControllerLink, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes,
-  notFoundHandler, op, requestsServed, type HttpMetrics, type Logger, type RunningServer,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics, type InternalBodyLimits,
+  type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, opsRequestProblem, opsVersionAheadProblem,
+  partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
@@ -34,7 +38,14 @@ export interface StorageConfig {
   weight: number;
   heartbeatIntervalMs: number;
   internalBodyBytesMax: number;
+  /** Bytes of internal request bodies buffered at once (DEFAULT_LIMITS.internalInflightBytesMax). */
+  internalInflightBytesMax?: number;
   internalBatchOpsMax: number;
+  /**
+   * Versions stamped further ahead of this node's wall clock than this are refused (default:
+   * the hybrid clock's forward-jump limit, beyond which no clock would follow them).
+   */
+  versionAheadMsMax?: number;
   /** Persistence, memory limit, anti-entropy (storage-options.ts); absent: in memory, defaults. */
   durability?: StorageFlags;
   /** Ceiling on the rate at which this node copies partitions it is given. */
@@ -56,10 +67,16 @@ export class StorageNode {
   private readonly durability: Durability;
   /** This process run: a registration repeated by the same run cannot have lost data. */
   private readonly bootId = randomBytes(8).toString('hex');
+  private readonly inflight: InflightBytes;
+  private readonly refusals: RefusalReporter;
+  private readonly versionAheadMsMax: number;
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
     this.engine = new ReplicaEngine(cfg.id);
+    this.inflight = new InflightBytes(cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax);
+    this.versionAheadMsMax = cfg.versionAheadMsMax ?? CLOCK_DEFAULTS.forwardJumpMsMax;
     this.metrics = createHttpMetrics('storage');
+    this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.registerMetrics();
     this.link = new ControllerLink({
       controller: cfg.controller,
@@ -112,7 +129,22 @@ export class StorageNode {
     await this.durability.stop();
   }
 
+  /** Why a table may not be adopted (null: it may). */
+  private tableProblem(table: unknown): TableProblem | null {
+    const held = this.engine.currentTable();
+    return tableProblem(table, held ? { epoch: held.epoch, digits: held.digits, redundancy: held.redundancy } : null);
+  }
+
+  /**
+   * Adopt a newer table, from whichever source (push, fetch, registration answer), once it
+   * passed the strict checks: a table decides which partitions this node drops.
+   */
   private adoptTable(table: PartitionTable, from: string): boolean {
+    const problem = this.tableProblem(table);
+    if (problem) {
+      this.refusals.refuse(`table_${from}`, problem.reason, problem.message);
+      return false;
+    }
     const previous = this.engine.currentTable();
     const before = new Set(this.engine.heldPartitions());
     const adopted = this.engine.offerTable(table);
@@ -172,53 +204,66 @@ export class StorageNode {
     return pagePartition(this.engine.store, p, body.after as string | null, limit, bytesMax);
   }
 
+  /** Body limits of internal routes, counting refusals under `op`. */
+  private bodyLimits(opName: string): InternalBodyLimits {
+    return {
+      bodyBytesMax: this.cfg.internalBodyBytesMax,
+      inflight: this.inflight,
+      refused: (reason) => this.refusals.refuse(opName, reason),
+    };
+  }
+
+  /**
+   * The hot internal route, on bare node:http. Every request is checked whole before anything
+   * is applied; whatever goes wrong becomes a JSON answer and a counter, never an exception
+   * that reaches the process.
+   */
   private handleOps(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = process.hrtime.bigint();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    const finish = (status: number, body: unknown) => {
+    const opName = 'internal_ops';
+    const finish = (status: number, body: unknown, extraHeaders: Record<string, string> = {}) => {
+      if (res.headersSent || res.writableEnded || res.destroyed) return;
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extraHeaders });
       res.end(text);
-      const labels = { op: 'internal_ops', status: String(status) };
+      const labels = { op: opName, status: String(status) };
       this.metrics.requests.inc(labels);
       this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     };
-    req.on('data', (c: Buffer) => {
-      if (refused) return;
-      size += c.length;
-      if (size > this.cfg.internalBodyBytesMax) {
-        refused = true;
-        finish(413, new FogError('FOG_ERR_BODY_TOO_LARGE', undefined, { limitBytes: this.cfg.internalBodyBytesMax }).toBody());
-        req.resume();
-        return;
+    const fail = (err: unknown) => {
+      let fog: FogError;
+      if (err instanceof FogError) fog = err;
+      else {
+        this.log.error('request failed', { method: 'POST', route: INTERNAL_PATHS.ops, error: (err as Error)?.message ?? String(err) });
+        fog = new FogError('FOG_ERR_INTERNAL');
       }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (refused) return;
-      let body: OpsRequest;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OpsRequest;
-      } catch {
-        finish(400, new FogError('FOG_ERR_BAD_REQUEST', 'the body is not valid JSON').toBody());
-        return;
-      }
-      if (!body || !Array.isArray(body.ops) || typeof body.epoch !== 'number') {
-        finish(400, new FogError('FOG_ERR_BAD_REQUEST', 'expected {epoch, ops[]}').toBody());
-        return;
-      }
-      if (body.ops.length > this.cfg.internalBatchOpsMax) {
-        finish(413, new FogError('FOG_ERR_BATCH_TOO_LARGE', undefined, { limit: this.cfg.internalBatchOpsMax }).toBody());
-        return;
-      }
-      const answer = () => this.durability.answerOps(body, Date.now(), finish);
+      this.metrics.errors.inc({ op: opName, code: fog.code });
+      finish(fog.status, fog.toBody(), fog.status === 503 ? { 'retry-after': '1' } : {});
+    };
+    const refuse = (problem: { code: FogError['code']; reason: string; message: string }) => {
+      this.refusals.refuse(opName, problem.reason, problem.message);
+      fail(new FogError(problem.code, problem.message));
+    };
+    readInternalBody(req, res, this.bodyLimits(opName)).then((buf) => {
+      const body = parseInternalJson(buf);
+      const table = this.engine.currentTable();
+      const problem = opsRequestProblem(body, { batchOpsMax: this.cfg.internalBatchOpsMax, partitions: table ? partitionCount(table.digits) : null });
+      if (problem) return refuse(problem);
+      const ops = body as OpsRequest;
+      const ahead = opsVersionAheadProblem(ops, Date.now(), this.versionAheadMsMax);
+      if (ahead) return refuse(ahead);
+      const answer = () => {
+        try {
+          this.durability.answerOps(ops, Date.now(), finish);
+        } catch (err) {
+          fail(err);
+        }
+      };
       // A sender with a newer table knows something we do not: catch up before judging
       // ownership, so that a legitimate write is not fenced by our stale view.
-      if (body.epoch > this.engine.epoch()) this.link.refreshTable().then(answer, answer);
+      if (ops.epoch > this.engine.epoch()) this.link.refreshTable().then(answer, answer);
       else answer();
-    });
+    }).catch(fail);
     req.on('error', () => res.destroy());
   }
 
@@ -229,7 +274,21 @@ export class StorageNode {
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'storage', epoch: this.engine.epoch(), registered: this.link.isRegistered(), state: this.link.nodeState(),
       writable: this.durability.writable,
-    }));
+    }), () => this.notReadyReasons());
+    // Every internal body is read within the body limit and the node's in-flight budget
+    // before any route sees it (the routes' own JSON parsers then find it consumed).
+    app.use('/internal', internalJsonBody(this.bodyLimits('internal')));
+    // Anti-entropy entries are stored as they come: a stamp far in the future would win every
+    // later write of its key, so it is refused before the exchange sees it.
+    app.post(ANTI_ENTROPY_PATHS.push, op('ae_push'), (req, _res, next) => {
+      const entries = (req.body as { entries?: unknown } | null)?.entries;
+      const ahead = Array.isArray(entries) ? versionAheadProblem(entries.map((e) => (e as { ver?: unknown } | null)?.ver), Date.now(), this.versionAheadMsMax) : null;
+      if (ahead) {
+        this.refusals.refuse('ae_push', ahead.reason, ahead.message);
+        throw new FogError(ahead.code, ahead.message);
+      }
+      next();
+    });
     this.durability.mount(app);
     // The table this node holds: a controller that lost its state recovers it from the nodes.
     app.get(INTERNAL_PATHS.table, op('table_get'), (_req, res) => {
@@ -237,13 +296,16 @@ export class StorageNode {
       if (!table) throw new FogError('FOG_ERR_NO_TABLE');
       res.json(table);
     });
-    app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
-      const table = req.body as PartitionTable;
-      if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
-      const adopted = this.adoptTable(table, 'push');
+    app.put(INTERNAL_PATHS.table, op('table_push'), (req, res) => {
+      const problem = this.tableProblem(req.body);
+      if (problem) {
+        this.refusals.refuse('table_push', problem.reason, problem.message);
+        throw new FogError(problem.code, problem.message);
+      }
+      const adopted = this.adoptTable(req.body as PartitionTable, 'push');
       res.set(HEADERS.epoch, String(this.engine.epoch())).json({ adopted, epoch: this.engine.epoch() });
     });
-    app.post(HANDOFF_PATH, op('partition_page'), express.json({ limit: '64kb' }), (req, res) => {
+    app.post(HANDOFF_PATH, op('partition_page'), (req, res) => {
       res.json(this.partitionPage(req.body ?? {}));
     });
     app.get('/v1/stats', op('stats'), (_req, res) => {
@@ -268,6 +330,14 @@ export class StorageNode {
     app.use(notFoundHandler());
     app.use(errorMiddleware(this.log));
     return app;
+  }
+
+  /** Why this node cannot serve now (empty: ready). */
+  private notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (!this.engine.currentTable()) reasons.push('no_table');
+    if (!this.durability.writable) reasons.push('disk_not_writable');
+    return reasons;
   }
 
   private registerMetrics(): void {

@@ -58,11 +58,19 @@ export class FogAdmin {
     return this.request<ClusterPlan>('GET', `/v1/cluster/plan?${q.toString()}`);
   }
 
+  /**
+   * Remove a `left` node, an `out` storage node the table no longer names, or an `out`
+   * frontend from the membership; anything else is refused (409 FOG_ERR_NODE_NOT_REMOVABLE).
+   */
+  forget(nodeId: string): Promise<Record<string, unknown>> {
+    return this.request('DELETE', `/v1/cluster/nodes/${encodeURIComponent(nodeId)}`);
+  }
+
   close(): void {
     this.agent.destroy();
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  private async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string): Promise<T> {
     let res;
     try {
       res = await this.http.request<ArrayBuffer>({ method, url: path });

@@ -16,6 +16,11 @@ export const FAILURE_DEFAULTS = {
    * silent this long: a report is evidence, the heartbeats decide.
    */
   suspectAfterMs: 1500,
+  /**
+   * A frontend `out` this long (silent since its last heartbeat) is forgotten: frontends hold
+   * nothing, and ones an orchestrator replaced would otherwise pile up in the membership.
+   */
+  frontendForgetAfterMs: 10 * 60_000,
 } as const;
 
 export interface ControllerConfig {
@@ -34,6 +39,8 @@ export interface ControllerConfig {
    * every node. Failures, joins and leaves are published at the next tick regardless.
    */
   syncPublishIntervalMs?: number;
+  /** See FAILURE_DEFAULTS.frontendForgetAfterMs; must exceed outAfterMs. */
+  frontendForgetAfterMs?: number;
 }
 
 export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
@@ -42,6 +49,8 @@ export interface RegisterResult {
   member: Member;
   /** True when the registration changed what the next table will say. */
   tableChanged: boolean;
+  /** The address the id was registered with before, when it changed (its old node was dead). */
+  previousAddress?: string;
 }
 
 export interface Move extends MoveView {
@@ -107,6 +116,7 @@ export class ControllerCore {
       throw new Error(`redundancy ${config.redundancy} needs at least as many storage nodes, expected ${config.expectedStorage}`);
     }
     if (!(config.downAfterMs > 0 && config.outAfterMs > config.downAfterMs)) throw new Error('need 0 < downAfterMs < outAfterMs');
+    if (config.frontendForgetAfterMs !== undefined && !(config.frontendForgetAfterMs > config.outAfterMs)) throw new Error('need frontendForgetAfterMs > outAfterMs');
   }
 
   table(): PartitionTable | null {
@@ -165,6 +175,13 @@ export class ControllerCore {
     if (existing && existing.role !== reg.role) {
       throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `id ${reg.id} is already registered as a ${existing.role}`, { id: reg.id });
     }
+    // One id, one machine: while the node registered under this id is alive, another address
+    // claiming the id is a mistake (a copied config, a second cluster) and would take over its
+    // partitions. Once it is dead (down, out, left) the id may move, e.g. to a replacement host.
+    if (existing && existing.address !== reg.address && (existing.state === 'up' || existing.state === 'leaving')) {
+      throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `id ${reg.id} is registered at another address and its node is ${existing.state}`, { id: reg.id, reason: 'id_taken' });
+    }
+    const previousAddress = existing && existing.address !== reg.address ? existing.address : undefined;
     const wasPlaced = existing !== undefined && (existing.state === 'up' || existing.state === 'down' || existing.state === 'leaving');
     // The same process run registering again (its answer was lost) has lost nothing.
     const sameRun = existing !== undefined && boot !== undefined && existing.boot === boot;
@@ -174,7 +191,7 @@ export class ControllerCore {
     Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs, ...(boot !== undefined ? { boot } : {}) });
     // A decommissioned node stays out of placement when it restarts: leaving was the
     // operator's decision, and only a new id brings the machine back as a fresh node.
-    if (member.state === 'left') return { member, tableChanged: false };
+    if (member.state === 'left') return { member, tableChanged: false, previousAddress };
     // A leaving node that restarts keeps leaving; anything else registering is up.
     if (member.state !== 'leaving') member.state = 'up';
     this.members.set(member.id, member);
@@ -184,8 +201,8 @@ export class ControllerCore {
       // node that holds the newest one rather than form a new first table over live data.
       this.recovery = { id: member.id, address: member.address, epoch: nodeEpoch! };
     }
-    if (member.role !== 'storage') return { member, tableChanged: false };
-    if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable() };
+    if (member.role !== 'storage') return { member, tableChanged: false, previousAddress };
+    if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable(), previousAddress };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
       // A new node, or one that was out or left: it joins and takes a share.
       this.replan('join', nowMs);
@@ -196,9 +213,9 @@ export class ControllerCore {
       // Published at once, so the node's registration answer already says it is pending and it
       // refuses reads it cannot answer (it lost its data) before any frontend asks.
       this.publish();
-      return { member, tableChanged: true };
+      return { member, tableChanged: true, previousAddress };
     }
-    return { member, tableChanged: this.dirty };
+    return { member, tableChanged: this.dirty, previousAddress };
   }
 
   /** Record a heartbeat. False when the node is unknown or out (it should register again). */
@@ -240,11 +257,20 @@ export class ControllerCore {
     return m;
   }
 
-  /** A pending node reports copy progress; `done` asks to become active. */
+  /**
+   * A pending node reports copy progress; `done` asks to become active. Only the pending
+   * replica itself may report: a registered storage node, not out or left, that the table lists
+   * as pending for that partition. (A `down` one may: it is evidently alive, and refusing it
+   * would only delay the copy on a busy machine.)
+   */
   handoff(id: string, report: unknown, nowMs: number): Move {
     const r = validateHandoff(report, this.config.digits);
+    const m = this.members.get(id);
+    if (!m || m.role !== 'storage') throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no storage node ${id}`);
+    if (m.state === 'out' || m.state === 'left') throw new FogError('FOG_ERR_WRONG_NODE', `${id} is ${m.state}: it cannot report copies`, { reason: 'not_pending' });
     const move = this.moves.get(moveKey(r.partition, id));
-    if (!move) throw new FogError('FOG_ERR_WRONG_NODE', `${id} is not pending for partition ${r.partition}`);
+    const pendingInTable = this.entries?.[r.partition]?.pending.includes(id) ?? false;
+    if (!move || !pendingInTable) throw new FogError('FOG_ERR_WRONG_NODE', `${id} is not pending for partition ${r.partition}`, { reason: 'not_pending' });
     if (move.done) return move; // a repeated completion report changes nothing
     if (r.done) {
       // Complete only if it holds what every active replica held: a copy from one replica that
@@ -287,12 +313,44 @@ export class ControllerCore {
     }
     if (replanNeeded && this.current) this.replan('replace', nowMs);
     this.retireLeftNodes();
+    this.forgetLongOutFrontends(nowMs);
     const syncInterval = this.config.syncPublishIntervalMs ?? SYNC_PUBLISH_INTERVAL_MS_DEFAULT;
     if (this.syncsUnpublished && nowMs - this.lastPublishMs >= syncInterval) this.dirty = true;
     const published = this.publish();
     if (published) this.lastPublishMs = nowMs;
     this.progress.sample(nowMs, this.moves.size);
     return published;
+  }
+
+  /**
+   * Remove a node from the membership for good (`DELETE /v1/cluster/nodes/{id}`): a `left`
+   * node, an `out` storage node that no partition of the table names any more, or an `out`
+   * frontend. Anything else is refused: forgetting a live node, or one whose partitions are
+   * still being replaced, would lose track of data. A forgotten node that comes back joins as
+   * a new node.
+   */
+  forget(id: string): Member {
+    const m = this.members.get(id);
+    if (!m) throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no node ${id}`);
+    const named = this.entries?.some((e) => e.replicas.includes(id) || e.pending.includes(id)) ?? false;
+    const removable = m.state === 'left' || (m.state === 'out' && (m.role === 'frontend' || !named));
+    if (!removable) {
+      const why = m.state === 'out' ? 'the table still names it: its partitions are not all replaced yet' : `it is ${m.state}; decommission it (or wait until it is out) first`;
+      throw new FogError('FOG_ERR_NODE_NOT_REMOVABLE', `node ${id} cannot be forgotten: ${why}`, { id, state: m.state });
+    }
+    this.members.delete(id);
+    if (this.recovery?.id === id) this.recovery = null;
+    // An out storage node is still listed in the table's nodes: publish a table without it.
+    if (m.role === 'storage' && this.current?.nodes[id]) this.dirty = true;
+    return m;
+  }
+
+  /** Frontends out longer than frontendForgetAfterMs are removed (they hold nothing). */
+  private forgetLongOutFrontends(nowMs: number): void {
+    const after = this.config.frontendForgetAfterMs ?? FAILURE_DEFAULTS.frontendForgetAfterMs;
+    for (const m of [...this.members.values()]) {
+      if (m.role === 'frontend' && m.state === 'out' && nowMs - m.lastHeartbeatMs > after) this.members.delete(m.id);
+    }
   }
 
   /** The node to fetch the newest table from, while the controller has none but nodes do. */

@@ -5,3 +5,5 @@ export * from './server';
 export * from './controller-link';
 export * from './node-cli';
 export * from './build-info';
+export * from './internal-body';
+export * from './refusals';

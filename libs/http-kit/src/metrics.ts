@@ -10,6 +10,10 @@ export interface HttpMetrics {
   registry: Registry;
   requests: Counter<'op' | 'status'>;
   latency: Histogram<'op' | 'status'>;
+  /** Requests answered with an error, by operation and error code (from the registry). */
+  errors: Counter<'op' | 'code'>;
+  /** Internal messages refused before anything was applied, by operation and reason. */
+  refused: Counter<'op' | 'reason'>;
 }
 
 /**
@@ -38,7 +42,19 @@ export function createHttpMetrics(app: string): HttpMetrics {
     buckets: LATENCY_BUCKETS_SECONDS,
     registers: [registry],
   });
-  return { registry, requests, latency };
+  const errors = new Counter({
+    name: 'fog_http_errors_total',
+    help: 'Requests answered with an error body, by operation and error code.',
+    labelNames: ['op', 'code'] as const,
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'fog_internal_refused_total',
+    help: 'Internal messages refused before anything was applied, by operation and reason (malformed, too_many_ops, version_ahead, stale_epoch, mismatch, body_too_large, inflight_limit, id_taken, not_pending).',
+    labelNames: ['op', 'reason'] as const,
+    registers: [registry],
+  });
+  return { registry, requests, latency, errors, refused };
 }
 
 /** HTTP requests served since the process started, over every op and status. */

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { BUILD_VERSION, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
+import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 export const NODE_CLI_DEFAULTS = {
@@ -22,7 +22,14 @@ export interface NodeCliOptions {
   weight: number;
   logLevel: LogLevel;
   heartbeatIntervalMs: number;
+  /** Largest internal request body this node reads. */
+  internalBodyBytesMax: number;
+  /** Bytes of internal request bodies this node buffers at once (503 over it). */
+  internalInflightBytesMax: number;
 }
+
+/** Smallest internal body limit a node accepts: a table push at D=1 and an ops request must fit. */
+export const INTERNAL_BODY_BYTES_MAX_MIN = 64 * 1024;
 
 /**
  * Command line shared by storage nodes and frontends: the original positional form
@@ -47,6 +54,14 @@ export function parseNodeCli<T extends object = object>(
     .option('weight', { type: 'number', default: NODE_CLI_DEFAULTS.weight, describe: 'relative share of partitions (storage)' })
     .option('log-level', { choices: LOG_LEVELS, default: NODE_CLI_DEFAULTS.logLevel, describe: 'lowest level logged' })
     .option('heartbeat-interval-ms', { type: 'number', default: NODE_CLI_DEFAULTS.heartbeatIntervalMs, describe: 'ms between heartbeats to the controller' })
+    .option('internal-body-bytes-max', {
+      type: 'number', default: DEFAULT_LIMITS.internalBodyBytesMax,
+      describe: `largest internal request body read (table pushes, storage operations, anti-entropy), bytes; larger ones get 413 before they are buffered (min ${INTERNAL_BODY_BYTES_MAX_MIN})`,
+    })
+    .option('internal-inflight-bytes-max', {
+      type: 'number', default: DEFAULT_LIMITS.internalInflightBytesMax,
+      describe: 'bytes of internal request bodies buffered at once, over every request; a request that would exceed it gets 503 FOG_ERR_INFLIGHT_LIMIT (at least --internal-body-bytes-max)',
+    })
     .strictOptions()
     .help()
     .version(BUILD_VERSION);
@@ -67,6 +82,10 @@ export function parseNodeCli<T extends object = object>(
   if (!(weight > 0 && weight <= 100)) fail('weight must be in (0, 100]');
   const heartbeatIntervalMs = args['heartbeat-interval-ms'] as number;
   if (!(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 10)) fail('heartbeat-interval-ms must be an integer >= 10');
+  const internalBodyBytesMax = args['internal-body-bytes-max'] as number;
+  const internalInflightBytesMax = args['internal-inflight-bytes-max'] as number;
+  if (!(Number.isSafeInteger(internalBodyBytesMax) && internalBodyBytesMax >= INTERNAL_BODY_BYTES_MAX_MIN)) fail(`internal-body-bytes-max must be an integer >= ${INTERNAL_BODY_BYTES_MAX_MIN}`);
+  if (!(Number.isSafeInteger(internalInflightBytesMax) && internalInflightBytesMax >= internalBodyBytesMax)) fail('internal-inflight-bytes-max must be an integer >= internal-body-bytes-max');
   const port = (args.port as number | undefined) ?? own!.port;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail('port must be 0..65535');
   return {
@@ -80,6 +99,8 @@ export function parseNodeCli<T extends object = object>(
     weight,
     logLevel: args['log-level'] as LogLevel,
     heartbeatIntervalMs,
+    internalBodyBytesMax,
+    internalInflightBytesMax,
   };
 }
 

@@ -8,3 +8,5 @@ export * from './wire';
 export * from './consistency';
 export * from './api';
 export * from './build-info';
+export * from './table-check';
+export * from './ops-check';

@@ -19,7 +19,20 @@ export const DEFAULT_LIMITS = {
   internalBatchOpsMax: 256,
   /** Largest internal request body, in bytes. Must hold internalBatchOpsMax encoded values. */
   internalBodyBytesMax: 64 * 1024 * 1024,
+  /**
+   * Bytes of internal request bodies one node buffers at once, summed over every request in
+   * flight: a request that would take it over is refused with 503 before its body is read, so
+   * memory stays bounded however many peers (or strays) send at once.
+   */
+  internalInflightBytesMax: 128 * 1024 * 1024,
+  /** Most storage nodes one partition table may name. */
+  tableNodesMax: 10_000,
 } as const;
+
+// Relations between bounds, checked when the module loads (a wrong edit fails every test).
+if (DEFAULT_LIMITS.internalInflightBytesMax < DEFAULT_LIMITS.internalBodyBytesMax) {
+  throw new Error('internalInflightBytesMax must hold at least one internal body of internalBodyBytesMax');
+}
 
 export type Limits = { -readonly [K in keyof typeof DEFAULT_LIMITS]: number };
 

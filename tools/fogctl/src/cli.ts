@@ -43,7 +43,8 @@ type Action = (c: Common) => Promise<number>;
 
 const EPILOG = `Addresses: --frontend (repeatable, or FOG_FRONTEND=a:1,b:2) and --controller (or FOG_CONTROLLER).
 Exit codes: 0 ok, 1 failed, 2 bad arguments or input refused (400/413), 3 not found, 4 version conflict,
-5 cluster unavailable (quorum not met, no frontend answered, timeout), 6 decommission timed out.`;
+5 cluster unavailable (quorum not met, no frontend answered, timeout), 6 decommission timed out
+(forget: 4 when the node is not left or replaced-out).`;
 
 function level(v: unknown): ConsistencyLevel | undefined {
   if (v === undefined) return undefined;
@@ -66,7 +67,7 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .usage('$0 <command> [options]\n\nCommand-line client of a Velour Fog cluster.')
     // Not an array option: yargs arrays swallow the command after them; a repeated flag still gives several.
     .option('frontend', { type: 'string', describe: 'frontend host:port (repeat the flag, or comma-separate; requests fail over between them)', default: envFrontends?.length ? envFrontends.join(',') : FOGCTL_DEFAULTS.frontend })
-    .option('controller', { type: 'string', describe: 'controller host:port (status, decommission)', default: io.env.FOG_CONTROLLER || FOGCTL_DEFAULTS.controller })
+    .option('controller', { type: 'string', describe: 'controller host:port (status, decommission, forget)', default: io.env.FOG_CONTROLLER || FOGCTL_DEFAULTS.controller })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout, for scripts' })
     .option('timeout-ms', { type: 'number', default: FOGCTL_DEFAULTS.requestTimeoutMs, describe: 'ms one request may take' })
     .command('get <key>', 'print the value of KEY (raw bytes; --json: with its version)', (y) =>
@@ -100,6 +101,9 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
         .option('timeout-s', { type: 'number', default: FOGCTL_DEFAULTS.decommissionTimeoutS, describe: 'give up waiting after this many seconds (exit 6)' })
         .option('interval-ms', { type: 'number', default: FOGCTL_DEFAULTS.pollIntervalMs, describe: 'ms between two looks at the cluster' }),
     (a) => { action = (c) => decommission(io, c, a.node, a['timeout-s'], a['interval-ms']); })
+    .command('forget <node>', 'remove a left node, or an out node whose partitions were all replaced, from the membership (exit 4 for any other node)', (y) =>
+      y.positional('node', { type: 'string', demandOption: true }),
+    (a) => { action = (c) => forget(io, c, a.node); })
     .demandCommand(1, 'give a command (fogctl --help lists them)')
     .strict()
     .epilog(EPILOG)
@@ -281,6 +285,12 @@ async function plan(io: CliIo, c: Common, change: 'add' | 'remove', node: string
     io.stdout(c.json ? `${JSON.stringify(result)}\n` : renderPlan(result, `${change === 'add' ? 'adding' : 'removing'} ${node}`, view.partitionDigits, all));
     return EXIT.ok;
   });
+}
+
+async function forget(io: CliIo, c: Common, node: string): Promise<number> {
+  const res = await withAdmin(c, (admin) => admin.forget(node));
+  io.stdout(c.json ? `${JSON.stringify(res)}\n` : `${node} forgotten: it is no longer a member (it would join again as a new node)\n`);
+  return EXIT.ok;
 }
 
 async function decommission(io: CliIo, c: Common, node: string, timeoutS: number, intervalMs: number): Promise<number> {
