@@ -37,6 +37,8 @@ export interface BenchOptions {
   halfPeak: boolean;
   /** Storage nodes started (K = min(3, storage)). */
   storage: number;
+  /** Where the built apps are (controller/main.js, storage/main.js, frontend/main.js); null: dist/apps. */
+  appsDir: string | null;
 }
 
 function intIn(name: string, v: number, min: number, max: number): number {
@@ -74,6 +76,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('frontend', { type: 'string', describe: 'HOST:PORT of a running frontend to measure instead of starting a stack' })
     .option('half-peak', { type: 'boolean', default: true, describe: 'also measure Velour Fog latency at half its GET peak (open loop)' })
     .option('storage', { type: 'number', default: 3, describe: 'storage nodes to start (in memory)' })
+    .option('apps-dir', { type: 'string', describe: 'folder of the built apps to start (default: dist/apps), e.g. another build to compare' })
     .strictOptions()
     .exitProcess(false)
     .fail((msg, err) => {
@@ -100,5 +103,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     frontend,
     halfPeak: a['half-peak'],
     storage: intIn('storage', a.storage, 1, 9),
+    appsDir: a['apps-dir'] ?? null,
   };
 }

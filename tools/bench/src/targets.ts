@@ -7,7 +7,8 @@ import { benchValue, buildRequest, keyName, type Style } from './request-shapes'
 
 /** Workspace root, from dist/tools/bench/main.js. */
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const app = (name: string) => path.join(ROOT, 'dist', 'apps', name, 'main.js');
+let appsDir = path.join(ROOT, 'dist', 'apps');
+const app = (name: string) => path.join(appsDir, name, 'main.js');
 
 /** Operations per /v1/batch request and batch requests in flight while preloading Velour Fog. */
 const FOG_PRELOAD_BATCH_OPS = 500;
@@ -30,7 +31,8 @@ export interface Target {
 const HOST = '127.0.0.1';
 
 /** 1 controller, `storage` in-memory storage nodes (K = min(3, storage)) and 1 frontend, from dist/apps. */
-export async function startFog(storage: number): Promise<Target> {
+export async function startFog(storage: number, dir: string | null): Promise<Target> {
+  if (dir) appsDir = path.resolve(dir);
   for (const a of ['controller', 'storage', 'frontend']) {
     if (!fs.existsSync(app(a))) throw new Error(`${app(a)} is missing: run npm run build first`);
   }
