@@ -11,7 +11,7 @@ import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS,
   type Limits, type PartitionTable,
 } from '@fog/protocol';
-import { BatchingReplicaClient } from '@fog/replica-client';
+import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HotPath } from './hot-path';
 import { mountOriginalRoutes } from './original-routes';
 import { v1Router } from './v1-routes';
@@ -27,6 +27,8 @@ export interface FrontendConfig {
   replicaRequestTimeoutMs: number;
   replicaInflightRequestsMax: number;
   replicaQueueOpsMax: number;
+  /** binary: length-prefixed frames over persistent connections (default); http: JSON over HTTP. */
+  replicaTransport?: ReplicaTransportKind;
   limits: Limits;
 }
 
@@ -35,17 +37,18 @@ export class FrontendNode {
   private table: PartitionTable | null = null;
   private readonly metrics: HttpMetrics;
   private readonly link: ControllerLink;
-  private readonly transport: BatchingReplicaClient;
+  private readonly transport: ReplicaClient;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
-    this.transport = new BatchingReplicaClient({
+    const transportOptions = {
       requestTimeoutMs: cfg.replicaRequestTimeoutMs,
       inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
       queueOpsMaxPerNode: cfg.replicaQueueOpsMax,
-    });
+    };
+    this.transport = cfg.replicaTransport === 'http' ? new BatchingReplicaClient(transportOptions) : new BinaryReplicaClient(transportOptions);
     this.link = new ControllerLink({
       controller: cfg.controller,
       self: { id: cfg.id, role: 'frontend', address: cfg.address, zone: cfg.zone, weight: 1 },

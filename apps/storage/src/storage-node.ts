@@ -2,13 +2,14 @@ import express from 'express';
 import type http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import {
-  ControllerLink, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes,
+  ControllerLink, asyncHandler, createHttpMetrics, errorMiddleware, listenWithPreface, metricsMiddleware, mountStandardRoutes,
   notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, type OpsRequest, type PartitionTable,
 } from '@fog/protocol';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
+import { BinaryOpsServer } from './binary-ops';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
 import { HANDOFF_DEFAULTS, HANDOFF_PATH, HandoffWorker } from './handoff';
 import type { StorageFlags } from './storage-options';
@@ -80,7 +81,13 @@ export class StorageNode {
       if (req.method === 'POST' && req.url === INTERNAL_PATHS.ops) this.handleOps(req, res);
       else app(req, res);
     };
-    this.server = await listen(handler, this.cfg.host, this.cfg.port);
+    // Frontends may speak the binary form of the ops route on the same port (binary-ops.ts).
+    const binary = new BinaryOpsServer({
+      epoch: () => this.engine.epoch(), refreshTable: () => this.link.refreshTable(),
+      answerOps: (body, nowMs, finish) => this.durability.answerOps(body, nowMs, finish),
+      frameBytesMax: this.cfg.internalBodyBytesMax, batchOpsMax: this.cfg.internalBatchOpsMax, metrics: this.metrics, log: this.log,
+    });
+    this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
     this.log.info('storage listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
     this.durability.start();
