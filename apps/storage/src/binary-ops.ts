@@ -44,7 +44,10 @@ export class BinaryOpsServer {
         socket.destroy();
         return;
       }
+      // Answers given at once (in memory) leave in one write for the whole chunk.
+      socket.cork();
       for (const f of frames) this.frame(socket, f);
+      socket.uncork();
       frames.length = 0;
     };
     socket.on('data', onData);

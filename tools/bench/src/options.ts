@@ -39,6 +39,10 @@ export interface BenchOptions {
   storage: number;
   /** Where the built apps are (controller/main.js, storage/main.js, frontend/main.js); null: dist/apps. */
   appsDir: string | null;
+  /** When set, the frontend and storage nodes write V8 CPU profiles (node --cpu-prof) here when stopped. */
+  profileDir: string | null;
+  /** Extra command-line flags for the frontend (e.g. --replica-inflight-requests-max=1). */
+  frontendFlags: string[];
 }
 
 function intIn(name: string, v: number, min: number, max: number): number {
@@ -76,6 +80,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('frontend', { type: 'string', describe: 'HOST:PORT of a running frontend to measure instead of starting a stack' })
     .option('half-peak', { type: 'boolean', default: true, describe: 'also measure Velour Fog latency at half its GET peak (open loop)' })
     .option('storage', { type: 'number', default: 3, describe: 'storage nodes to start (in memory)' })
+    .option('frontend-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for the frontend, repeatable (--frontend-flag=--replica-transport=http)' })
+    .option('profile-dir', { type: 'string', describe: 'write CPU profiles of the frontend and storage nodes here (node --cpu-prof)' })
     .option('apps-dir', { type: 'string', describe: 'folder of the built apps to start (default: dist/apps), e.g. another build to compare' })
     .strictOptions()
     .exitProcess(false)
@@ -104,5 +110,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     halfPeak: a['half-peak'],
     storage: intIn('storage', a.storage, 1, 9),
     appsDir: a['apps-dir'] ?? null,
+    profileDir: a['profile-dir'] ?? null,
+    frontendFlags: a['frontend-flag'],
   };
 }

@@ -31,8 +31,9 @@ export interface Target {
 const HOST = '127.0.0.1';
 
 /** 1 controller, `storage` in-memory storage nodes (K = min(3, storage)) and 1 frontend, from dist/apps. */
-export async function startFog(storage: number, dir: string | null): Promise<Target> {
+export async function startFog(storage: number, dir: string | null, profileDir: string | null = null, frontendFlags: string[] = []): Promise<Target> {
   if (dir) appsDir = path.resolve(dir);
+  const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
   for (const a of ['controller', 'storage', 'frontend']) {
     if (!fs.existsSync(app(a))) throw new Error(`${app(a)} is missing: run npm run build first`);
   }
@@ -43,10 +44,10 @@ export async function startFog(storage: number, dir: string | null): Promise<Tar
   const nodes: Proc[] = [];
   for (let i = 1; i <= storage; i++) {
     const port = await freePort();
-    nodes.push(track(start(`storage-${i}`, process.execPath, [app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn'])));
+    nodes.push(track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn'])));
   }
   const fport = await freePort();
-  const frontend = track(start('frontend', process.execPath, [app('frontend'), `${HOST}:${cport}`, `${HOST}:${fport}`, '--log-level', 'warn']));
+  const frontend = track(start('frontend', process.execPath, [...prof, app('frontend'), `${HOST}:${cport}`, `${HOST}:${fport}`, '--log-level', 'warn', ...frontendFlags]));
   const all = [controller, ...nodes, frontend];
   await waitUntil('the frontend to hold a table', async () => {
     const h = await httpRequest(`http://${HOST}:${fport}/health`);
