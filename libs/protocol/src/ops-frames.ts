@@ -42,12 +42,14 @@ export class FrameError extends Error {}
 class Writer {
   buf: Buffer;
   pos = OPS_FRAME_HEADER_BYTES;
+  // Frames live until written: not from Node's shared pool, where stored values are cut too and
+  // a live value would keep the dead frames of its pool slab in memory.
   constructor(sizeHint: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, sizeHint));
+    this.buf = Buffer.allocUnsafeSlow(Math.max(64, sizeHint));
   }
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }

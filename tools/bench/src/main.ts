@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   if (argv.includes('--help')) {
     say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
       + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
-      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]...');
+      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR]');
     return;
   }
   let o: BenchOptions;
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       if (o.frontend) {
         const [h, p] = o.frontend.split(':');
         t = existingFog(h, Number(p));
-      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags);
+      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir);
       if (o.api === 'v1') t.style = 'v1';
     } else if (name === 'bare' || name === 'express') t = await startAnchor(name);
     else if (name === 'redis') t = await startRedis();

@@ -31,7 +31,9 @@ export interface Target {
 const HOST = '127.0.0.1';
 
 /** 1 controller, `storage` in-memory storage nodes (K = min(3, storage)) and 1 frontend, from dist/apps. */
-export async function startFog(storage: number, dir: string | null, profileDir: string | null = null, frontendFlags: string[] = []): Promise<Target> {
+export async function startFog(
+  storage: number, dir: string | null, profileDir: string | null = null, frontendFlags: string[] = [], dataDir: string | null = null,
+): Promise<Target> {
   if (dir) appsDir = path.resolve(dir);
   const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
   for (const a of ['controller', 'storage', 'frontend']) {
@@ -44,7 +46,8 @@ export async function startFog(storage: number, dir: string | null, profileDir: 
   const nodes: Proc[] = [];
   for (let i = 1; i <= storage; i++) {
     const port = await freePort();
-    nodes.push(track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn'])));
+    const persist = dataDir ? ['--data-dir', path.join(path.resolve(dataDir), `storage-${i}`)] : [];
+    nodes.push(track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn', ...persist])));
   }
   const fport = await freePort();
   const frontend = track(start('frontend', process.execPath, [...prof, app('frontend'), `${HOST}:${cport}`, `${HOST}:${fport}`, '--log-level', 'warn', ...frontendFlags]));
