@@ -51,6 +51,8 @@ const EMPTY_QUERY: querystring.ParsedUrlQuery = Object.freeze(Object.create(null
 const EMPTY = Buffer.alloc(0);
 const KV_PREFIX = '/v1/kv/';
 const JSON_WHITESPACE = ' \t\n\r';
+const HAS_CHARSET_RE = /charset/i;
+const UTF8_CHARSET_RE = /charset="?utf-8"?\s*(;|$)/i;
 
 /** What a request with a body carries until the body has arrived (one object per request). */
 interface BodyState {
@@ -140,7 +142,7 @@ export class HotPath {
     } else if (path === '/v1/batch') {
       if (method !== 'POST') return false;
       const type = req.headers['content-type'];
-      if (type !== undefined && /charset/i.test(type) && !/charset="?utf-8"?\s*(;|$)/i.test(type)) return false;
+      if (type !== undefined && HAS_CHARSET_RE.test(type) && !UTF8_CHARSET_RE.test(type)) return false;
       route = Route.Batch;
     } else return false;
     // body-parser inflates compressed bodies: leave those to it.
