@@ -1,18 +1,20 @@
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { randomInt } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, checkKey, formatVersion, quorumOf, resolveConsistency,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, quorumOf,
   tableProblem, type Limits, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
-import { BatchingReplicaClient } from '@fog/replica-client';
+import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
+import { HotPath } from './hot-path';
+import { mountOriginalRoutes } from './original-routes';
 import { v1Router } from './v1-routes';
 
 export interface FrontendConfig {
@@ -26,6 +28,8 @@ export interface FrontendConfig {
   replicaRequestTimeoutMs: number;
   replicaInflightRequestsMax: number;
   replicaQueueOpsMax: number;
+  /** binary: length-prefixed frames over persistent connections (default); http: JSON over HTTP. */
+  replicaTransport?: ReplicaTransportKind;
   limits: Limits;
   /** Hinted handoff: bounds and delivery period (hint-delivery.ts). */
   hints: HintDeliveryConfig;
@@ -39,7 +43,7 @@ export class FrontendNode {
   private table: PartitionTable | null = null;
   private readonly metrics: HttpMetrics;
   private readonly link: ControllerLink;
-  private readonly transport: BatchingReplicaClient;
+  private readonly transport: ReplicaClient;
   private readonly hints: HintDelivery;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
@@ -48,11 +52,12 @@ export class FrontendNode {
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
     this.refusals = new RefusalReporter(this.metrics.refused, log);
-    this.transport = new BatchingReplicaClient({
+    const transportOptions = {
       requestTimeoutMs: cfg.replicaRequestTimeoutMs,
       inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
       queueOpsMaxPerNode: cfg.replicaQueueOpsMax,
-    });
+    };
+    this.transport = cfg.replicaTransport === 'http' ? new BatchingReplicaClient(transportOptions) : new BinaryReplicaClient(transportOptions);
     this.link = new ControllerLink({
       controller: cfg.controller,
       self: { id: cfg.id, role: 'frontend', address: cfg.address, zone: cfg.zone, weight: 1 },
@@ -78,7 +83,12 @@ export class FrontendNode {
   }
 
   async start(): Promise<number> {
-    this.server = await listen(this.expressApp(), this.cfg.host, this.cfg.port);
+    const app = this.expressApp();
+    const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
+    // The data routes answer on bare node:http; Express answers everything else (hot-path.ts).
+    this.server = await listen((req, res) => {
+      if (!hot.handle(req, res)) app(req, res);
+    }, this.cfg.host, this.cfg.port);
     this.log.info('frontend listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
     this.hints.start();
@@ -123,18 +133,11 @@ export class FrontendNode {
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
     }), () => this.notReadyReasons());
-    const raw = express.raw({ type: () => true, limit: this.cfg.limits.requestBodyBytesMax });
-
-    // ---- original API: 200 on success, 501 for incorrect usage, 404 for a missing key ----
-    app.get('/get', op('get'), asyncHandler((req, res) => this.originalGet(req, res)));
-    app.get('/set', op('set'), asyncHandler((req, res) => this.originalSet(req, res, undefined)));
-    // The original API answers every usage error with 501, an oversized body included.
-    const rawOriginal: express.RequestHandler = (req, res, next) =>
-      raw(req, res, (err?: unknown) => (err ? this.usage(res, 'FOG_ERR_VALUE_TOO_LARGE', `the body is larger than ${this.cfg.limits.requestBodyBytesMax} bytes`) : next()));
-    app.post('/set', op('set'), rawOriginal, asyncHandler((req, res) => this.originalSet(req, res, req.body as Buffer)));
+    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
+    mountOriginalRoutes(app, ctx);
 
     // ---- v1 REST (docs/api.md) ----
-    app.use('/v1', v1Router({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table }));
+    app.use('/v1', v1Router(ctx));
 
     // The table this frontend holds: a controller that lost its state recovers it from the nodes.
     app.get(INTERNAL_PATHS.table, op('table_get'), (_req, res) => {
@@ -171,52 +174,6 @@ export class FrontendNode {
     const serving = (id: string) => t.nodes[id]?.state === 'up' || t.nodes[id]?.state === 'leaving';
     const short = t.partitions.some((e) => e.replicas.filter(serving).length < quorum);
     return short ? ['replicas_unavailable'] : [];
-  }
-
-  /** The original API answers usage errors with 501 and a one-line text body naming the code. */
-  private usage(res: Response, code: string, message: string): void {
-    res.status(501).type('text/plain').send(`${code}: ${message}\n`);
-  }
-
-  private originalKey(req: Request, res: Response): string | null {
-    const key = req.query.key;
-    if (Array.isArray(key)) {
-      this.usage(res, 'FOG_ERR_BAD_REQUEST', 'give key once');
-      return null;
-    }
-    const bad = checkKey(key, this.cfg.limits.keyBytesMax);
-    if (bad) {
-      this.usage(res, bad, new FogError(bad).message);
-      return null;
-    }
-    return key as string;
-  }
-
-  private async originalGet(req: Request, res: Response): Promise<void> {
-    const key = this.originalKey(req, res);
-    if (key === null) return;
-    const r = resolveConsistency(undefined, this.redundancy());
-    const result = await this.coordinator.read(key, r!);
-    if (!result.entry || result.entry.value === null) {
-      res.status(404).type('text/plain').send('FOG_ERR_NOT_FOUND: no such key\n');
-      return;
-    }
-    res.set(HEADERS.version, formatVersion(result.entry.ver)).type('application/octet-stream').send(result.entry.value);
-  }
-
-  private async originalSet(req: Request, res: Response, body: Buffer | undefined): Promise<void> {
-    const key = this.originalKey(req, res);
-    if (key === null) return;
-    const q = req.query.value;
-    let value: Buffer;
-    if (typeof q === 'string') value = Buffer.from(q, 'utf8');
-    else if (q !== undefined) return this.usage(res, 'FOG_ERR_BAD_REQUEST', 'give value once');
-    else if (body !== undefined && Buffer.isBuffer(body)) value = body;
-    else return this.usage(res, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body');
-    if (value.length > this.cfg.limits.valueBytesMax) return this.usage(res, 'FOG_ERR_VALUE_TOO_LARGE', `values are at most ${this.cfg.limits.valueBytesMax} bytes`);
-    const w = resolveConsistency(undefined, this.redundancy());
-    const result = await this.coordinator.write(key, value, w!);
-    res.set(HEADERS.version, formatVersion(result.ver)).type('text/plain').send('OK\n');
   }
 
   private registerMetrics(): CoordinatorEvents {

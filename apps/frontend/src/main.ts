@@ -1,7 +1,7 @@
 import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
-import { REPLICA_CLIENT_DEFAULTS } from '@fog/replica-client';
+import { BINARY_CLIENT_DEFAULTS, REPLICA_CLIENT_DEFAULTS, REPLICA_TRANSPORTS, type ReplicaTransportKind } from '@fog/replica-client';
 import { FrontendNode } from './frontend-node';
 import { hintConfigFrom, withHintFlags } from './hint-delivery';
 
@@ -12,9 +12,13 @@ const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
     .option('request-body-bytes-max', { type: 'number', default: DEFAULT_LIMITS.requestBodyBytesMax, describe: 'largest client request body, bytes' })
     .option('batch-items-max', { type: 'number', default: DEFAULT_LIMITS.batchItemsMax, describe: 'most operations in one batch request' })
     .option('replica-request-timeout-ms', { type: 'number', default: DEFAULT_TIMEOUTS.replicaRequestTimeoutMs, describe: 'ms to wait for a storage node' })
+    .option('replica-transport', {
+      choices: REPLICA_TRANSPORTS, default: 'binary' as const,
+      describe: 'frontend -> storage hop: binary frames over persistent connections, or JSON over HTTP',
+    })
     .option('replica-inflight-requests-max', {
-      type: 'number', default: REPLICA_CLIENT_DEFAULTS.inflightRequestsMaxPerNode,
-      describe: 'internal requests in flight to one storage node; operations arriving meanwhile are sent together in the next',
+      type: 'number',
+      describe: `internal requests in flight to one storage node; operations arriving meanwhile are sent together in the next (default ${BINARY_CLIENT_DEFAULTS.inflightRequestsMaxPerNode} binary, ${REPLICA_CLIENT_DEFAULTS.inflightRequestsMaxPerNode} http)`,
     })
     .option('replica-queue-ops-max', {
       type: 'number', default: REPLICA_CLIENT_DEFAULTS.queueOpsMaxPerNode,
@@ -39,7 +43,11 @@ const node = new FrontendNode(
   {
     ...cli,
     replicaRequestTimeoutMs: positiveInt('replica-request-timeout-ms', c['replica-request-timeout-ms']),
-    replicaInflightRequestsMax: positiveInt('replica-inflight-requests-max', c['replica-inflight-requests-max']),
+    replicaTransport: c['replica-transport'] as ReplicaTransportKind,
+    replicaInflightRequestsMax: positiveInt(
+      'replica-inflight-requests-max',
+      c['replica-inflight-requests-max'] ?? (c['replica-transport'] === 'http' ? REPLICA_CLIENT_DEFAULTS : BINARY_CLIENT_DEFAULTS).inflightRequestsMaxPerNode,
+    ),
     replicaQueueOpsMax: positiveInt('replica-queue-ops-max', c['replica-queue-ops-max']),
     hints: hints.config,
     limits: {

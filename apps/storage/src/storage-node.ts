@@ -5,15 +5,16 @@ import { Counter, Gauge } from 'prom-client';
 import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
-  mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics, type InternalBodyLimits,
-  type Logger, type RunningServer,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listenWithPreface,
+  metricsMiddleware, mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics,
+  type InternalBodyLimits, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, opsRequestProblem, opsVersionAheadProblem,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem, opsVersionAheadProblem,
   partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
+import { BinaryOpsServer } from './binary-ops';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
 import { HANDOFF_DEFAULTS, HANDOFF_PATH, HandoffWorker } from './handoff';
 import type { StorageFlags } from './storage-options';
@@ -113,7 +114,23 @@ export class StorageNode {
       if (req.method === 'POST' && req.url === INTERNAL_PATHS.ops) this.handleOps(req, res);
       else app(req, res);
     };
-    this.server = await listen(handler, this.cfg.host, this.cfg.port);
+    // Frontends may speak the binary form of the ops route on the same port (binary-ops.ts).
+    const binary = new BinaryOpsServer({
+      epoch: () => this.engine.epoch(), refreshTable: () => this.link.refreshTable(),
+      // The same checks as the HTTP route: every op, and stamps too far ahead of our clock.
+      answerOps: (body, nowMs, finish) => {
+        const problem = this.opsProblem(body);
+        if (problem) {
+          this.refusals.refuse('internal_ops', problem.reason, problem.message);
+          const err = new FogError(problem.code, problem.message);
+          finish(err.status, err.toBody());
+          return;
+        }
+        this.durability.answerOps(body, nowMs, finish);
+      },
+      frameBytesMax: this.cfg.internalBodyBytesMax, batchOpsMax: this.cfg.internalBatchOpsMax, metrics: this.metrics, log: this.log,
+    });
+    this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
     this.log.info('storage listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
     this.durability.start();
@@ -218,6 +235,14 @@ export class StorageNode {
    * is applied; whatever goes wrong becomes a JSON answer and a counter, never an exception
    * that reaches the process.
    */
+  /** Why an ops request (HTTP or binary) is refused, or null: every op checked, no stamp too far ahead. */
+  private opsProblem(body: unknown): { code: FogError['code']; reason: string; message: string } | null {
+    const table = this.engine.currentTable();
+    const problem = opsRequestProblem(body, { batchOpsMax: this.cfg.internalBatchOpsMax, partitions: table ? partitionCount(table.digits) : null });
+    if (problem) return problem;
+    return opsVersionAheadProblem(body as OpsRequest, Date.now(), this.versionAheadMsMax);
+  }
+
   private handleOps(req: http.IncomingMessage, res: http.ServerResponse): void {
     const started = process.hrtime.bigint();
     const opName = 'internal_ops';
@@ -246,12 +271,9 @@ export class StorageNode {
     };
     readInternalBody(req, res, this.bodyLimits(opName)).then((buf) => {
       const body = parseInternalJson(buf);
-      const table = this.engine.currentTable();
-      const problem = opsRequestProblem(body, { batchOpsMax: this.cfg.internalBatchOpsMax, partitions: table ? partitionCount(table.digits) : null });
+      const problem = this.opsProblem(body);
       if (problem) return refuse(problem);
       const ops = body as OpsRequest;
-      const ahead = opsVersionAheadProblem(ops, Date.now(), this.versionAheadMsMax);
-      if (ahead) return refuse(ahead);
       const answer = () => {
         try {
           this.durability.answerOps(ops, Date.now(), finish);

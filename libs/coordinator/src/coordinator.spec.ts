@@ -225,6 +225,77 @@ describe('Coordinator', () => {
     const p = partitionOf('k', DIGITS);
     for (const id of ['a', 'b', 'd']) expect(moved.engines.get(id)!.store.get(p, 'k')?.value?.toString()).toBe('v');
   });
+
+  describe('hot keys', () => {
+    const puts = () => cluster.sent.filter((x) => x.op.op === 'put').length;
+    const gets = () => cluster.sent.filter((x) => x.op.op === 'get').length;
+    const newer = (a: { ms: number; c: number }, b: { ms: number; c: number }) => a.ms > b.ms || (a.ms === b.ms && a.c > b.c);
+
+    it('coalesces concurrent writes to one key: only the newest reaches the replicas, all are acknowledged in order', async () => {
+      const fe = makeCoordinator(cluster, table, 'fe1');
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => fe.write('hot', Buffer.from(`v${i}`), 2)));
+      // The first went alone; the nine that arrived meanwhile went as one write of the newest value.
+      expect(puts()).toBe(2 * 3);
+      for (let i = 1; i < results.length; i++) expect(newer(results[i].ver, results[i - 1].ver)).toBe(true);
+      const read = await fe.read('hot', 3);
+      expect(read.entry?.value?.toString()).toBe('v9');
+      expect(read.entry?.ver).toEqual(results[9].ver);
+      const p = partitionOf('hot', DIGITS);
+      for (const e of cluster.engines.values()) expect(e.store.get(p, 'hot')?.value?.toString()).toBe('v9');
+    });
+
+    it('keeps writes to different keys apart', async () => {
+      const fe = makeCoordinator(cluster, table, 'fe1');
+      await Promise.all(['x', 'y', 'z'].map((k) => fe.write(k, Buffer.from(k), 2)));
+      expect(puts()).toBe(3 * 3);
+      for (const k of ['x', 'y', 'z']) expect((await fe.read(k, 2)).entry?.value?.toString()).toBe(k);
+    });
+
+    it('fails the superseded writes with the write that carried them', async () => {
+      const fe = makeCoordinator(cluster, table, 'fe1');
+      const first = fe.write('hot', Buffer.from('a'), 2);
+      const later = [fe.write('hot', Buffer.from('b'), 2), fe.write('hot', Buffer.from('c'), 2)];
+      cluster.down.add('b');
+      cluster.down.add('c');
+      await first.catch(() => undefined);
+      for (const p of later) await expect(p).rejects.toMatchObject({ code: 'FOG_ERR_QUORUM_NOT_MET' });
+      // The key is free again afterwards.
+      cluster.down.clear();
+      await expect(fe.write('hot', Buffer.from('d'), 2)).resolves.toMatchObject({ acks: expect.any(Number) });
+    });
+
+    it('shares one quorum read among the reads that arrive while one is in flight', async () => {
+      const fe = makeCoordinator(cluster, table, 'fe1');
+      await fe.write('hot', Buffer.from('v'), 3);
+      const before = gets();
+      const reads = await Promise.all(Array.from({ length: 8 }, () => fe.read('hot', 2)));
+      // One read went alone, the seven that arrived meanwhile shared the next: two rounds of r=2.
+      expect(gets() - before).toBe(2 * 2);
+      for (const r of reads) expect(r.entry?.value?.toString()).toBe('v');
+    });
+
+    it('never lets a read join a read that started before it: it sees a write acknowledged before it began', async () => {
+      // Hold every get's reply (the replica has answered) until released.
+      const held: Array<() => void> = [];
+      const send = cluster.send.bind(cluster);
+      cluster.send = async (address, epoch, op) => {
+        const reply = await send(address, epoch, op);
+        if (op.op === 'get') await new Promise<void>((r) => held.push(r));
+        return reply;
+      };
+      const fe = makeCoordinator(cluster, table, 'fe1');
+      await fe.write('k', Buffer.from('old'), 3);
+      const early = fe.read('k', 2); // answered 'old' by the replicas, replies held
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      await fe.write('k', Buffer.from('new'), 3);
+      const late = fe.read('k', 2); // starts after the write was acknowledged
+      while (held.length) held.shift()!();
+      expect((await early).entry?.value?.toString()).toBe('old');
+      for (let i = 0; i < 5 && held.length === 0; i++) await new Promise((r) => setImmediate(r));
+      while (held.length) held.shift()!();
+      expect((await late).entry?.value?.toString()).toBe('new');
+    });
+  });
 });
 
 /** A missed write as the coordinator tells it, with the value decoded. */

@@ -65,6 +65,27 @@ type PutRound =
   | { kind: 'fenced'; acks: number; errors: ReplicaErrors }
   | { kind: 'failed'; acks: number; errors: ReplicaErrors };
 
+interface WriteWaiter {
+  resolve: (r: WriteResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Writes to one key waiting for the one in flight; the newest value goes, with the highest w asked. */
+interface WaitingWrite {
+  key: string;
+  value: Buffer | null;
+  w: number;
+  place: KeyPlacement;
+  waiters: WriteWaiter[];
+}
+
+interface WaitingRead {
+  key: string;
+  r: number;
+  place: KeyPlacement;
+  waiters: Array<{ resolve: (r: ReadResult) => void; reject: (e: unknown) => void }>;
+}
+
 /** Storage refusals that say why the node cannot take writes: shown to the client as they are. */
 const STORAGE_REFUSALS = new Set(['FOG_ERR_INSUFFICIENT_STORAGE', 'FOG_ERR_MEMORY_LIMIT']);
 
@@ -85,6 +106,10 @@ export class Coordinator {
   private readonly events: CoordinatorEvents;
   private readonly restampAttemptsMax: number;
   private readonly cas: CasProposer;
+  /** Keys with a write in flight: the writes waiting for it (null: none waits). */
+  private readonly writesInFlight = new Map<string, WaitingWrite | null>();
+  /** Keys (and read levels) with a read in flight: the reads waiting for the next one. */
+  private readonly readsInFlight = new Map<string, WaitingRead | null>();
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.events = deps.events ?? NO_EVENTS;
@@ -103,8 +128,61 @@ export class Coordinator {
     });
   }
 
-  /** Write a value (null: a tombstone) and resolve once `w` active replicas acknowledged. */
-  async write(key: string, value: Buffer | null, w: number, place: KeyPlacement = {}): Promise<WriteResult> {
+  /**
+   * Write a value (null: a tombstone) and resolve once `w` active replicas acknowledged.
+   *
+   * Writes to one key at this frontend coalesce: while one is in flight, later ones wait, and
+   * when it ends only the newest of them goes to the replicas. The ones it supersedes are
+   * stamped just before it (again at each re-stamp), so they are ordered just before it, as
+   * writes overwritten at once; they are acknowledged with those versions when it is, or fail
+   * with it. Many sets to one key thus cost one replica round at a time instead of racing
+   * each other into re-stamps.
+   */
+  write(key: string, value: Buffer | null, w: number, place: KeyPlacement = {}): Promise<WriteResult> {
+    const id = place.placeBy === undefined ? key : `${place.placeBy}\u0000${key}`;
+    if (!this.writesInFlight.has(id)) {
+      this.writesInFlight.set(id, null);
+      return this.writeNow(key, value, w, place).finally(() => this.nextWrite(id));
+    }
+    return new Promise<WriteResult>((resolve, reject) => {
+      const waiter: WriteWaiter = { resolve, reject };
+      const next = this.writesInFlight.get(id);
+      if (next) {
+        next.value = value;
+        next.w = Math.max(next.w, w);
+        next.waiters.push(waiter);
+      } else this.writesInFlight.set(id, { key, value, w, place, waiters: [waiter] });
+    });
+  }
+
+  /** The write to `id` in flight ended: send the newest waiting one, which answers them all. */
+  private nextWrite(id: string): void {
+    const next = this.writesInFlight.get(id);
+    if (!next) {
+      this.writesInFlight.delete(id);
+      return;
+    }
+    this.writesInFlight.set(id, null);
+    const superseded = next.waiters.length - 1;
+    this.writeNow(next.key, next.value, next.w, next.place, superseded).then(
+      (res) => {
+        // res.before holds the versions stamped just below the one sent, oldest first.
+        next.waiters.forEach((waiter, i) => waiter.resolve(i === superseded ? res : { ver: res.before?.[i] ?? res.ver, partition: res.partition, acks: res.acks }));
+      },
+      (err: unknown) => {
+        for (const waiter of next.waiters) waiter.reject(err);
+      },
+    ).finally(() => this.nextWrite(id));
+  }
+
+  /**
+   * Send one write now. With `superseded` > 0 the writes it replaces get the versions stamped
+   * just before the one sent, in the same attempt (so a re-stamp moves them too), returned as
+   * `before`.
+   */
+  private async writeNow(
+    key: string, value: Buffer | null, w: number, place: KeyPlacement, superseded = 0,
+  ): Promise<WriteResult & { before?: Version[] }> {
     const encoded = value === null ? null : value.toString('base64');
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
@@ -113,6 +191,7 @@ export class Coordinator {
       const active = new Set(entry.replicas);
       const targets = [...entry.replicas, ...entry.pending];
       if (active.size < w) throw quorumError('write', w, 0, active.size);
+      let before = this.stampBlock(superseded);
       let ts = this.deps.clock.now(this.deps.nowMs());
       let round: PutRound = { kind: 'failed', acks: 0, errors: {} };
       for (let attempt = 0; attempt <= this.restampAttemptsMax; attempt++) {
@@ -120,15 +199,17 @@ export class Coordinator {
         round = await this.putRound(table, partition, key, ver, encoded, targets, active, w);
         if (round.kind === 'acked') {
           if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded);
-          return { ver, partition, acks: round.acks };
+          return superseded > 0 ? { ver, partition, acks: round.acks, before } : { ver, partition, acks: round.acks };
         }
         if (round.kind !== 'stale') break;
         // A replica holds a version at least as new: issue a stamp above it and send again, so
         // that this write is ordered after every write acknowledged before it started.
         this.events.restamp();
         this.deps.clock.observe(round.newest, this.deps.nowMs());
+        before = this.stampBlock(superseded);
         ts = this.deps.clock.now(this.deps.nowMs());
-        if (ts.ms < round.newest.ms || (ts.ms === round.newest.ms && ts.c <= round.newest.c)) {
+        const lowest = before.length ? before[0] : ts;
+        if (lowest.ms < round.newest.ms || (lowest.ms === round.newest.ms && lowest.c <= round.newest.c)) {
           // The clock refused the jump (implausibly far ahead): we cannot order after it.
           throw new FogError('FOG_ERR_WRITE_CONTENDED', 'a replica holds a version stamped too far in the future to order after');
         }
@@ -142,8 +223,46 @@ export class Coordinator {
     }
   }
 
-  /** Read from `r` active replicas (retrying others on failure) and return the newest entry. */
-  async read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder): Promise<ReadResult> {
+  /**
+   * Read from `r` active replicas (retrying others on failure) and return the newest entry.
+   *
+   * Concurrent reads of one key share quorum reads: while one is in flight, the reads that
+   * arrive wait and then share the next one. A read never joins a read that started before it
+   * did, so it still sees every write acknowledged before it began. (A batch's reads, which
+   * bring their own replica order, go alone.)
+   */
+  read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder): Promise<ReadResult> {
+    if (orderFor) return this.readNow(key, r, place, orderFor);
+    const id = place.placeBy === undefined ? `${r}\u0000${key}` : `${r}\u0000${place.placeBy}\u0000${key}`;
+    if (!this.readsInFlight.has(id)) {
+      this.readsInFlight.set(id, null);
+      return this.readNow(key, r, place).finally(() => this.nextRead(id));
+    }
+    return new Promise<ReadResult>((resolve, reject) => {
+      const next = this.readsInFlight.get(id);
+      if (next) next.waiters.push({ resolve, reject });
+      else this.readsInFlight.set(id, { key, r, place, waiters: [{ resolve, reject }] });
+    });
+  }
+
+  private nextRead(id: string): void {
+    const next = this.readsInFlight.get(id);
+    if (!next) {
+      this.readsInFlight.delete(id);
+      return;
+    }
+    this.readsInFlight.set(id, null);
+    this.readNow(next.key, next.r, next.place).then(
+      (res) => {
+        for (const waiter of next.waiters) waiter.resolve(res);
+      },
+      (err: unknown) => {
+        for (const waiter of next.waiters) waiter.reject(err);
+      },
+    ).finally(() => this.nextRead(id));
+  }
+
+  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder): Promise<ReadResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
       const partition = partitionOf(place.placeBy ?? key, table.digits);
@@ -352,6 +471,16 @@ export class Coordinator {
       this.events.unreachable(id);
       return null;
     }
+  }
+
+  /** n consecutive stamps, oldest first. */
+  private stampBlock(n: number): Version[] {
+    const out: Version[] = [];
+    for (let i = 0; i < n; i++) {
+      const ts = this.deps.clock.now(this.deps.nowMs());
+      out.push({ ms: ts.ms, c: ts.c, w: this.deps.writerId });
+    }
+    return out;
   }
 
   /** Write the newest entry back to replicas that answered with an older one (background). */

@@ -1,5 +1,6 @@
+import http from 'node:http';
 import net from 'node:net';
-import { listen } from './server';
+import { listen, listenWithPreface, type RunningServer } from './server';
 
 describe('requests that are not HTTP', () => {
   it.each<[string, string, number]>([
@@ -22,5 +23,63 @@ describe('requests that are not HTTP', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+const PREFACE = Buffer.from('XBIN1\r\n');
+
+describe('listenWithPreface', () => {
+  let running: RunningServer;
+  const binaryReceived: Buffer[] = [];
+
+  beforeAll(async () => {
+    running = await listenWithPreface(
+      (req, res) => res.end(`http ${req.method} ${req.url}`),
+      '127.0.0.1', 0, PREFACE,
+      (socket, rest) => {
+        binaryReceived.push(rest);
+        socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
+      },
+    );
+  });
+  afterAll(() => running.close());
+
+  it('serves HTTP on the port, several requests on one kept-alive connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) => new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: running.port, path, agent }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    expect(await get('/a')).toBe('http GET /a');
+    expect(await get('/b')).toBe('http GET /b');
+    agent.destroy();
+  });
+
+  it('hands a connection that opens with the preface to the binary handler, with the bytes after it', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: running.port });
+    const replies: Buffer[] = [];
+    socket.on('data', (d: Buffer) => replies.push(d));
+    // The preface split over two packets, with payload behind it.
+    socket.write(PREFACE.subarray(0, 3));
+    await new Promise((r) => setTimeout(r, 20));
+    socket.write(Buffer.concat([PREFACE.subarray(3), Buffer.from('first')]));
+    await new Promise((r) => setTimeout(r, 20));
+    socket.write('second');
+    for (let i = 0; i < 50 && Buffer.concat(replies).length < 'echo:second'.length; i++) await new Promise((r) => setTimeout(r, 10));
+    socket.destroy();
+    expect(Buffer.concat(binaryReceived).toString()).toBe('first');
+    expect(Buffer.concat(replies).toString()).toBe('echo:second');
+  });
+
+  it('treats a connection whose first bytes differ from the preface as HTTP', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: running.port });
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.write('GET /raw HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await new Promise((r) => socket.on('close', r));
+    expect(Buffer.concat(chunks).toString()).toMatch(/^HTTP\/1\.1 200[\s\S]*http GET \/raw$/);
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FogError } from '@fog/protocol';
 import type { Logger } from './logger';
@@ -43,6 +44,71 @@ export function listen(handler: http.RequestListener, host: string, port: number
         close: () => new Promise<void>((res) => {
           server.close(() => res());
           server.closeAllConnections();
+        }),
+      });
+    });
+  });
+}
+
+/**
+ * Listen for HTTP and, on the same port, for connections that open with `preface` (a binary
+ * protocol): those are handed to onPreface with the bytes that followed the preface; every
+ * other connection is HTTP. HTTP requests open with a method name, so a preface that is not one
+ * tells the two apart from the first bytes.
+ */
+/** A connection that has not shown whether it is HTTP or binary within this long is closed. */
+export const PREFACE_WAIT_MS = 10_000;
+
+export function listenWithPreface(
+  handler: http.RequestListener, host: string, port: number, preface: Buffer, onPreface: (socket: net.Socket, rest: Buffer) => void,
+): Promise<RunningServer> {
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  httpServer.on('clientError', answerClientError);
+  const binary = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    let head: Buffer = Buffer.alloc(0);
+    // Silent since it connected: neither HTTP nor binary has begun.
+    const onIdle = () => socket.destroy();
+    const decided = () => {
+      socket.off('data', sniff);
+      socket.off('timeout', onIdle);
+      socket.setTimeout(0);
+    };
+    const sniff = (chunk: Buffer) => {
+      head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      const n = Math.min(head.length, preface.length);
+      if (head.subarray(0, n).equals(preface.subarray(0, n))) {
+        if (head.length < preface.length) return; // could still be either: wait for more
+        decided();
+        binary.add(socket);
+        socket.once('close', () => binary.delete(socket));
+        onPreface(socket, head.subarray(preface.length));
+        return;
+      }
+      // HTTP: give the bytes back and let the HTTP server read the connection from the start.
+      decided();
+      socket.pause();
+      socket.unshift(head);
+      httpServer.emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    };
+    socket.on('data', sniff);
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(PREFACE_WAIT_MS, onIdle);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      resolve({
+        server: httpServer,
+        port: bound,
+        close: () => new Promise<void>((res) => {
+          server.close(() => res());
+          httpServer.closeAllConnections();
+          for (const s of binary) s.destroy();
         }),
       });
     });

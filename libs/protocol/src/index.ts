@@ -10,3 +10,4 @@ export * from './api';
 export * from './build-info';
 export * from './table-check';
 export * from './ops-check';
+export * from './ops-frames';

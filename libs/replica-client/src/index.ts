@@ -1,1 +1,2 @@
 export * from './batching-replica-client';
+export * from './binary-replica-client';

@@ -1,94 +1,176 @@
 /**
- * Load generator for a running cluster: keeps N requests in flight against the frontends over
- * keep-alive connections for a fixed time and prints throughput and latency percentiles.
+ * fog-bench: starts Velour Fog (1 frontend, in-memory storage nodes, K=3) and, in the same run,
+ * the anchors users would compare it with (a one-hop bare node:http Map server and a one-hop
+ * Express Map server shipped here; redis-server and etcd when installed), preloads the same
+ * keys into each, drives them in interleaved rounds (wrk when installed, else the built-in
+ * generator, which also has an open-loop --rate mode) and prints req/s, latency percentiles,
+ * CPU µs per request per process (from /proc/PID/stat) and Velour Fog's ratios to each anchor.
  * Speed is judged here, by figures, never by a test that passes or fails on a busy machine.
  *
- *   node dist/tools/bench/main.js --frontend 127.0.0.1:8001 --frontend 127.0.0.1:8002 \
- *        --op set --concurrency 32 --duration-ms 10000 --value-bytes 100
+ *   npm run build && npm run bench -- --rounds 3 --duration-ms 5000
  */
-import http from 'node:http';
-import yargs from 'yargs';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { hideBin } from 'yargs/helpers';
+import { serveAnchor } from './anchor-servers';
+import { runLoad, type LoadResult } from './load';
+import { parseBenchArgs, type BenchOptions, type OpName } from './options';
+import { CLOCK_TICKS_PER_SECOND, cpuTicks, rssBytes } from './proc-stat';
+import { commandExists, started, tempDir } from './processes';
+import { aggregate, formatFigures, formatRatios, ratioTable, type Measurement } from './report';
+import { benchValue, buildRequest, parseWrkOutput, wrkScript } from './request-shapes';
+import { cpuUsPerRequest } from './stats';
+import { existingFog, startAnchor, startEtcd, startFog, startRedis, type Target } from './targets';
 
-/** Hard ceilings so a mistyped flag cannot turn a benchmark into a flood. */
-const CONCURRENCY_MAX = 1024;
-const DURATION_MS_MAX = 600_000;
-const KEYS_MAX = 10_000_000;
+const WRK_TIMEOUT_S = 5;
 
-const args = yargs(hideBin(process.argv))
-  .scriptName('fog-bench')
-  .option('frontend', { type: 'string', array: true, default: ['127.0.0.1:8001'], describe: 'frontend host:port (repeat for several)' })
-  .option('op', { choices: ['set', 'get', 'mixed'] as const, default: 'mixed' as const, describe: 'set, get, or 50/50 mixed (v1 PUT/GET)' })
-  .option('concurrency', { type: 'number', default: 32, describe: `requests in flight (max ${CONCURRENCY_MAX})` })
-  .option('duration-ms', { type: 'number', default: 10_000, describe: `how long to run (max ${DURATION_MS_MAX})` })
-  .option('value-bytes', { type: 'number', default: 100, describe: 'value size for writes' })
-  .option('keys', { type: 'number', default: 10_000, describe: 'distinct keys' })
-  .strict()
-  .help()
-  .version(false)
-  .parseSync();
+const say = (line: string) => process.stderr.write(`${line}\n`);
 
-const concurrency = Math.min(Math.max(1, Math.floor(args.concurrency)), CONCURRENCY_MAX);
-const durationMs = Math.min(Math.max(100, Math.floor(args['duration-ms'])), DURATION_MS_MAX);
-const keys = Math.min(Math.max(1, Math.floor(args.keys)), KEYS_MAX);
-const frontends = args.frontend.map((f) => {
-  const [host, port] = f.split(':');
-  if (!host || !Number(port)) throw new Error(`bad --frontend ${f}`);
-  return { host, port: Number(port) };
-});
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-const value = Buffer.alloc(Math.max(0, Math.floor(args['value-bytes'])), 'x');
-
-const latenciesUs: number[] = [];
-const statuses = new Map<string, number>();
-let next = 0;
-
-function request(): Promise<void> {
-  const i = next++;
-  const fe = frontends[i % frontends.length];
-  const key = `bench-${i % keys}`;
-  const write = args.op === 'set' || (args.op === 'mixed' && i % 2 === 0);
-  const started = process.hrtime.bigint();
-  return new Promise((resolve) => {
-    const req = http.request(
-      { host: fe.host, port: fe.port, agent, method: write ? 'PUT' : 'GET', path: `/v1/kv/${key}`, headers: write ? { 'content-length': value.length } : {} },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          latenciesUs.push(Number(process.hrtime.bigint() - started) / 1000);
-          const s = String(res.statusCode);
-          statuses.set(s, (statuses.get(s) ?? 0) + 1);
-          resolve();
-        });
-      },
-    );
-    req.on('error', (err) => {
-      statuses.set(err.message, (statuses.get(err.message) ?? 0) + 1);
-      resolve();
+function runWrk(t: Target, op: OpName, keys: number, o: BenchOptions, durationMs: number, scriptDir: string): Promise<LoadResult> {
+  if (t.style === 'redis') throw new Error('wrk speaks HTTP only');
+  const script = path.join(scriptDir, `${t.name}-${op}.lua`);
+  fs.writeFileSync(script, wrkScript(t.style, op, keys, o.valueBytes, Math.floor(Math.random() * 2 ** 31)));
+  const args = ['-t1', `-c${o.connections}`, `-d${Math.max(1, Math.round(durationMs / 1000))}s`, '--timeout', `${WRK_TIMEOUT_S}s`, '-s', script, `http://${t.host}:${t.port}/`];
+  return new Promise((resolve, reject) => {
+    execFile('wrk', args, { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`wrk failed: ${err.message}\n${stderr}`));
+      try {
+        const r = parseWrkOutput(stdout);
+        resolve({ ...r });
+      } catch (e) {
+        reject(e as Error);
+      }
     });
-    req.end(write ? value : undefined);
   });
 }
 
-async function worker(deadline: number): Promise<void> {
-  while (Date.now() < deadline) await request();
+function drive(t: Target, op: OpName, keys: number, o: BenchOptions, durationMs: number, useWrk: boolean, scriptDir: string, rate = o.rate): Promise<LoadResult> {
+  if (useWrk && t.style !== 'redis' && rate === 0) return runWrk(t, op, keys, o, durationMs, scriptDir);
+  const value = benchValue(o.valueBytes);
+  const hp = `${t.host}:${t.port}`;
+  return runLoad({
+    host: t.host, port: t.port, protocol: t.style === 'redis' ? 'resp' : 'http',
+    build: (i, write) => buildRequest(t.style, write, i, value, hp),
+    op, keys, connections: o.connections, durationMs, rate,
+  });
+}
+
+async function measure(t: Target, op: OpName, round: number, keys: number, o: BenchOptions, useWrk: boolean, scriptDir: string): Promise<Measurement> {
+  const before = t.processes.map((p) => cpuTicks(p.pid));
+  const r = await drive(t, op, keys, o, o.durationMs, useWrk, scriptDir);
+  const after = t.processes.map((p) => cpuTicks(p.pid));
+  const cpu: Record<string, number> = {};
+  t.processes.forEach((p, i) => {
+    cpu[p.name] = cpuUsPerRequest(after[i] - before[i], CLOCK_TICKS_PER_SECOND, r.requests);
+  });
+  return { target: t.name, op, round, requests: r.requests, elapsedS: r.elapsedS, p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us, bad: r.bad, errors: r.errors, cpuUsPerRequest: cpu };
 }
 
 async function main(): Promise<void> {
-  const started = Date.now();
-  const deadline = started + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, () => worker(deadline)));
-  const elapsedS = (Date.now() - started) / 1000;
-  latenciesUs.sort((a, b) => a - b);
-  const pct = (q: number) => (latenciesUs.length ? latenciesUs[Math.min(latenciesUs.length - 1, Math.floor(q * latenciesUs.length))] / 1000 : 0);
-  const out = {
-    op: args.op, frontends: args.frontend, concurrency, valueBytes: value.length, elapsedS: Number(elapsedS.toFixed(2)),
-    requests: latenciesUs.length, requestsPerSec: Math.round(latenciesUs.length / elapsedS),
-    latencyMs: { p50: pct(0.5).toFixed(2), p90: pct(0.9).toFixed(2), p99: pct(0.99).toFixed(2), max: pct(1).toFixed(2) },
-    statuses: Object.fromEntries(statuses),
-  };
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  agent.destroy();
+  const argv = hideBin(process.argv);
+  if (argv[0] === '--serve-anchor') return serveAnchor(argv[1], Number(argv[3] ?? 0));
+  if (argv.includes('--help')) {
+    say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
+      + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
+      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR]');
+    return;
+  }
+  let o: BenchOptions;
+  try {
+    o = parseBenchArgs(argv);
+  } catch (e) {
+    say(`fog-bench: ${(e as Error).message}`);
+    process.exitCode = 2;
+    return;
+  }
+  const haveWrk = commandExists('wrk');
+  if (o.driver === 'wrk' && !haveWrk) throw new Error('--driver wrk: wrk is not installed');
+  if (o.driver === 'wrk' && o.rate > 0) throw new Error('--rate needs the built-in generator (wrk has no open-loop mode)');
+  const useWrk = o.driver !== 'node' && o.rate === 0 && haveWrk;
+  say(`driver: ${useWrk ? 'wrk -t1 (redis: built-in generator)' : 'built-in generator'}${o.rate ? `, open loop at ${o.rate} req/s` : ', closed loop'}; ${o.connections} connections`);
+
+  const targets: Target[] = [];
+  for (const name of o.targets) {
+    let t: Target | null = null;
+    if (name === 'fog') {
+      if (o.frontend) {
+        const [h, p] = o.frontend.split(':');
+        t = existingFog(h, Number(p));
+      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir);
+      if (o.api === 'v1') t.style = 'v1';
+    } else if (name === 'bare' || name === 'express') t = await startAnchor(name);
+    else if (name === 'redis') t = await startRedis();
+    else if (name === 'etcd') t = await startEtcd();
+    if (t) targets.push(t);
+    else say(`${name}: not installed, left out`);
+  }
+
+  // Preload the same keys everywhere, so that every read finds a value and every write overwrites.
+  const value = benchValue(o.valueBytes);
+  say(`\npreload: ${o.keys} keys × ${o.valueBytes} B`);
+  const preloadLines = ['| target | keys/s | refused | RSS growth per key, by process |', '|---|---:|---:|---|'];
+  for (const t of targets) {
+    const rssBefore = t.processes.map((p) => rssBytes(p.pid));
+    const r = await t.preload(o.keys, value);
+    const growth = t.processes.map((p, i) => `${p.name} ${((rssBytes(p.pid) - rssBefore[i]) / o.keys).toFixed(0)} B`).filter((s) => !s.includes('NaN')).join(', ');
+    preloadLines.push(`| ${t.name}${t.name === 'fog' ? ' (/v1/batch)' : ''} | ${(o.keys / r.elapsedS).toFixed(0)} | ${r.bad} | ${growth || '-'} |`);
+  }
+  say(preloadLines.join('\n'));
+
+  const keys = o.hotKeys > 0 ? o.hotKeys : o.keys;
+  const scriptDir = tempDir('wrk');
+  const ms: Measurement[] = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    // Interleave: each round starts with a different target, so slow drift hits all alike.
+    const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]);
+    for (const t of order) {
+      for (const op of o.ops) {
+        if (round === 1 && o.warmupMs > 0) await drive(t, op, keys, o, o.warmupMs, useWrk, scriptDir);
+        const m = await measure(t, op, round, keys, o, useWrk, scriptDir);
+        ms.push(m);
+        say(`round ${round} ${t.name} ${op}: ${(m.requests / m.elapsedS).toFixed(0)} req/s, p99 ${(m.p99Us / 1000).toFixed(2)} ms${m.bad ? `, ${m.bad} non-OK` : ''}${m.errors ? `, ${m.errors} errors` : ''}`);
+      }
+    }
+  }
+  fs.rmSync(scriptDir, { recursive: true, force: true });
+
+  const aggs = aggregate(ms);
+  const lines = [
+    '',
+    `## Figures (median of ${o.rounds} interleaved rounds, ${o.durationMs} ms each, ${o.connections} connections, ${o.valueBytes} B values, ${o.hotKeys ? `${o.hotKeys} hot keys` : `${o.keys} keys`})`,
+    '',
+    formatFigures(aggs),
+    '',
+    '## Preload',
+    '',
+    preloadLines.join('\n'),
+  ];
+  if (targets.some((t) => t.name === 'fog') && targets.length > 1) {
+    lines.push('', '## Ratios (Velour Fog req/s over each anchor\'s)', '', formatRatios(ratioTable(aggs, 'fog', o.ops), 'Velour Fog', o.ops));
+  }
+  const fog = targets.find((t) => t.name === 'fog');
+  const fogGet = aggs.find((a) => a.target === 'fog' && a.op === 'get');
+  if (o.halfPeak && fog && fogGet && Number.isFinite(fogGet.rps) && o.rate === 0) {
+    const rate = Math.max(1, Math.floor(fogGet.rps / 2));
+    const r = await drive(fog, 'get', keys, o, o.durationMs, false, scriptDir, rate);
+    lines.push('', `## Velour Fog GET at half its peak (${rate} req/s offered, open loop, built-in generator)`, '',
+      `${(r.requests / r.elapsedS).toFixed(0)} req/s answered; p50 ${(r.p50Us / 1000).toFixed(2)} ms, p99 ${(r.p99Us / 1000).toFixed(2)} ms, p99.9 ${(r.p999Us / 1000).toFixed(2)} ms${r.bad ? `, ${r.bad} non-OK` : ''}${r.errors ? `, ${r.errors} errors` : ''}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
-void main();
+async function stopAll(): Promise<void> {
+  await Promise.all(started.map((p) => p.stop()));
+}
+
+main().then(stopAll, async (err: Error) => {
+  say(`fog-bench: ${err.message}`);
+  process.exitCode = 1;
+  await stopAll();
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    void stopAll().then(() => process.exit(130));
+  });
+}

@@ -1,0 +1,99 @@
+import type net from 'node:net';
+import type { HttpMetrics, Logger } from '@fog/http-kit';
+import { FogError, FrameReader, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse } from '@fog/protocol';
+
+export interface BinaryOpsDeps {
+  /** The table epoch this node holds. */
+  epoch: () => number;
+  refreshTable: () => Promise<void>;
+  /** The same entry point the HTTP ops route calls (Durability.answerOps). */
+  answerOps: (body: OpsRequest, nowMs: number, finish: (status: number, body: unknown) => void) => void;
+  frameBytesMax: number;
+  batchOpsMax: number;
+  metrics: HttpMetrics;
+  log: Logger;
+}
+
+/**
+ * The binary form of the internal ops route (libs/protocol ops-frames.ts): frames of
+ * operations from frontends over persistent connections, answered by request id, possibly out
+ * of order (a write waits for the disk). Each frame is judged as the HTTP route judges a body
+ * and answered through the same engine entry point, so the two forms behave alike.
+ */
+export class BinaryOpsServer {
+  private readonly ok: ReturnType<HttpMetrics['requests']['labels']>;
+  private readonly okLatency: ReturnType<HttpMetrics['latency']['labels']>;
+
+  constructor(private readonly deps: BinaryOpsDeps) {
+    this.ok = deps.metrics.requests.labels({ op: 'internal_ops', status: '200' });
+    this.okLatency = deps.metrics.latency.labels({ op: 'internal_ops', status: '200' });
+  }
+
+  /** A connection that sent the preface; `rest` is what followed it. */
+  accept(socket: net.Socket, rest: Buffer): void {
+    socket.setNoDelay(true);
+    const reader = new FrameReader(this.deps.frameBytesMax);
+    const frames: Buffer[] = [];
+    const onData = (chunk: Buffer): void => {
+      try {
+        reader.push(chunk, frames);
+      } catch (err) {
+        // The stream cannot be resynchronised after a bad length: refuse and close.
+        this.count(413, performance.now());
+        this.deps.log.warn('internal connection closed', { reason: (err as Error).message });
+        socket.destroy();
+        return;
+      }
+      // Answers given at once (in memory) leave in one write for the whole chunk.
+      socket.cork();
+      for (const f of frames) this.frame(socket, f);
+      socket.uncork();
+      frames.length = 0;
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    if (rest.length > 0) onData(rest);
+  }
+
+  private frame(socket: net.Socket, frame: Buffer): void {
+    const startMs = performance.now();
+    const id = frame.readUInt32LE(4);
+    const refuse = (status: number, err: FogError): void => {
+      if (!socket.destroyed) socket.write(encodeOpsRefusal(id, status, err.toBody()));
+      this.count(status, startMs);
+    };
+    let req: { epoch: number; ops: OpsRequest['ops'] };
+    try {
+      req = decodeOpsRequest(frame);
+    } catch (err) {
+      refuse(400, new FogError('FOG_ERR_BAD_REQUEST', `malformed frame: ${(err as Error).message}`));
+      return;
+    }
+    if (req.ops.length > this.deps.batchOpsMax) {
+      refuse(413, new FogError('FOG_ERR_BATCH_TOO_LARGE', undefined, { limit: this.deps.batchOpsMax }));
+      return;
+    }
+    const body: OpsRequest = { epoch: req.epoch, ops: req.ops };
+    const finish = (status: number, out: unknown): void => {
+      if (!socket.destroyed) socket.write(status === 200 ? encodeOpsResponse(id, out as OpsResponse) : encodeOpsRefusal(id, status, out));
+      this.count(status, startMs);
+    };
+    const answer = (): void => this.deps.answerOps(body, Date.now(), finish);
+    // A sender with a newer table knows something we do not: catch up before judging
+    // ownership, so that a legitimate write is not fenced by our stale view.
+    if (req.epoch > this.deps.epoch()) this.deps.refreshTable().then(answer, answer);
+    else answer();
+  }
+
+  private count(status: number, startMs: number): void {
+    const seconds = (performance.now() - startMs) / 1000;
+    if (status === 200) {
+      this.ok.inc();
+      this.okLatency.observe(seconds);
+      return;
+    }
+    const labels = { op: 'internal_ops', status: String(status) };
+    this.deps.metrics.requests.inc(labels);
+    this.deps.metrics.latency.observe(labels, seconds);
+  }
+}
