@@ -3,17 +3,18 @@ import type express from 'express';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
-  ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, computeDigest, diffRequestProblem,
-  digestRequestProblem, handleDiff, handleDigest, handlePush, isDiffReply, isDigestReply, isPushReply, nextPartitions, peersOf,
-  pushRequestProblem, runRound, type AeLocal, type AeTransport, type Digest, type DiffRequest, type DigestRequest, type PushRequest,
-  type RoundStats,
+  ANTI_ENTROPY_DEFAULTS, ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, TREE_GROUPS_MAX,
+  diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree, isDiffReply,
+  isDigestReply, isPushReply, isSummaryReply, isTreeReply, peersOf, pushRequestProblem, runPass, runRound, sharedPartitions,
+  summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
+  type PushRequest, type RoundStats, type SummaryRequest, type TreeRequest,
 } from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
-import { DEFAULT_LIMITS, FogError } from '@fog/protocol';
-import { HORIZON_WRITER_ID, type ReplicaEngine } from '@fog/storage-core';
+import { DEFAULT_LIMITS, FogError, PARTITION_DIGITS_MAX, partitionCount, type PartitionTable } from '@fog/protocol';
+import type { ReplicaEngine } from '@fog/storage-core';
 import type { Persistence } from './persistence';
 
 export interface AntiEntropyConfig {
@@ -33,34 +34,58 @@ export const ANTI_ENTROPY_RECEIVE_LIMITS = {
   partitionsPerRequestMax: 1024,
   /** Versions in one diff request, or entries in one push. */
   keysPerRequestMax: 50_000,
+  /** Group summaries in one tree request. */
+  groupsPerRequestMax: TREE_GROUPS_MAX,
+  /** Partition summaries in one summaries request. */
+  summariesPerRequestMax: ANTI_ENTROPY_DEFAULTS.summariesPerRequestMax,
 } as const;
+
+/** Seconds: a pass that found nothing to a catch-up pass moving many keys. */
+const PASS_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const CONTACT_FILE = 'peer-contact.json';
 
+/** Rounds one partition's reconciliation with one peer may take before it is tried again later. */
+const SYNC_PARTITION_ROUNDS_MAX = 64;
+
 /**
- * Anti-entropy for one storage node: every interval, compare the digests of a few held
- * partitions with their peer replicas and exchange what differs (see libs/replica-sync);
- * serve the same exchange to peers; purge tombstones past the grace period.
+ * Anti-entropy for one storage node (decisions in libs/replica-sync): a pass compares, with
+ * every peer that is up, all the partitions both hold through the hash tree — one exchange
+ * when nothing differs, whatever D is — then exchanges the buckets and keys of the partitions
+ * that differ, within bounds. A pass that leaves differences is followed by another at once
+ * (catch-up); otherwise the next comes after the interval. A pass runs at once when the node
+ * starts and whenever a peer (or the node itself) comes back up. Serves the same exchange to
+ * peers, confirms released partitions before they are dropped, and purges tombstones.
  */
 export class AntiEntropyLoop {
   private readonly http: AxiosInstance;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  private readonly digests = new Map<number, Digest>();
   private readonly divergent = new Map<number, boolean>();
   private readonly tracker: ContactTracker;
-  private readonly local: AeLocal;
+  private readonly local: PassLocal;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private started = false;
+  private running = false;
+  private kickAgain = false;
+  /** Where the repair of differing partitions resumes (persisted with the contact time). */
   private cursor = -1;
   private roundNo = 0;
   private lastGcMs = Date.now();
   private lastContactWrittenMs = 0;
+  /** Released partitions being confirmed with their new replicas: the exchange treats them as held. */
+  private readonly confirming = new Set<number>();
+  private sharedCache: { epoch: number; byPeer: Map<string, number[]> } = { epoch: -1, byPeer: new Map() };
+  private lastPass: { startedAtMs: number; ms: number; partitionsCompared: number; partitionsDiffering: number; workLeft: boolean } | null = null;
   private readonly m: {
     rounds: Counter;
     exchanges: Counter<'outcome'>;
     repaired: Counter<'via'>;
     covered: Counter<'action'>;
     purged: Counter;
+    passSeconds: Histogram;
+    differing: Counter;
+    missing: Counter<'side'>;
   };
 
   constructor(
@@ -81,12 +106,14 @@ export class AntiEntropyLoop {
       headers: { 'content-type': 'application/json' },
       validateStatus: (s) => s === 200,
     });
-    this.tracker = new ContactTracker(cfg.tombstoneGraceMs, this.readContact());
+    const saved = this.readContact();
+    this.tracker = new ContactTracker(cfg.tombstoneGraceMs, saved.lastContactMs);
+    this.cursor = saved.cursor;
     this.local = this.makeLocal();
     const divergent = this.divergent;
     const tracker = this.tracker;
     this.m = {
-      rounds: new Counter({ name: 'fog_storage_anti_entropy_rounds_total', help: 'Anti-entropy rounds this node started.', registers: [registry] }),
+      rounds: new Counter({ name: 'fog_storage_anti_entropy_rounds_total', help: 'Anti-entropy passes this node started.', registers: [registry] }),
       exchanges: new Counter({ name: 'fog_storage_anti_entropy_exchanges_total', help: 'Anti-entropy requests to peers, by outcome (ok, failed).', labelNames: ['outcome'] as const, registers: [registry] }),
       repaired: new Counter({
         name: 'fog_storage_anti_entropy_keys_repaired_total',
@@ -99,6 +126,13 @@ export class AntiEntropyLoop {
         labelNames: ['action'] as const, registers: [registry],
       }),
       purged: new Counter({ name: 'fog_storage_tombstones_purged_total', help: 'Tombstones purged after the grace period.', registers: [registry] }),
+      passSeconds: new Histogram({ name: 'fog_storage_anti_entropy_pass_seconds', help: 'Duration of one anti-entropy pass over every partition shared with every peer that is up.', buckets: PASS_BUCKETS_SECONDS, registers: [registry] }),
+      differing: new Counter({ name: 'fog_storage_anti_entropy_partitions_differing_total', help: 'Shared partitions an anti-entropy pass found different from a peer (summed over passes and peers).', registers: [registry] }),
+      missing: new Counter({
+        name: 'fog_storage_anti_entropy_missed_entries_total',
+        help: `Entries older than ${ANTI_ENTROPY_DEFAULTS.settleMs} ms that anti-entropy found one replica lacking while another held them, by side: here (this node lacked them) or peer.`,
+        labelNames: ['side'] as const, registers: [registry],
+      }),
     };
     new Gauge({
       name: 'fog_storage_divergent_partitions', help: 'Held partitions whose last anti-entropy comparison found a difference with a peer.', registers: [registry],
@@ -110,7 +144,7 @@ export class AntiEntropyLoop {
     });
     new Gauge({ name: 'fog_storage_anti_entropy_rejoining_partitions', help: 'Partitions being re-checked after this node was out of contact longer than the tombstone grace period.', registers: [registry], collect() { this.set(tracker.rejoiningPartitions); } });
     new Gauge({ name: 'fog_storage_tombstone_grace_seconds', help: 'Tombstone grace period.', registers: [registry], collect() { this.set(cfg.tombstoneGraceMs / 1000); } });
-    new Gauge({ name: 'fog_storage_anti_entropy_interval_seconds', help: 'Pause between anti-entropy rounds.', registers: [registry], collect() { this.set(cfg.antiEntropyIntervalMs / 1000); } });
+    new Gauge({ name: 'fog_storage_anti_entropy_interval_seconds', help: 'Pause between anti-entropy passes that left nothing to do.', registers: [registry], collect() { this.set(cfg.antiEntropyIntervalMs / 1000); } });
   }
 
   /** Horizons raised by tombstone collection are logged there (set once the data dir is open). */
@@ -119,7 +153,9 @@ export class AntiEntropyLoop {
   }
 
   start(): void {
-    this.schedule();
+    this.started = true;
+    // A node that (re)starts may have missed writes: a full pass at once, not after an interval.
+    this.kick();
   }
 
   stop(): void {
@@ -128,20 +164,47 @@ export class AntiEntropyLoop {
     this.agent.destroy();
   }
 
-  /** The partition changed: its cached digest is stale. */
-  invalidate(partition: number): void {
-    this.digests.delete(partition);
+  /**
+   * A new table: when a peer came back up (or this node did), it may have missed writes, so a
+   * pass runs now rather than after the interval.
+   */
+  onTable(before: PartitionTable | null, after: PartitionTable): void {
+    if (!before) {
+      this.kick();
+      return;
+    }
+    for (const [id, n] of Object.entries(after.nodes)) {
+      const was = before.nodes[id]?.state;
+      if (n.state === 'up' && was !== 'up') {
+        this.kick();
+        return;
+      }
+    }
   }
 
-  stats(): Record<string, number> {
+  stats(): Record<string, number | boolean | null> {
     let divergent = 0;
     for (const d of this.divergent.values()) if (d) divergent++;
-    return { rounds: this.roundNo, divergentPartitions: divergent, rejoiningPartitions: this.tracker.rejoiningPartitions, lastContactMs: this.tracker.lastContactMs ?? -1 };
+    return {
+      rounds: this.roundNo, divergentPartitions: divergent, rejoiningPartitions: this.tracker.rejoiningPartitions, lastContactMs: this.tracker.lastContactMs ?? -1,
+      lastPassMs: this.lastPass?.ms ?? null, lastPassPartitionsCompared: this.lastPass?.partitionsCompared ?? null,
+      lastPassPartitionsDiffering: this.lastPass?.partitionsDiffering ?? null, lastPassWorkLeft: this.lastPass?.workLeft ?? null,
+    };
   }
 
-  /** The replier side: three internal routes. */
+  /** The replier side: five internal routes. */
   mount(app: express.Express, json: express.RequestHandler): void {
     const limits = ANTI_ENTROPY_RECEIVE_LIMITS;
+    app.post(ANTI_ENTROPY_PATHS.tree, op('ae_tree'), json, asyncHandler(async (req, res) => {
+      const problem = treeRequestProblem(req.body, limits.groupsPerRequestMax, partitionCount(PARTITION_DIGITS_MAX));
+      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
+      res.json(handleTree(this.local, req.body as TreeRequest));
+    }));
+    app.post(ANTI_ENTROPY_PATHS.summaries, op('ae_summaries'), json, asyncHandler(async (req, res) => {
+      const problem = summaryRequestProblem(req.body, limits.summariesPerRequestMax);
+      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
+      res.json(handleSummaries(this.local, req.body as SummaryRequest));
+    }));
     app.post(ANTI_ENTROPY_PATHS.digest, op('ae_digest'), json, asyncHandler(async (req, res) => {
       const problem = digestRequestProblem(req.body, DIGEST_BUCKETS, limits.partitionsPerRequestMax);
       if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
@@ -161,37 +224,109 @@ export class AntiEntropyLoop {
     }));
   }
 
-  private makeLocal(): AeLocal {
+  /**
+   * Reconcile one partition with one peer until every difference was exchanged (a partition
+   * copy's second phase: what the primary source lacked comes from here). Resolves with what
+   * was stored here; rejects when the peer cannot be reached.
+   */
+  async syncPartition(partition: number, peer: string, onBytes: (bytes: number) => Promise<void>): Promise<{ synced: boolean; pulled: number; bytes: number }> {
+    const table = this.engine.currentTable();
+    if (!table) throw new Error('no table');
+    let pulled = 0;
+    let bytes = 0;
+    const transport = this.transport(table.nodes);
+    const counting: PassTransport = {
+      ...transport,
+      diff: async (id, req) => {
+        const reply = await transport.diff(id, req);
+        let size = 0;
+        for (const e of reply.entries) size += e.val === null ? 0 : Math.floor((e.val.length * 3) / 4);
+        bytes += size;
+        await onBytes(size);
+        return reply;
+      },
+    };
+    for (let i = 0; i < SYNC_PARTITION_ROUNDS_MAX; i++) {
+      const stats = await runRound(this.local, counting, { partitions: [partition], peersOf: () => [peer] }, this.roundLimits());
+      pulled += stats.pulled;
+      if (stats.failedExchanges > 0) throw new Error(`anti-entropy exchange with ${peer} failed`);
+      if (stats.synced.includes(partition) || !stats.divergence.has(partition)) return { synced: stats.synced.includes(partition), pulled, bytes };
+    }
+    return { synced: false, pulled, bytes };
+  }
+
+  /**
+   * Before a released partition is dropped: push to each of its current replicas whatever they
+   * lack of what this node holds. True once every one of them completed the exchange (the new
+   * replica set confirmed it holds this node's data); false to try again later.
+   */
+  async confirmRelease(partition: number): Promise<boolean> {
+    const table = this.engine.currentTable();
+    if (!table || this.engine.holds(partition)) return false;
+    const entry = table.partitions[partition];
+    if (!entry || entry.pending.length > 0 || entry.replicas.length === 0) return false;
+    if (!entry.replicas.every((id) => table.nodes[id]?.state === 'up')) return false;
+    this.confirming.add(partition);
+    try {
+      const stats = await runRound(this.local, this.transport(table.nodes), { partitions: [partition], peersOf: () => [...entry.replicas] }, this.roundLimits());
+      if (stats.pushed > 0) {
+        this.log.warn('released partition: its new replicas lacked entries this node held; pushed them before dropping', { partition, pushed: stats.pushed });
+      }
+      return stats.failedExchanges === 0 && stats.synced.includes(partition);
+    } finally {
+      this.confirming.delete(partition);
+    }
+  }
+
+  private roundLimits(): { buckets: number; keysPerRoundMax: number; entryBytesPerMessageMax: number } {
+    return { buckets: DIGEST_BUCKETS, keysPerRoundMax: this.cfg.antiEntropyKeysPerRoundMax, entryBytesPerMessageMax: this.cfg.antiEntropyEntryBytesPerMessageMax };
+  }
+
+  private makeLocal(): PassLocal {
     const engine = this.engine;
+    const holds = (p: number) => engine.holds(p) || this.confirming.has(p);
     return {
       id: engine.nodeId,
       epoch: () => engine.epoch(),
-      holds: (p) => engine.holds(p),
+      holds,
       entries: (p) => engine.store.entries(p),
       get: (p, key) => engine.store.get(p, key),
       horizonMs: (p) => engine.horizonMs(p),
-      digest: (p) => {
-        let d = this.digests.get(p);
-        if (!d) {
-          d = computeDigest(this.local, p, DIGEST_BUCKETS);
-          this.digests.set(p, d);
-        }
-        return d;
+      digest: (p) => engine.digests.digest(p),
+      summary: (p) => engine.digests.summary(p),
+      total: () => {
+        const t = engine.currentTable();
+        return t ? t.partitions.length : 1;
       },
+      shared: (peer) => this.shared(peer),
       rejoining: (p) => this.tracker.rejoining(p),
       onContact: () => this.onContact(),
       accept: (p, key, entry: Entry, via) => {
-        if (engine.admit(p, key, entry)) return 'refused';
-        const r = engine.mergeEntry(p, key, entry);
+        // A released partition being confirmed only gives: it will be dropped.
+        if (!engine.holds(p)) return 'unchanged';
+        const r = engine.ingest(via === 'retire' ? 'retire' : 'anti_entropy', p, key, entry);
         if (r.outcome === 'applied') {
           // Counted as it happens, so the metrics never lag what /v1/keys shows.
           this.m.repaired.inc({ via });
           if (via === 'retire') this.m.covered.inc({ action: 'retired' });
+          else if (entry.ver.ms < Date.now() - ANTI_ENTROPY_DEFAULTS.settleMs) this.m.missing.inc({ side: via === 'pull' ? 'here' : 'peer' });
           return 'applied';
         }
-        return r.outcome === 'stale' && r.current.ver.w === HORIZON_WRITER_ID ? 'refused' : 'unchanged';
+        return r.outcome === 'refused' || r.outcome === 'horizon' ? 'refused' : 'unchanged';
       },
     };
+  }
+
+  private shared(peer: string): number[] {
+    const t = this.engine.currentTable();
+    if (!t) return [];
+    if (this.sharedCache.epoch !== t.epoch) this.sharedCache = { epoch: t.epoch, byPeer: new Map() };
+    let list = this.sharedCache.byPeer.get(peer);
+    if (!list) {
+      list = sharedPartitions(t, this.engine.nodeId, peer);
+      this.sharedCache.byPeer.set(peer, list);
+    }
+    return list;
   }
 
   private onContact(): void {
@@ -205,56 +340,88 @@ export class AntiEntropyLoop {
     this.writeContact(now);
   }
 
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.round().catch((err: Error) => this.log.error('anti-entropy round failed', { error: err.message })).finally(() => this.schedule());
-    }, this.cfg.antiEntropyIntervalMs);
+  /** Run a pass as soon as possible (after the one running now, if any). */
+  private kick(): void {
+    if (this.stopped || !this.started) return;
+    if (this.running) {
+      this.kickAgain = true;
+      return;
+    }
+    this.schedule(0);
   }
 
-  private async round(): Promise<void> {
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = true;
+      this.pass()
+        .catch((err: Error) => {
+          this.log.error('anti-entropy pass failed', { error: err.message });
+          return true;
+        })
+        .then((workLeft) => {
+          this.running = false;
+          const again = this.kickAgain;
+          this.kickAgain = false;
+          this.schedule(again || workLeft ? ANTI_ENTROPY_DEFAULTS.catchUpDelayMs : this.cfg.antiEntropyIntervalMs);
+        });
+    }, delayMs);
+  }
+
+  /** One pass; resolves true when differences were left for the next one. */
+  private async pass(): Promise<boolean> {
     const now = Date.now();
     this.collectTombstones(now);
     const table = this.engine.currentTable();
-    if (!table) return;
+    if (!table) return false;
     const held = this.engine.heldPartitions();
-    const partitions = nextPartitions(held, this.cursor, this.cfg.antiEntropyPartitionsPerRoundMax);
-    if (partitions.length === 0) return;
-    this.cursor = partitions[partitions.length - 1];
+    if (held.length === 0) return false;
+    const peers = new Set<string>();
+    for (const p of held) for (const id of peersOf(table, p, this.engine.nodeId)) peers.add(id);
+    if (peers.size === 0) return false;
     this.roundNo++;
     this.m.rounds.inc();
     for (const p of [...this.divergent.keys()]) if (!this.engine.holds(p)) this.divergent.delete(p);
     const started = process.hrtime.bigint();
-    const stats = await runRound(this.local, this.transport(table.nodes), {
-      partitions,
-      peersOf: (p) => peersOf(table, p, this.engine.nodeId),
-    }, {
+    const stats = await runPass(this.local, this.transport(table.nodes), [...peers].sort(), {
       buckets: DIGEST_BUCKETS,
       keysPerRoundMax: this.cfg.antiEntropyKeysPerRoundMax,
       entryBytesPerMessageMax: this.cfg.antiEntropyEntryBytesPerMessageMax,
-    });
+      summariesPerRequestMax: ANTI_ENTROPY_RECEIVE_LIMITS.summariesPerRequestMax,
+      partitionsPerPeerPerPassMax: this.cfg.antiEntropyPartitionsPerRoundMax,
+    }, this.cursor);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.m.passSeconds.observe(ms / 1000);
     for (const [p, d] of stats.divergence) this.divergent.set(p, d);
     this.tracker.onSynced(stats.synced);
     this.countKept(stats.coveredKept);
+    if (stats.differingListed.length > 0) this.cursor = stats.differingListed[stats.differingListed.length - 1];
     if (stats.peerEpochMax > this.engine.epoch()) void this.refreshTable().catch(() => undefined);
-    this.logRound(stats, Number(process.hrtime.bigint() - started) / 1e6);
+    this.lastPass = { startedAtMs: now, ms, partitionsCompared: stats.partitionsCompared, partitionsDiffering: stats.partitionsDiffering, workLeft: stats.workLeft };
+    this.logPass(stats, ms);
+    return stats.workLeft;
   }
 
   private countKept(kept: number): void {
     if (kept) this.m.covered.inc({ action: 'kept' }, kept);
   }
 
-  private logRound(s: RoundStats, ms: number): void {
-    let divergent = 0;
-    for (const d of s.divergence.values()) if (d) divergent++;
-    const eventful = divergent > 0 || s.failedExchanges > 0 || s.pulled + s.pushed + s.retired + s.refused + s.coveredKept > 0;
-    // One line per round: at info when it found or changed something, at debug when all agreed.
-    this.log[eventful ? 'info' : 'debug']('anti-entropy round', {
-      round: this.roundNo, partitions: s.partitions, compared: s.divergence.size, divergentPartitions: divergent,
-      bucketsDiffering: s.bucketsDiffering, keysListed: s.keysListed, pulled: s.pulled, pushed: s.pushed, refused: s.refused,
-      retired: s.retired, coveredKept: s.coveredKept, exchanges: s.exchanges, failedExchanges: s.failedExchanges,
-      budgetExhausted: s.budgetExhausted, rejoining: this.tracker.rejoiningPartitions, ms: Math.round(ms),
-    });
+  private logPass(s: PassStats, ms: number): void {
+    this.m.differing.inc(s.partitionsDiffering);
+    const moved = s.pulled + s.pushed;
+    const eventful = s.partitionsDiffering > 0 || s.failedExchanges > 0 || moved + s.retired + s.refused + s.coveredKept > 0;
+    const fields = {
+      round: this.roundNo, peers: s.peers, partitionsCompared: s.partitionsCompared, partitionsDiffering: s.partitionsDiffering,
+      differing: s.differingListed.join(','), bucketsDiffering: s.bucketsDiffering, keysListed: s.keysListed, pulled: s.pulled, pushed: s.pushed,
+      refused: s.refused, retired: s.retired, coveredKept: s.coveredKept, exchanges: s.exchanges, failedExchanges: s.failedExchanges,
+      workLeft: s.workLeft, rejoining: this.tracker.rejoiningPartitions, ms: Math.round(ms),
+    };
+    // Moving entries means one replica lacked what another held: worth an operator's eye (the
+    // metric fog_storage_anti_entropy_missed_entries_total tells old misses from in-flight writes).
+    if (moved > 0) this.log.warn('anti-entropy found replicas lacking entries another replica held, and repaired them', fields);
+    else this.log[eventful ? 'info' : 'debug']('anti-entropy pass', fields);
     this.m.exchanges.inc({ outcome: 'ok' }, s.exchanges);
     if (s.failedExchanges) this.m.exchanges.inc({ outcome: 'failed' }, s.failedExchanges);
   }
@@ -269,12 +436,11 @@ export class AntiEntropyLoop {
     const { purged, raised } = this.engine.collectTombstones(now - this.cfg.tombstoneGraceMs);
     if (purged === 0) return;
     for (const h of raised) this.persistence?.append({ kind: 'horizon', partition: h.partition, ms: h.ms });
-    this.digests.clear();
     this.m.purged.inc(purged);
     this.log.info('tombstones purged', { purged, partitionsRaised: raised.length, graceMs: this.cfg.tombstoneGraceMs });
   }
 
-  private transport(nodes: Record<string, { address: string }>): AeTransport {
+  private transport(nodes: Record<string, { address: string }>): PassTransport {
     const url = (peer: string, p: string) => {
       const node = nodes[peer];
       if (!node) throw new Error(`no address for ${peer}`);
@@ -286,6 +452,8 @@ export class AntiEntropyLoop {
       return res.data;
     };
     return {
+      tree: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.tree, req, isTreeReply),
+      summaries: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.summaries, req, isSummaryReply),
       digest: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.digest, req, isDigestReply),
       diff: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.diff, req, isDiffReply),
       push: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.push, req, isPushReply),
@@ -298,14 +466,16 @@ export class AntiEntropyLoop {
     return this.cfg.dataDir ? path.join(this.cfg.dataDir, CONTACT_FILE) : null;
   }
 
-  private readContact(): number | null {
+  private readContact(): { lastContactMs: number | null; cursor: number } {
     const file = this.contactFile();
-    if (!file) return null;
+    if (!file) return { lastContactMs: null, cursor: -1 };
     try {
-      const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as { lastContactMs?: unknown }).lastContactMs;
-      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { lastContactMs?: unknown; cursor?: unknown };
+      const v = saved.lastContactMs;
+      const c = saved.cursor;
+      return { lastContactMs: typeof v === 'number' && Number.isFinite(v) ? v : null, cursor: Number.isSafeInteger(c) ? (c as number) : -1 };
     } catch {
-      return null;
+      return { lastContactMs: null, cursor: -1 };
     }
   }
 
@@ -315,6 +485,6 @@ export class AntiEntropyLoop {
     if (!file || now - this.lastContactWrittenMs < this.cfg.antiEntropyIntervalMs) return;
     this.lastContactWrittenMs = now;
     const tmp = `${file}.tmp`;
-    fs.promises.writeFile(tmp, JSON.stringify({ lastContactMs: now })).then(() => fs.promises.rename(tmp, file)).catch(() => undefined);
+    fs.promises.writeFile(tmp, JSON.stringify({ lastContactMs: now, cursor: this.cursor })).then(() => fs.promises.rename(tmp, file)).catch(() => undefined);
   }
 }

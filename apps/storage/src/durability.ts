@@ -2,7 +2,7 @@ import express from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
 import { ANTI_ENTROPY_DEFAULTS } from '@fog/replica-sync';
-import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type WireResult } from '@fog/protocol';
+import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type PartitionTable, type WireResult } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
 import { AntiEntropyLoop } from './anti-entropy-loop';
 import { FaultInjector } from './fault-injection';
@@ -110,14 +110,8 @@ export class Durability {
     }
     const persistence = this.persistence;
     this.engine.writeGate = persistence ? () => (persistence.writable ? null : 'FOG_ERR_INSUFFICIENT_STORAGE') : null;
-    this.engine.onApplied = (partition, key, entry) => {
-      persistence?.appendEntry(partition, key, entry);
-      this.ae.invalidate(partition);
-    };
-    this.engine.onDropped = (partition) => {
-      persistence?.append({ kind: 'drop', partition });
-      this.ae.invalidate(partition);
-    };
+    this.engine.onApplied = persistence ? (partition, key, entry) => persistence.appendEntry(partition, key, entry) : null;
+    this.engine.onDropped = persistence ? (partition) => persistence.append({ kind: 'drop', partition }) : null;
   }
 
   start(): void {
@@ -128,6 +122,21 @@ export class Durability {
   async stop(): Promise<void> {
     this.ae.stop();
     await this.persistence?.stop();
+  }
+
+  /** A new table was adopted (anti-entropy runs a pass at once when a node came back up). */
+  onTable(before: PartitionTable | null, after: PartitionTable): void {
+    this.ae.onTable(before, after);
+  }
+
+  /** Reconcile one partition with one peer (the second phase of a partition copy). */
+  syncPartition(partition: number, peer: string, onBytes: (bytes: number) => Promise<void>): Promise<{ synced: boolean; pulled: number; bytes: number }> {
+    return this.ae.syncPartition(partition, peer, onBytes);
+  }
+
+  /** True once every current replica of a released partition holds what this node holds of it. */
+  confirmRelease(partition: number): Promise<boolean> {
+    return this.ae.confirmRelease(partition);
   }
 
   /** Anti-entropy routes (storage ⇄ storage). */

@@ -2,6 +2,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import http from 'node:http';
 import type { ControllerLink, Logger } from '@fog/http-kit';
 import { DEFAULT_LIMITS, type PartitionTable } from '@fog/protocol';
+import { ByteThrottle, COPY_DEFAULTS, CopyJob } from '@fog/replica-sync';
 import { PARTITION_PAGE_DEFAULTS, type PartitionPage, type ReplicaEngine } from '@fog/storage-core';
 
 export const HANDOFF_PATH = '/internal/v1/partition-page';
@@ -9,11 +10,11 @@ export const HANDOFF_PATH = '/internal/v1/partition-page';
 export const HANDOFF_DEFAULTS = {
   /** Partitions copied at the same time (most are small: the cost is round trips). */
   partitionsConcurrentMax: 4,
-  /** Copy rate ceiling, so a join does not starve client traffic. */
+  /** Copy rate ceiling of the whole node (every copy together), so a join does not starve client traffic. */
   bytesPerSecMax: 32 * 1024 * 1024,
   pageKeysMax: PARTITION_PAGE_DEFAULTS.pageKeysMax,
-  /** Pause before retrying a failed copy (another source is tried). */
-  retryDelayMs: 1000,
+  /** Pause before retrying a failed copy step (another source is tried), doubling per failure. */
+  retryDelayMs: COPY_DEFAULTS.retryDelayMs,
   /** Most progress reports per partition per second. */
   progressReportIntervalMs: 1000,
   requestTimeoutMs: 10_000,
@@ -27,45 +28,65 @@ export interface HandoffStats {
   bytesCopied: number;
   failures: number;
   active: number;
+  /** Entries the paged source lacked and a reconciled replica held. */
+  keysRecovered: number;
+  /** Sources used by completed copies, by role. */
+  sourcesPaged: number;
+  sourcesReconciled: number;
 }
 
-interface Job {
-  partition: number;
+/** Where copy steps read and reconcile: the anti-entropy exchange and the disk commit. */
+export interface CopySync {
+  /** Reconcile one partition with one peer; onBytes throttles what it pulls. */
+  syncPartition(partition: number, peer: string, onBytes: (bytes: number) => Promise<void>): Promise<{ synced: boolean; pulled: number; bytes: number }>;
+  /** Resolves when what was stored so far is durable as the fsync policy promises. */
+  commit(): Promise<void>;
+}
+
+interface Slot {
+  job: CopyJob;
   epoch: number;
   cancelled: boolean;
-  /** The copy finished and was reported; the table still lists the node as pending until the controller's next tick. */
-  done: { keys: number; bytes: number } | null;
+  queued: boolean;
   /** Epoch of the table in which the completion was last reported. */
   reportedEpoch: number;
+  /** The sources the accepted report named. */
+  reportedSources: string[];
+  lastProgressMs: number;
 }
 
 /**
- * Copies the partitions this node is pending for from an active replica: paged, in key order,
- * throttled, merged last-writer-wins (the frontends already send the node every new write),
- * then reported complete so the controller makes the node active.
+ * Copies the partitions this node is pending for. The decisions (which source, which page,
+ * which replicas to reconcile with, when the copy is complete) are the CopyJob's
+ * (libs/replica-sync); this class carries them out over HTTP, through the engine's one door
+ * (`ingest('copy')`: disk gate, memory limit and horizon apply), under one throttle for the
+ * whole node, and reports to the controller.
  */
 export class HandoffWorker {
   private readonly http: AxiosInstance;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  private readonly jobs = new Map<number, Job>();
+  private readonly slots = new Map<number, Slot>();
   private readonly queue: number[] = [];
   private running = 0;
   private stopped = false;
   private table: PartitionTable | null = null;
-  readonly stats: HandoffStats = { partitionsCopied: 0, keysCopied: 0, bytesCopied: 0, failures: 0, active: 0 };
+  private readonly throttle: ByteThrottle;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly stats: HandoffStats = { partitionsCopied: 0, keysCopied: 0, bytesCopied: 0, failures: 0, active: 0, keysRecovered: 0, sourcesPaged: 0, sourcesReconciled: 0 };
 
   constructor(
     private readonly engine: ReplicaEngine,
     private readonly link: ControllerLink,
     private readonly log: Logger,
+    private readonly sync: CopySync,
     private readonly opts: HandoffOptions = { ...HANDOFF_DEFAULTS },
-    /** Resolves when what was merged so far is durable (persistence), before a copy is reported done. */
-    private readonly flush: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.http = axios.create({
       httpAgent: this.agent, timeout: opts.requestTimeoutMs, maxRedirects: 0,
       maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax, validateStatus: (s) => s === 200,
     });
+    // A burst of one full page at most: the average stays under the ceiling for every copy together.
+    this.throttle = new ByteThrottle(opts.bytesPerSecMax, Math.min(opts.bytesPerSecMax, PARTITION_PAGE_DEFAULTS.pageBytesMax));
   }
 
   /** Start copies for new pending partitions; cancel those no longer pending. */
@@ -74,18 +95,22 @@ export class HandoffWorker {
     const id = this.engine.nodeId;
     table.partitions.forEach((entry, p) => {
       const pending = entry.pending.includes(id);
-      const job = this.jobs.get(p);
-      if (pending && !job) {
-        this.jobs.set(p, { partition: p, epoch: table.epoch, cancelled: false, done: null, reportedEpoch: 0 });
-        this.queue.push(p);
-      } else if (pending && job?.done && table.epoch > job.reportedEpoch + 1) {
+      const slot = this.slots.get(p);
+      if (pending && !slot) {
+        this.slots.set(p, { job: new CopyJob(p, id, Date.now(), { ...COPY_DEFAULTS, retryDelayMs: this.opts.retryDelayMs }), epoch: table.epoch, cancelled: false, queued: false, reportedEpoch: 0, reportedSources: [], lastProgressMs: 0 });
+        this.enqueue(p);
+      } else if (pending && slot?.job.done && table.epoch > slot.reportedEpoch + 1) {
         // Still pending several tables after the copy was reported: the report was lost (or the
         // controller restarted without it). Say it again; the controller takes it idempotently.
-        job.reportedEpoch = table.epoch;
-        void this.link.reportHandoff({ partition: p, epoch: table.epoch, keysCopied: job.done.keys, bytesCopied: job.done.bytes, done: true }).catch(() => undefined);
-      } else if (!pending && job) {
-        job.cancelled = true;
-        this.jobs.delete(p);
+        slot.reportedEpoch = table.epoch;
+        const pr = slot.job.progress;
+        void this.link.reportHandoff({ partition: p, epoch: table.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: true, sources: slot.reportedSources, keysRecovered: pr.recoveredKeys }).catch(() => undefined);
+      } else if (!pending && slot) {
+        slot.cancelled = true;
+        this.slots.delete(p);
+      } else if (pending && slot && !slot.job.done && !slot.queued) {
+        // A new table may bring a source back up or name a new one: look again now.
+        this.enqueue(p);
       }
     });
     this.pump();
@@ -93,18 +118,36 @@ export class HandoffWorker {
 
   stop(): void {
     this.stopped = true;
-    for (const job of this.jobs.values()) job.cancelled = true;
+    for (const slot of this.slots.values()) slot.cancelled = true;
+    for (const t of this.timers) clearTimeout(t);
     this.agent.destroy();
+  }
+
+  private enqueue(p: number): void {
+    const slot = this.slots.get(p);
+    if (!slot || slot.queued || slot.cancelled) return;
+    slot.queued = true;
+    this.queue.push(p);
+  }
+
+  private later(p: number, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.enqueue(p);
+      this.pump();
+    }, Math.max(1, ms));
+    this.timers.add(t);
   }
 
   private pump(): void {
     while (!this.stopped && this.running < this.opts.partitionsConcurrentMax && this.queue.length > 0) {
       const p = this.queue.shift()!;
-      const job = this.jobs.get(p);
-      if (!job || job.cancelled) continue;
+      const slot = this.slots.get(p);
+      if (!slot || slot.cancelled) continue;
+      slot.queued = false;
       this.running++;
       this.stats.active = this.running;
-      void this.copy(job).finally(() => {
+      void this.run(p, slot).finally(() => {
         this.running--;
         this.stats.active = this.running;
         this.pump();
@@ -112,70 +155,99 @@ export class HandoffWorker {
     }
   }
 
-  private async copy(job: Job): Promise<void> {
-    const p = job.partition;
-    let keys = 0;
-    let bytes = 0;
-    try {
-      const source = this.pickSource(p);
-      if (!source) throw new Error('no active replica to copy from');
-      const started = Date.now();
-      let lastReport = 0;
-      let after: string | null = null;
-      do {
-        if (job.cancelled || this.stopped) return;
-        const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(`http://${source.address}${HANDOFF_PATH}`, {
-          epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax,
-        });
-        for (const e of res.data.entries) {
-          const value = e.val === null ? null : Buffer.from(e.val, 'base64');
-          this.engine.mergeEntry(p, e.key, { ver: e.ver, value });
-          keys++;
-          bytes += value ? value.length : 0;
-        }
-        this.stats.keysCopied += res.data.entries.length;
-        after = res.data.next;
-        // Throttle: stay under bytesPerSecMax averaged over the copy.
-        const aheadMs = (bytes / this.opts.bytesPerSecMax) * 1000 - (Date.now() - started);
-        if (aheadMs > 0) await sleep(aheadMs);
-        if (Date.now() - lastReport >= this.opts.progressReportIntervalMs && after !== null) {
-          lastReport = Date.now();
-          void this.link.reportHandoff({ partition: p, epoch: job.epoch, keysCopied: keys, bytesCopied: bytes, done: false }).catch(() => undefined);
-        }
-      } while (after !== null);
-      if (job.cancelled || this.stopped) return;
-      await this.flush();
-      const accepted = await this.link.reportHandoff({ partition: p, epoch: job.epoch, keysCopied: keys, bytesCopied: bytes, done: true });
-      if (!accepted) throw new Error('controller did not accept the completed copy');
-      job.done = { keys, bytes };
-      job.reportedEpoch = this.table?.epoch ?? job.epoch;
-      this.stats.partitionsCopied++;
-      this.stats.bytesCopied += bytes;
-      this.log.debug('partition copied', { partition: p, source: source.id, keys, bytes });
-    } catch (err) {
-      if (job.cancelled || this.stopped) return;
-      this.stats.failures++;
-      this.log.warn('partition copy failed; will retry', { partition: p, error: (err as Error).message, keys });
-      await sleep(this.opts.retryDelayMs);
-      if (!job.cancelled && !this.stopped && this.jobs.get(p) === job) this.queue.push(p);
+  /** Carry out the job's steps until it waits (then it gives its slot up) or is done. */
+  private async run(p: number, slot: Slot): Promise<void> {
+    const job = slot.job;
+    while (!slot.cancelled && !this.stopped && this.table) {
+      const step = job.next(this.table, Date.now());
+      if (step.kind === 'done') return;
+      if (step.kind === 'wait') {
+        this.later(p, step.untilMs - Date.now());
+        return;
+      }
+      const source = step.kind === 'page' ? step.source : step.kind === 'reconcile' ? step.peer : '';
+      try {
+        if (step.kind === 'page') await this.page(p, slot, step.source, step.after);
+        else if (step.kind === 'reconcile') await this.reconcile(p, slot, step.peer);
+        else await this.report(p, slot, step.sources);
+      } catch (err) {
+        if (slot.cancelled || this.stopped) return;
+        this.stats.failures++;
+        job.onFailure(source, Date.now());
+        this.log.warn('partition copy step failed; will retry', { partition: p, step: step.kind, source: source || null, error: (err as Error).message, keys: job.progress.keys });
+      }
     }
   }
 
-  /** An active replica, preferring nodes that are up; a different one on each retry. */
-  private pickSource(p: number): { id: string; address: string } | null {
-    const t = this.table;
-    if (!t) return null;
-    const candidates = t.partitions[p].replicas
-      .filter((id) => id !== this.engine.nodeId)
-      .map((id) => t.nodes[id])
-      .filter((n) => n && n.state !== 'out' && n.state !== 'left');
-    if (candidates.length === 0) return null;
-    const up = candidates.filter((n) => n.state === 'up');
-    const pool = up.length > 0 ? up : candidates;
-    return pool[(this.stats.failures + p) % pool.length];
+  private async page(p: number, slot: Slot, source: string, after: string | null): Promise<void> {
+    const node = this.table?.nodes[source];
+    if (!node) throw new Error(`no address for ${source}`);
+    const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(`http://${node.address}${HANDOFF_PATH}`, {
+      epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax,
+    });
+    if (slot.cancelled) return;
+    let bytes = 0;
+    for (const e of res.data.entries) {
+      const value = e.val === null ? null : Buffer.from(e.val, 'base64');
+      const r = this.engine.ingest('copy', p, e.key, { ver: e.ver, value });
+      // A refused entry (disk failing, memory limit) means the copy cannot be complete: retry
+      // later. A horizon refusal is a value this node knows was deleted: not needed.
+      if (r.outcome === 'refused') throw new Error(`entry refused: ${r.code}`);
+      bytes += value ? value.length : 0;
+    }
+    this.stats.keysCopied += res.data.entries.length;
+    this.stats.bytesCopied += bytes;
+    slot.job.onPage(source, res.data.entries.length, bytes, res.data.next);
+    await this.wait(this.throttle.reserve(bytes, Date.now()));
+    this.reportProgress(p, slot);
   }
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+  private async reconcile(p: number, slot: Slot, peer: string): Promise<void> {
+    const r = await this.sync.syncPartition(p, peer, (bytes) => this.wait(this.throttle.reserve(bytes, Date.now())));
+    if (slot.cancelled) return;
+    slot.job.onReconciled(peer, r.synced, r.pulled, r.bytes, Date.now());
+    this.stats.keysRecovered += r.pulled;
+    this.stats.keysCopied += r.pulled;
+    this.stats.bytesCopied += r.bytes;
+    if (r.pulled > 0) {
+      this.log.warn('partition copy: the paged replica lacked entries another active replica held; recovered them', {
+        partition: p, paged: slot.job.primarySource, reconciledWith: peer, recovered: r.pulled,
+      });
+    }
+  }
+
+  private async report(p: number, slot: Slot, sources: string[]): Promise<void> {
+    // A copy is reported done only once it is on disk as the fsync policy promises: the old
+    // replica may be released after that report.
+    await this.sync.commit();
+    const pr = slot.job.progress;
+    const accepted = await this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: true, sources, keysRecovered: pr.recoveredKeys });
+    if (!accepted) throw new Error('controller did not accept the completed copy');
+    slot.job.onReported();
+    slot.reportedSources = sources;
+    slot.reportedEpoch = this.table?.epoch ?? slot.epoch;
+    this.stats.partitionsCopied++;
+    this.stats.sourcesPaged++;
+    this.stats.sourcesReconciled += Math.max(0, sources.length - 1);
+    this.log.debug('partition copied', { partition: p, sources: sources.join(','), keys: pr.keys, bytes: pr.bytes, recovered: pr.recoveredKeys });
+  }
+
+  private reportProgress(p: number, slot: Slot): void {
+    const now = Date.now();
+    if (now - slot.lastProgressMs < this.opts.progressReportIntervalMs) return;
+    slot.lastProgressMs = now;
+    const pr = slot.job.progress;
+    void this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: false }).catch(() => undefined);
+  }
+
+  private wait(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
 }

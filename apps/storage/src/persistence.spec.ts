@@ -103,12 +103,12 @@ describe('AppendLog', () => {
 describe('Persistence', () => {
   it('replays entries, deletes, horizons and partition drops after a restart', async () => {
     const a = await open();
-    a.engine.mergeEntry(1, 'k1', val(10, 'one'));
-    a.engine.mergeEntry(1, 'k2', val(11, 'two'));
-    a.engine.mergeEntry(2, 'gone', val(12, null));
-    a.engine.mergeEntry(3, 'dropped', val(13, 'x'));
+    a.engine.ingest('client', 1, 'k1', val(10, 'one'));
+    a.engine.ingest('client', 1, 'k2', val(11, 'two'));
+    a.engine.ingest('client', 2, 'gone', val(12, null));
+    a.engine.ingest('client', 3, 'dropped', val(13, 'x'));
     a.engine.dropPartition(3);
-    a.engine.mergeEntry(4, 'old', val(5, null));
+    a.engine.ingest('client', 4, 'old', val(5, null));
     const { raised } = a.engine.collectTombstones(6);
     for (const h of raised) a.p.append({ kind: 'horizon', partition: h.partition, ms: h.ms });
     await a.p.commit();
@@ -129,12 +129,12 @@ describe('Persistence', () => {
 
   it('takes a snapshot that supersedes the log, and keeps writes made while it is written', async () => {
     const a = await open('everysec');
-    for (let i = 0; i < 2000; i++) a.engine.mergeEntry(i % 16, `k${i}`, val(i + 1, `v${i}`.repeat(50)));
+    for (let i = 0; i < 2000; i++) a.engine.ingest('client', i % 16, `k${i}`, val(i + 1, `v${i}`.repeat(50)));
     await a.p.commit();
     const snapshot = a.p.snapshotNow('test');
     // Writes racing the snapshot land in the new segment, which replay applies on top.
-    for (let i = 0; i < 100; i++) a.engine.mergeEntry(i % 16, `k${i}`, val(10_000 + i, 'newer'));
-    a.engine.mergeEntry(0, 'during', val(20_000, 'x'));
+    for (let i = 0; i < 100; i++) a.engine.ingest('client', i % 16, `k${i}`, val(10_000 + i, 'newer'));
+    a.engine.ingest('client', 0, 'during', val(20_000, 'x'));
     await snapshot;
     await a.p.commit();
     const before = dump(a.engine);
@@ -161,11 +161,11 @@ describe('Persistence', () => {
 
   it('ignores segments a snapshot covers when a crash left them behind', async () => {
     const a = await open();
-    a.engine.mergeEntry(1, 'k', val(1, 'first'));
+    a.engine.ingest('client', 1, 'k', val(1, 'first'));
     await a.p.commit();
     const stale = fs.readFileSync(path.join(dir, segmentFileName(1)));
     await a.p.snapshotNow('test');
-    a.engine.mergeEntry(1, 'k', val(2, 'second'));
+    a.engine.ingest('client', 1, 'k', val(2, 'second'));
     await a.p.commit();
     await a.p.stop();
     // As if the process died between renaming the snapshot and deleting the old segment.

@@ -218,7 +218,7 @@ export class Persistence {
       this.lastSnapshotBytes = buf.length;
       const scan = scanRecords(buf);
       const snap = readSnapshot(scan);
-      for (const { partition, key, entry } of snap.entries) this.engine.store.merge(partition, key, entry);
+      for (const { partition, key, entry } of snap.entries) this.engine.ingest('replay', partition, key, entry);
       for (const { partition, ms } of snap.horizons) this.engine.raiseHorizon(partition, ms);
       this.replay.snapshotEntries = snap.entries.length;
       firstSegment = snap.firstSegment;
@@ -316,7 +316,7 @@ export class Persistence {
   private applyReplayed(rec: LogRecord): void {
     // Straight into the store: replay restores what was on disk, without the admission and
     // horizon checks of live traffic (a present key may legitimately be older than a horizon).
-    if (rec.kind === 'entry') this.engine.store.merge(rec.partition, rec.key, rec.entry);
+    if (rec.kind === 'entry') this.engine.ingest('replay', rec.partition, rec.key, rec.entry);
     else if (rec.kind === 'horizon') this.engine.raiseHorizon(rec.partition, rec.ms);
     else if (rec.kind === 'drop') this.engine.dropPartition(rec.partition);
   }

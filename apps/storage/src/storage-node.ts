@@ -8,14 +8,20 @@ import {
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
 } from '@fog/protocol';
-import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
+import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
 import { HANDOFF_DEFAULTS, HANDOFF_PATH, HandoffWorker } from './handoff';
 import type { StorageFlags } from './storage-options';
 
-/** How long a node keeps a partition it was moved off (in-flight copies may still read it). */
-export const PARTITION_DROP_DELAY_MS = 30_000;
-const PARTITION_DROP_CHECK_INTERVAL_MS = 5_000;
+/**
+ * How long a node keeps a partition it was moved off at least (frontends with an older table
+ * may still be reading it). After that it is dropped only once its new replicas confirmed, by
+ * an anti-entropy exchange, that they hold everything this node held of it.
+ */
+export const PARTITION_DROP_DELAY_MS = 10_000;
+const PARTITION_DROP_CHECK_INTERVAL_MS = 2_000;
+/** A released partition still unconfirmed after this long is reported (it stays until confirmed). */
+const PARTITION_RELEASE_WARN_AFTER_MS = 5 * 60_000;
 
 export interface StorageConfig {
   id: string;
@@ -44,6 +50,8 @@ export class StorageNode {
   /** Partitions the table no longer gives this node, with when they were given away. */
   private readonly releasedAtMs = new Map<number, number>();
   private dropTimer: NodeJS.Timeout | null = null;
+  private confirmingRelease = false;
+  private readonly releaseWarned = new Set<number>();
   private readonly durability: Durability;
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
@@ -68,7 +76,7 @@ export class StorageNode {
     this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());
     // A copy is reported done only once it is on disk as the fsync policy promises: the old
     // replica is dropped after that report.
-    this.handoff = new HandoffWorker(this.engine, this.link, log, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax }, () => this.durability.commit());
+    this.handoff = new HandoffWorker(this.engine, this.link, log, this.durability, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax });
   }
 
   async start(): Promise<number> {
@@ -97,6 +105,7 @@ export class StorageNode {
   }
 
   private adoptTable(table: PartitionTable, from: string): boolean {
+    const previous = this.engine.currentTable();
     const before = new Set(this.engine.heldPartitions());
     const adopted = this.engine.offerTable(table);
     if (!adopted) return false;
@@ -105,19 +114,35 @@ export class StorageNode {
     for (const p of before) if (!this.engine.holds(p) && !this.releasedAtMs.has(p)) this.releasedAtMs.set(p, now);
     for (const p of this.engine.heldPartitions()) this.releasedAtMs.delete(p);
     this.handoff.onTable(table);
+    this.durability.onTable(previous, table);
     return true;
   }
 
   /**
-   * Forget partitions given away a while ago. The delay lets in-flight copies from this node
-   * finish; writes for them are already fenced.
+   * Forget partitions given away, once their new replicas confirmed they hold what this node
+   * held (a replaced replica keeps its copy until then: it may hold acknowledged writes the
+   * others missed). One confirmation at a time; an unconfirmed partition is tried again later.
    */
   private dropReleasedPartitions(nowMs: number): void {
+    if (this.confirmingRelease) return;
     for (const [p, at] of this.releasedAtMs) {
       if (nowMs - at < PARTITION_DROP_DELAY_MS) continue;
-      this.releasedAtMs.delete(p);
-      const dropped = this.engine.dropPartition(p); // through the engine: persistence logs the drop
-      if (dropped > 0) this.log.info('partition dropped', { partition: p, entries: dropped });
+      if (nowMs - at > PARTITION_RELEASE_WARN_AFTER_MS && !this.releaseWarned.has(p)) {
+        this.releaseWarned.add(p);
+        this.log.warn('released partition kept: its new replicas have not confirmed they hold its data', { partition: p, releasedForMs: nowMs - at });
+      }
+      this.confirmingRelease = true;
+      void this.durability.confirmRelease(p)
+        .catch(() => false)
+        .then((confirmed) => {
+          this.confirmingRelease = false;
+          if (!confirmed || this.engine.holds(p) || !this.releasedAtMs.has(p)) return;
+          this.releasedAtMs.delete(p);
+          this.releaseWarned.delete(p);
+          const dropped = this.engine.dropPartition(p); // through the engine: persistence logs the drop
+          this.log.info('partition dropped after its new replicas confirmed', { partition: p, entries: dropped });
+        });
+      return;
     }
   }
 
@@ -247,7 +272,17 @@ export class StorageNode {
     new Gauge({ name: 'fog_storage_handoff_partitions_active', help: 'Partitions being copied to this node now.', registers: [reg], collect() { this.set(node.handoff?.stats.active ?? 0); } });
     new Gauge({ name: 'fog_storage_handoff_copied_bytes', help: 'Value bytes copied to this node by completed partition handoffs since start.', registers: [reg], collect() { this.set(node.handoff?.stats.bytesCopied ?? 0); } });
     new Gauge({ name: 'fog_storage_handoff_copied_keys', help: 'Entries copied to this node by partition handoffs since start.', registers: [reg], collect() { this.set(node.handoff?.stats.keysCopied ?? 0); } });
-    new Gauge({ name: 'fog_storage_handoff_failures', help: 'Partition copies that failed and were retried, since start.', registers: [reg], collect() { this.set(node.handoff?.stats.failures ?? 0); } });
+    new Gauge({ name: 'fog_storage_handoff_failures', help: 'Partition copy steps that failed and were retried, since start.', registers: [reg], collect() { this.set(node.handoff?.stats.failures ?? 0); } });
+    new Gauge({ name: 'fog_storage_handoff_recovered_keys', help: 'Entries partition copies took from a reconciled replica because the paged replica lacked them, since start.', registers: [reg], collect() { this.set(node.handoff?.stats.keysRecovered ?? 0); } });
+    new Gauge({
+      name: 'fog_storage_handoff_sources', help: 'Sources used by completed partition copies since start, by role: paged (read whole) or reconciled (compared by digest).',
+      labelNames: ['role'] as const, registers: [reg],
+      collect() {
+        this.set({ role: 'paged' }, node.handoff?.stats.sourcesPaged ?? 0);
+        this.set({ role: 'reconciled' }, node.handoff?.stats.sourcesReconciled ?? 0);
+      },
+    });
+    new Gauge({ name: 'fog_storage_released_partitions', help: 'Partitions this node was moved off and keeps until their new replicas confirm they hold its data.', registers: [reg], collect() { this.set(node.releasedAtMs.size); } });
     const engineCounters = engine.counters;
     // The counts live in the pure engine; the exposition catches up with them at scrape time.
     let seen = { ...engineCounters };
@@ -266,6 +301,17 @@ export class StorageNode {
         this.inc({ outcome: 'refused_memory' }, c.refusedMemory - seen.refusedMemory);
         this.inc({ outcome: 'horizon_refused' }, c.horizonRefused - seen.horizonRefused);
         seen = { ...c };
+      },
+    });
+    let seenBy = { ...engineCounters.appliedBy };
+    new Counter({
+      name: 'fog_storage_entries_applied_total',
+      help: 'Entries stored (newer than what was held), by what brought them: client, repair (read repair), hint, copy, anti_entropy, retire, replay.',
+      labelNames: ['source'] as const,
+      registers: [reg],
+      collect() {
+        for (const source of INGEST_SOURCES) this.inc({ source }, engineCounters.appliedBy[source] - seenBy[source]);
+        seenBy = { ...engineCounters.appliedBy };
       },
     });
   }

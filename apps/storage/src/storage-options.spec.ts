@@ -8,9 +8,9 @@ function parse(argv: string[]): StorageFlags {
 }
 
 describe('storage flags', () => {
-  it('defaults to in-memory, everysec, no memory limit, 5 s anti-entropy, 10 min grace', () => {
+  it('defaults to in-memory, everysec, no memory limit, 1 s anti-entropy, 10 min grace', () => {
     const f = parse([]);
-    expect(f).toMatchObject({ fsync: 'everysec', maxMemoryBytes: 0, antiEntropyIntervalMs: 5000, tombstoneGraceMs: 600_000, snapshotLogBytes: 64 * 1024 * 1024 });
+    expect(f).toMatchObject({ fsync: 'everysec', maxMemoryBytes: 0, antiEntropyIntervalMs: 1000, tombstoneGraceMs: 600_000, snapshotLogBytes: 64 * 1024 * 1024 });
     expect(f.dataDir).toBeUndefined();
     expect(storageFlagProblems(f)).toEqual([]);
   });

@@ -218,6 +218,13 @@ export class ControllerCore {
     move.keysCopied = r.keysCopied;
     move.bytesCopied = r.bytesCopied;
     if (r.done && !move.done) {
+      // Complete only if it holds what every active replica held: a copy from one replica that
+      // missed writes would otherwise count as a replica, and the one that held them could go.
+      const sources = new Set(r.sources ?? []);
+      const missing = this.entries![r.partition].replicas.filter((x) => x !== id && this.isServing(x) && !sources.has(x));
+      if (missing.length > 0) {
+        throw new FogError('FOG_ERR_COPY_INCOMPLETE', `the copy of partition ${r.partition} did not reconcile with ${missing.join(', ')}`, { missing });
+      }
       move.done = true;
       this.finishPartitionIfSynced(r.partition);
     }
@@ -468,14 +475,19 @@ function moveKey(partition: number, node: string): string {
   return `${partition}:${node}`;
 }
 
+/** Sources one copy report may name (a partition has at most the largest K of active replicas). */
+const HANDOFF_SOURCES_MAX = 16;
+
 function validateHandoff(x: unknown, digits: number): HandoffReport {
   const r = x as Partial<HandoffReport>;
   const ok = typeof r === 'object' && r !== null &&
     Number.isInteger(r.partition) && r.partition! >= 0 && r.partition! < partitionCount(digits) &&
     Number.isSafeInteger(r.keysCopied) && r.keysCopied! >= 0 &&
     Number.isSafeInteger(r.bytesCopied) && r.bytesCopied! >= 0 &&
-    typeof r.done === 'boolean';
-  if (!ok) throw new FogError('FOG_ERR_BAD_REQUEST', 'handoff report needs partition, keysCopied, bytesCopied, done');
+    typeof r.done === 'boolean' &&
+    (r.sources === undefined || (Array.isArray(r.sources) && r.sources.length <= HANDOFF_SOURCES_MAX && r.sources.every((s) => typeof s === 'string'))) &&
+    (r.keysRecovered === undefined || (Number.isSafeInteger(r.keysRecovered) && r.keysRecovered >= 0));
+  if (!ok) throw new FogError('FOG_ERR_BAD_REQUEST', 'handoff report needs partition, keysCopied, bytesCopied, done (and optionally sources[], keysRecovered)');
   return r as HandoffReport;
 }
 

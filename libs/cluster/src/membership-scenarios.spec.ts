@@ -24,7 +24,7 @@ function syncAll(core: ControllerCore, node: string, t: number): number {
   let n = 0;
   core.table()!.partitions.forEach((e, p) => {
     if (e.pending.includes(node)) {
-      core.handoff(node, { partition: p, epoch: core.epoch(), keysCopied: 1, bytesCopied: 10, done: true }, t);
+      core.handoff(node, { partition: p, epoch: core.epoch(), keysCopied: 1, bytesCopied: 10, done: true, sources: e.replicas }, t);
       n++;
     }
   });
@@ -178,6 +178,25 @@ describe('membership scenarios', () => {
     const core = formed(3);
     expect(() => core.handoff('s1', { partition: 0, epoch: 1, keysCopied: 0, bytesCopied: 0, done: true }, 0)).toThrow(expect.objectContaining({ code: 'FOG_ERR_WRONG_NODE' }));
     expect(() => core.handoff('s1', { partition: 999, epoch: 1, keysCopied: 0, bytesCopied: 0, done: true }, 0)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+  });
+
+  it('keeps a replica pending until its copy names every active replica as a source', () => {
+    const core = formed(3);
+    core.register(storage(4), 0);
+    core.tick(0);
+    const p = core.table()!.partitions.findIndex((e) => e.pending.includes('s4'));
+    const active = core.table()!.partitions[p].replicas;
+    expect(active.length).toBeGreaterThanOrEqual(2);
+    // Copied from one replica only: that one may have missed writes another holds.
+    expect(() => core.handoff('s4', { partition: p, epoch: 2, keysCopied: 5, bytesCopied: 50, done: true, sources: [active[0]] }, 1))
+      .toThrow(expect.objectContaining({ code: 'FOG_ERR_COPY_INCOMPLETE', details: { missing: active.slice(1) } }));
+    expect(() => core.handoff('s4', { partition: p, epoch: 2, keysCopied: 5, bytesCopied: 50, done: true }, 1)).toThrow(expect.objectContaining({ code: 'FOG_ERR_COPY_INCOMPLETE' }));
+    core.tick(2000);
+    expect(core.table()!.partitions[p].pending).toEqual(['s4']);
+    core.handoff('s4', { partition: p, epoch: 2, keysCopied: 5, bytesCopied: 50, done: true, sources: active }, 3);
+    core.tick(5000);
+    expect(core.table()!.partitions[p].pending).toEqual([]);
+    expect(core.table()!.partitions[p].replicas).toContain('s4');
   });
 
   it('records copy progress on the move', () => {
@@ -343,7 +362,7 @@ describe('publishing completed copies', () => {
     core.register(storage(4), 0);
     expect(core.tick(0)).toBe(true);
     const pendingPs = core.table()!.partitions.flatMap((e, p) => (e.pending.includes('s4') ? [p] : []));
-    const report = (p: number, t: number) => core.handoff('s4', { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true }, t);
+    const report = (p: number, t: number) => core.handoff('s4', { partition: p, epoch: core.epoch(), keysCopied: 0, bytesCopied: 0, done: true, sources: core.table()!.partitions[p].replicas }, t);
     report(pendingPs[0], 100);
     expect(core.tick(100)).toBe(false);
     report(pendingPs[1], 500);

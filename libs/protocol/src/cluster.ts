@@ -86,6 +86,14 @@ export interface HandoffReport {
   bytesCopied: number;
   /** True once the copy is complete: the node asks to become an active replica. */
   done: boolean;
+  /**
+   * With done: the active replicas the copy took its data from (one paged whole, the others
+   * reconciled by digest). The controller accepts the report only when they cover every active
+   * replica of the partition in its table: a copy from one stale replica is not complete.
+   */
+  sources?: string[];
+  /** Entries stored from replicas other than the paged one: what that one lacked. */
+  keysRecovered?: number;
 }
 
 /** A replica being added to a partition, as the controller shows it. */

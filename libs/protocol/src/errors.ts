@@ -25,6 +25,7 @@ export const ERRORS = {
   FOG_ERR_WRONG_NODE: { status: 421, message: 'this node does not hold that partition in its table' },
   FOG_ERR_STALE_EPOCH: { status: 409, message: 'the table sent is older than the one held' },
   FOG_ERR_CLUSTER_MISMATCH: { status: 409, message: 'the node does not fit the cluster (duplicate id or address)' },
+  FOG_ERR_COPY_INCOMPLETE: { status: 409, message: 'the partition copy did not take data from every active replica of the partition' },
   FOG_ERR_INSUFFICIENT_STORAGE: { status: 507, message: 'the storage node cannot write to disk (disk full or failing); reads still work' },
   FOG_ERR_MEMORY_LIMIT: { status: 507, message: 'the storage node holds as many bytes as its memory limit allows' },
   FOG_ERR_INTERNAL: { status: 500, message: 'internal error' },

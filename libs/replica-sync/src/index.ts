@@ -6,3 +6,8 @@ export * from './schedule';
 export * from './wire';
 export * from './exchange';
 export * from './round';
+export * from './partition-digests';
+export * from './tree';
+export * from './pass';
+export * from './throttle';
+export * from './copy';

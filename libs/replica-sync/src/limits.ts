@@ -1,11 +1,20 @@
 /** Bounds of anti-entropy and tombstone collection, each with its unit in its name. */
 export const ANTI_ENTROPY_DEFAULTS = {
-  /** Pause between two rounds of one node. */
-  intervalMs: 5_000,
-  /** Partitions one round compares (each with every peer replica that is up). */
-  partitionsPerRoundMax: 16,
-  /** Keys one round lists, pulls and pushes, over all its partitions and peers. */
-  keysPerRoundMax: 2_000,
+  /** Pause between two passes of one node when the last one left nothing to do. */
+  intervalMs: 1_000,
+  /** Pause before the next pass when the last one hit a bound and left differences (catch-up). */
+  catchUpDelayMs: 20,
+  /** Differing partitions whose buckets and keys one pass exchanges with one peer. */
+  partitionsPerRoundMax: 64,
+  /** Keys one pass lists, pulls and pushes, over all its partitions and peers. */
+  keysPerRoundMax: 10_000,
+  /** Partition summaries in one request of the tree's second level. */
+  summariesPerRequestMax: 4_096,
+  /**
+   * Entries younger than this when anti-entropy moves them were most likely still in flight
+   * (a write reaching one replica before another): not counted as found missing.
+   */
+  settleMs: 2_000,
   /** Value bytes in one pull reply or push request (a message always carries at least one entry). */
   entryBytesPerMessageMax: 8 * 1024 * 1024,
   /** How long a node waits for a peer's answer to one anti-entropy request. */

@@ -1,9 +1,12 @@
 import { isVersion, type Version } from '@fog/protocol';
 import { isDigest, type Digest } from './digest';
 import type { KeyVersion } from './reconcile';
+import type { GroupSummary, PartitionSummaryEntry } from './tree';
 
 /** Storage ⇄ storage routes of anti-entropy. */
 export const ANTI_ENTROPY_PATHS = {
+  tree: '/internal/v1/ae/tree',
+  summaries: '/internal/v1/ae/summaries',
   digest: '/internal/v1/ae/digest',
   diff: '/internal/v1/ae/diff',
   push: '/internal/v1/ae/push',
@@ -14,6 +17,34 @@ export interface AeEntry {
   key: string;
   ver: Version;
   val: string | null;
+}
+
+/** Level 0: "these are my group summaries of the partitions we share (per my table); which differ?" */
+export interface TreeRequest {
+  epoch: number;
+  from: string;
+  /** The partition count of the requester's table (groups are ranges of it). */
+  total: number;
+  groups: GroupSummary[];
+}
+
+export interface TreeReply {
+  epoch: number;
+  /** Groups whose summaries differ (or that only one side has). */
+  groups: number[];
+}
+
+/** Level 1: "these are my summaries of the partitions in the differing groups; which differ?" */
+export interface SummaryRequest {
+  epoch: number;
+  from: string;
+  partitions: PartitionSummaryEntry[];
+}
+
+export interface SummaryReply {
+  epoch: number;
+  /** Partitions that differ, or that the peer does not hold (held false); equal ones are left out. */
+  partitions: Array<{ p: number; held: boolean }>;
 }
 
 /** Step 1: "here are my digests of these partitions; which buckets differ on your side?" */
@@ -120,6 +151,38 @@ export function pushRequestProblem(x: unknown, keysMax: number): string | null {
   if (x.entries.length > keysMax) return `at most ${keysMax} entries per request`;
   if (!x.entries.every(isAeEntry)) return 'each entry must be {key, ver, val}';
   return null;
+}
+
+const isU32 = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff;
+
+export function treeRequestProblem(x: unknown, groupsMax: number, partitionsMax: number): string | null {
+  if (!isObj(x) || !isCount(x.epoch) || !isStr(x.from) || !isCount(x.total) || !Array.isArray(x.groups)) return 'expected {epoch, from, total, groups[]}';
+  if ((x.total as number) < 1 || (x.total as number) > partitionsMax) return `total must be 1..${partitionsMax}`;
+  if (x.groups.length > groupsMax) return `at most ${groupsMax} groups per request`;
+  for (const g of x.groups) {
+    if (!Array.isArray(g) || g.length !== 5 || !isCount(g[0]) || (g[0] as number) >= groupsMax || !isU32(g[1]) || !isU32(g[2]) || !isU32(g[3]) || !isCount(g[4])) {
+      return 'each group must be [group, a, b, keys, partitions]';
+    }
+  }
+  return null;
+}
+
+export function summaryRequestProblem(x: unknown, partitionsMax: number): string | null {
+  if (!isObj(x) || !isCount(x.epoch) || !isStr(x.from) || !Array.isArray(x.partitions)) return 'expected {epoch, from, partitions[]}';
+  if (x.partitions.length > partitionsMax) return `at most ${partitionsMax} partitions per request`;
+  for (const s of x.partitions) {
+    if (!Array.isArray(s) || s.length !== 4 || !isCount(s[0]) || !isU32(s[1]) || !isU32(s[2]) || !isU32(s[3])) return 'each partition must be [p, a, b, keys]';
+  }
+  return null;
+}
+
+export function isTreeReply(x: unknown): x is TreeReply {
+  return isObj(x) && isCount(x.epoch) && Array.isArray(x.groups) && x.groups.every(isCount);
+}
+
+export function isSummaryReply(x: unknown): x is SummaryReply {
+  return isObj(x) && isCount(x.epoch) && Array.isArray(x.partitions)
+    && x.partitions.every((p) => isObj(p) && isCount(p.p) && typeof p.held === 'boolean');
 }
 
 export function isDigestReply(x: unknown): x is DigestReply {

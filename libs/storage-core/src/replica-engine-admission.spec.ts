@@ -57,10 +57,10 @@ describe('ReplicaEngine admission', () => {
 describe('ReplicaEngine tombstone collection and the horizon rule', () => {
   it('purges tombstones older than the cut-off and raises the horizon to the newest purged stamp', () => {
     const e = engine();
-    e.mergeEntry(1, 'a', entry(100, null));
-    e.mergeEntry(1, 'b', entry(300, null));
-    e.mergeEntry(1, 'c', entry(900, null));
-    e.mergeEntry(2, 'd', entry(50, 'live'));
+    e.ingest('anti_entropy', 1, 'a', entry(100, null));
+    e.ingest('anti_entropy', 1, 'b', entry(300, null));
+    e.ingest('anti_entropy', 1, 'c', entry(900, null));
+    e.ingest('anti_entropy', 2, 'd', entry(50, 'live'));
     expect(e.collectTombstones(500)).toEqual({ purged: 2, raised: [{ partition: 1, ms: 300 }] });
     expect(e.horizonMs(1)).toBe(300);
     expect(e.horizonMs(2)).toBe(NO_HORIZON_MS);
@@ -70,34 +70,34 @@ describe('ReplicaEngine tombstone collection and the horizon rule', () => {
 
   it('refuses an old entry for a key it lacks once a newer tombstone was purged, from any path', () => {
     const e = engine();
-    e.mergeEntry(1, 'deleted', entry(200, null));
+    e.ingest('anti_entropy', 1, 'deleted', entry(200, null));
     e.collectTombstones(1000);
     // A replica that missed the delete offers the old value back: refused.
-    expect(e.mergeEntry(1, 'deleted', entry(150, 'zombie')).outcome).toBe('stale');
+    expect(e.ingest('anti_entropy', 1, 'deleted', entry(150, 'zombie')).outcome).toBe('horizon');
     const viaOps = e.handle({ epoch: 1, ops: [put(1, 'deleted', 150, 'zombie')] }, 0).results[0];
     expect(viaOps).toEqual({ ok: true, outcome: 'stale', cur: { ms: 201, c: 0, w: HORIZON_WRITER_ID } });
     expect(e.store.get(1, 'deleted')).toBeUndefined();
     expect(e.counters.horizonRefused).toBe(2);
     expect(e.counters.lwwDiscarded).toBe(0);
     // Newer than the horizon: ordinary last-writer-wins.
-    expect(e.mergeEntry(1, 'deleted', entry(201, 'again')).outcome).toBe('applied');
+    expect(e.ingest('anti_entropy', 1, 'deleted', entry(201, 'again')).outcome).toBe('applied');
     // Other partitions are unaffected.
-    expect(e.mergeEntry(2, 'x', entry(1, 'old')).outcome).toBe('applied');
+    expect(e.ingest('anti_entropy', 2, 'x', entry(1, 'old')).outcome).toBe('applied');
   });
 
   it('still merges old versions of keys it holds', () => {
     const e = engine();
-    e.mergeEntry(1, 'gone', entry(500, null));
-    e.mergeEntry(1, 'kept', entry(100, 'v1'));
+    e.ingest('anti_entropy', 1, 'gone', entry(500, null));
+    e.ingest('anti_entropy', 1, 'kept', entry(100, 'v1'));
     e.collectTombstones(1000);
-    expect(e.mergeEntry(1, 'kept', entry(120, 'v2')).outcome).toBe('applied');
+    expect(e.ingest('anti_entropy', 1, 'kept', entry(120, 'v2')).outcome).toBe('applied');
   });
 
   it('forgets the horizon with the partition, and tells persistence', () => {
     const e = engine();
     const dropped: number[] = [];
     e.onDropped = (p) => dropped.push(p);
-    e.mergeEntry(3, 'a', entry(10, null));
+    e.ingest('anti_entropy', 3, 'a', entry(10, null));
     e.collectTombstones(100);
     expect(e.horizonMs(3)).toBe(10);
     e.dropPartition(3);

@@ -1,13 +1,31 @@
-import { NO_HORIZON_MS } from '@fog/replica-sync';
+import { DIGEST_BUCKETS, NO_HORIZON_MS, PartitionDigests } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
-import { LwwStore, type Entry, type MergeResult } from '@fog/lww';
+import { LwwStore, type Entry } from '@fog/lww';
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
 import { isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
 import { applySurfaceOp } from './surface-ops';
 
-/** Writer id of the stand-in version a horizon refusal reports (see mergeEntry). */
+/** Writer id of the stand-in version a horizon refusal reports (see ingest). */
 export const HORIZON_WRITER_ID = 'fog-purge-horizon';
+
+/**
+ * What brought an entry to this replica. Every source passes the same admission (disk gate,
+ * memory limit, tombstone horizon) except `replay`, the node's own log read back at start-up:
+ * it rebuilds what was already admitted, and must load even above the memory limit (a warning
+ * says so) since refusing would lose acknowledged data.
+ */
+export type IngestSource = 'client' | 'repair' | 'hint' | 'copy' | 'anti_entropy' | 'retire' | 'replay';
+export const INGEST_SOURCES: readonly IngestSource[] = ['client', 'repair', 'hint', 'copy', 'anti_entropy', 'retire', 'replay'];
+
+/**
+ * The result of offering an entry: applied (newer, stored), duplicate (the same version was
+ * held), stale (an equal-or-newer version is held: current), horizon (refused by the horizon
+ * rule: current is a stand-in just after the horizon), refused (disk or memory: code).
+ */
+export type IngestResult =
+  | { outcome: 'applied' | 'duplicate' | 'stale' | 'horizon'; current: Entry }
+  | { outcome: 'refused'; code: ErrorCode };
 
 export interface EngineCounters {
   /** Writes that lost last-writer-wins on arrival (a newer version was stored). */
@@ -21,6 +39,8 @@ export interface EngineCounters {
   refusedMemory: number;
   /** Entries refused because a purged tombstone may have deleted them (the horizon rule). */
   horizonRefused: number;
+  /** Entries stored, by what brought them. */
+  appliedBy: Record<IngestSource, number>;
 }
 
 /**
@@ -35,7 +55,12 @@ export class ReplicaEngine {
   private held = new Set<number>();
   /** Partitions this node is an active replica of: the only ones it answers reads for. */
   private active = new Set<number>();
-  readonly counters: EngineCounters = { lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0, refusedDisk: 0, refusedMemory: 0, horizonRefused: 0 };
+  readonly counters: EngineCounters = {
+    lwwDiscarded: 0, applied: 0, duplicates: 0, fenced: 0, refusedDisk: 0, refusedMemory: 0, horizonRefused: 0,
+    appliedBy: { client: 0, repair: 0, hint: 0, copy: 0, anti_entropy: 0, retire: 0, replay: 0 },
+  };
+  /** Per partition, the hash digests anti-entropy compares, kept up to date with every change. */
+  readonly digests = new PartitionDigests(DIGEST_BUCKETS);
   /** Per partition: the newest stamp of a tombstone purged here (absent: none purged). */
   private readonly horizons = new Map<number, number>();
   /** Bytes of entries (keys, values, per-entry overhead) this node may hold; null: no limit. */
@@ -56,7 +81,9 @@ export class ReplicaEngine {
   constructor(readonly nodeId: string) {}
 
   /**
-   * Merge an entry from any source; every path into the store goes through here.
+   * The one door into the store: every entry, whatever brought it (a client write, a read
+   * repair, a hint, a partition copy, anti-entropy, log replay), comes through here and passes
+   * the same admission before it is merged last-writer-wins (replay excepted, see IngestSource).
    *
    * The horizon rule: once tombstones of a partition stamped up to H were purged here, an
    * entry stamped at or before H for a key this node lacks may be one of the values those
@@ -64,14 +91,23 @@ export class ReplicaEngine {
    * after H, so that a frontend re-stamps a client write above it). Without this, a replica
    * that was away longer than the grace period would bring deleted keys back.
    */
-  mergeEntry(partition: number, key: string, entry: Entry): MergeResult {
-    const horizon = this.horizons.get(partition);
-    if (horizon !== undefined && entry.ver.ms <= horizon && !this.store.get(partition, key)) {
-      this.counters.horizonRefused++;
-      return { outcome: 'stale', current: { ver: { ms: horizon + 1, c: 0, w: HORIZON_WRITER_ID }, value: null } };
+  ingest(source: IngestSource, partition: number, key: string, entry: Entry): IngestResult {
+    if (source !== 'replay') {
+      const refusal = this.admit(partition, key, entry);
+      if (refusal) return { outcome: 'refused', code: refusal };
+      const horizon = this.horizons.get(partition);
+      if (horizon !== undefined && entry.ver.ms <= horizon && !this.store.get(partition, key)) {
+        this.counters.horizonRefused++;
+        return { outcome: 'horizon', current: { ver: { ms: horizon + 1, c: 0, w: HORIZON_WRITER_ID }, value: null } };
+      }
     }
+    const before = this.store.get(partition, key);
     const r = this.store.merge(partition, key, entry);
-    if (r.outcome === 'applied' && this.onApplied) this.onApplied(partition, key, entry);
+    if (r.outcome === 'applied') {
+      this.digests.update(partition, key, before, entry);
+      this.counters.appliedBy[source]++;
+      if (source !== 'replay') this.onApplied?.(partition, key, entry);
+    }
     return r;
   }
 
@@ -127,6 +163,9 @@ export class ReplicaEngine {
       }
     }
     if (newest.size === 0) return { purged: 0, raised: [] };
+    for (const p of newest.keys()) {
+      for (const [key, e] of this.store.entries(p)) if (e.value === null && e.ver.ms < beforeMs) this.digests.update(p, key, e, undefined);
+    }
     const purged = this.store.purgeTombstones(beforeMs);
     const raised: Array<{ partition: number; ms: number }> = [];
     for (const [partition, ms] of newest) if (this.raiseHorizon(partition, ms)) raised.push({ partition, ms });
@@ -136,6 +175,7 @@ export class ReplicaEngine {
   /** Forget a partition this node no longer holds: its entries and its horizon. */
   dropPartition(partition: number): number {
     const dropped = this.store.dropPartition(partition);
+    this.digests.drop(partition);
     this.horizons.delete(partition);
     this.onDropped?.(partition);
     return dropped;
@@ -201,15 +241,14 @@ export class ReplicaEngine {
       if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string')) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
       this.clock.observe(op.ver, nowMs);
       const entry: Entry = { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') };
-      const refusal = this.admit(op.p, op.key, entry);
-      if (refusal) return { ok: false, code: refusal };
-      const r = this.mergeEntry(op.p, op.key, entry);
+      const r = this.ingest(op.via === 'hint' ? 'hint' : op.via === 'repair' ? 'repair' : 'client', op.p, op.key, entry);
+      if (r.outcome === 'refused') return { ok: false, code: r.code };
       if (op.cas === true) this.cas.committed(op.p, op.key, op.ver, nowMs);
       if (r.outcome === 'applied') this.counters.applied++;
       else if (r.outcome === 'duplicate') this.counters.duplicates++;
       else {
-        // A horizon refusal is counted by mergeEntry, not as a last-writer-wins loss.
-        if (r.current.ver.w !== HORIZON_WRITER_ID) this.counters.lwwDiscarded++;
+        // A horizon refusal is counted by ingest, not as a last-writer-wins loss.
+        if (r.outcome === 'stale') this.counters.lwwDiscarded++;
         return { ok: true, outcome: 'stale', cur: r.current.ver };
       }
       return { ok: true, outcome: r.outcome };
