@@ -93,7 +93,10 @@ class Readers {
   readonly notFound: string[] = [];
   readonly wrong: string[] = [];
   readonly otherByStatus = new Map<number, number>();
-  phase = 'start';
+  private phaseNow = 'start';
+  private phaseStartedAt = Date.now();
+  /** Seconds spent in each phase, for the summary. */
+  readonly phaseSeconds: string[] = [];
   private stopped = false;
   private loops: Promise<void>[] = [];
 
@@ -101,6 +104,16 @@ class Readers {
 
   start(): void {
     this.loops = Array.from({ length: this.concurrency }, (_, r) => this.loop(r));
+  }
+
+  get phase(): string {
+    return this.phaseNow;
+  }
+
+  set phase(name: string) {
+    this.phaseSeconds.push(`${this.phaseNow} ${((Date.now() - this.phaseStartedAt) / 1000).toFixed(1)}`);
+    this.phaseNow = name;
+    this.phaseStartedAt = Date.now();
   }
 
   async stop(): Promise<void> {
@@ -202,6 +215,7 @@ describe('replica sync under a bad week: a cut, two lost disks, and writes throu
       readers.phase = 'the end';
       await sleep(2000);
     } finally {
+      readers.phase = 'stopping';
       await writers.stop();
       await readers.stop();
     }
@@ -215,6 +229,7 @@ describe('replica sync under a bad week: a cut, two lost disks, and writes throu
       `(${readers.notFound.length} x 404, ${readers.wrong.length} wrong, other ${countsText(readers.otherByStatus)}), ` +
       `${lost.size} lost at the end (r=quorum ${lostQuorum.length}, r=all ${lostAll.length}), ${repairs} read repairs, ${Math.round((Date.now() - started) / 1000)} s\n`,
     );
+    process.stdout.write(`replica-sync: seconds per phase: ${readers.phaseSeconds.join(', ')}\n`);
     expect({ notFound: readers.notFound.length, firstNotFound: readers.notFound.slice(0, 10) }).toEqual({ notFound: 0, firstNotFound: [] });
     expect(readers.wrong.slice(0, 10)).toEqual([]);
     expect({ lostQuorum: lostQuorum.length, firstLostQuorum: lostQuorum.slice(0, 10) }).toEqual({ lostQuorum: 0, firstLostQuorum: [] });
