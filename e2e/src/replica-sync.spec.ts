@@ -157,10 +157,11 @@ async function unreadable(fe: string[], acked: Map<string, string>, r: 'quorum' 
 const countsText = (m: Map<number, number>) => [...m].map(([s, n]) => `${s}:${n}`).join(' ') || 'none';
 
 // -------------------------------------------------------------------------------------------
-describe('replica sync under a bad week: a cut, two lost disks, and writes throughout (5 storage nodes, K=3, D=2)', () => {
+describe('replica sync under a bad week: a cut, a pause, two lost disks, and writes throughout (5 storage nodes, K=3, D=2)', () => {
   // Out soon enough to re-replicate within the run, late enough that the ~5 s cut stays `down`.
   const OUT_AFTER_MS = 8000;
   const CUT_MS = 5000;
+  const PAUSE_MS = 3000;
   const dataRoot = makeTempDir('replica-sync-data');
   const dataDir = (i: number) => path.join(dataRoot, `storage-${i}`);
   const { cluster, it } = useCluster({
@@ -175,7 +176,7 @@ describe('replica sync under a bad week: a cut, two lost disks, and writes throu
   it('every acknowledged write reads back with r=quorum and r=all, and none ever reads as missing', async () => {
     const c = cluster();
     const fes = [c.frontendUrl(0), c.frontendUrl(1)];
-    const [A, B, C] = [0, 1, 2];
+    const [A, B, C, P] = [0, 1, 2, 3];
     const writers = new Writers('week', fes, 3);
     const readers = new Readers(writers, fes, 2);
     writers.start();
@@ -193,6 +194,14 @@ describe('replica sync under a bad week: a cut, two lost disks, and writes throu
       await waitState(c, c.storageId(A), 'up');
       readers.phase = `the return of ${c.storageId(A)}`;
       await sleep(2000);
+
+      // A hung process: replica P holds its connections but answers nothing for a few seconds.
+      readers.phase = `the pause of ${c.storageId(P)}`;
+      c.pauseStorage(P);
+      await sleep(PAUSE_MS);
+      c.resumeStorage(P);
+      readers.phase = `the resumption of ${c.storageId(P)}`;
+      await sleep(1000);
 
       // (b) Replica B loses its disk and stays away until it is `out` and its partitions have
       // K active replicas elsewhere; then it comes back empty and joins again.

@@ -56,7 +56,6 @@ export class AppProcess {
   readonly lifetime: Lifetime;
   private status: ExitStatus | null = null;
   private expectingExit = false;
-  private pausedNow = false;
   private readonly child: ChildProcess;
 
   private constructor(readonly opts: SpawnAppOptions) {
@@ -130,32 +129,6 @@ export class AppProcess {
     }
   }
 
-  /** True between pause() and resume(). */
-  get paused(): boolean {
-    return this.pausedNow && this.status === null;
-  }
-
-  /**
-   * SIGSTOP: the process keeps its sockets but answers nothing (a hung process, a long GC or
-   * VM pause). Unlike signal(), an exit while paused still counts as unexpected.
-   */
-  pause(): void {
-    this.sendQuietly('SIGSTOP');
-    this.pausedNow = true;
-  }
-
-  /** SIGCONT after pause() (nothing to do once it has exited). */
-  resume(): void {
-    this.pausedNow = false;
-    if (this.status) return;
-    this.sendQuietly('SIGCONT');
-  }
-
-  private sendQuietly(sig: NodeJS.Signals): void {
-    if (this.status) throw new Error(`${this.name} (pid ${this.pid}) has exited (${describeExit(this.status)}); cannot send ${sig}`);
-    process.kill(this.pid, sig);
-  }
-
   /** Resolve with the exit status, or throw if it has not exited within `timeoutMs`. */
   async waitExit(timeoutMs: number): Promise<ExitStatus> {
     const cancel = new AbortController();
@@ -182,8 +155,6 @@ export class AppProcess {
       return this.status;
     }
     this.signal('SIGTERM');
-    // A paused process handles SIGTERM only once continued.
-    if (this.pausedNow) this.resume();
     try {
       return await this.waitExit(graceMs);
     } catch {

@@ -72,6 +72,7 @@ const PARTITION_DIGITS_DEFAULT = 2;
 export class Cluster {
   private storageNodes: Member[] = [];
   private linkRelays: TcpProxy[] = [];
+  private readonly paused = new Set<AppProcess>();
   private frontendNodes: Member[] = [];
   private failed = false;
   private stopped = false;
@@ -266,14 +267,29 @@ export class Cluster {
     links.controller.heal();
   }
 
-  /** SIGSTOP storage node i: it holds its sockets and answers nothing until resumeStorage. */
+  /**
+   * SIGSTOP storage node i (by its PID): it keeps its sockets but answers nothing until
+   * resumeStorage, like a hung process or a long pause. Its exit meanwhile is still a crash.
+   */
   pauseStorage(i: number): void {
-    this.storageAt(i).proc.pause();
+    const m = this.storageAt(i);
+    if (!m.proc.running) throw new Error(`${m.name} is not running; cannot pause it`);
+    process.kill(m.proc.pid, 'SIGSTOP');
+    this.paused.add(m.proc);
   }
 
   /** SIGCONT after pauseStorage. */
   resumeStorage(i: number): void {
-    this.storageAt(i).proc.resume();
+    const proc = this.storageAt(i).proc;
+    this.paused.delete(proc);
+    if (proc.running) process.kill(proc.pid, 'SIGCONT');
+  }
+
+  /** Continue paused processes (a stopped process handles SIGTERM only once continued) and close the relays. */
+  private undoFaults(): void {
+    for (const proc of this.paused) if (proc.running) process.kill(proc.pid, 'SIGCONT');
+    this.paused.clear();
+    for (const relay of this.linkRelays) void relay.close();
   }
 
   private linksOf(i: number): StorageLinks {
@@ -365,10 +381,10 @@ export class Cluster {
   async stop(): Promise<Array<{ name: string; status: ExitStatus }>> {
     if (this.stopped) return [];
     this.stopped = true;
+    this.undoFaults();
     const members = this.members();
     const crashed = this.crashes();
     const statuses = await Promise.all(members.map(async (m) => ({ name: m.name, status: await m.proc.stop(3000) })));
-    await Promise.all(this.linkRelays.map((r) => r.close()));
     const alive = members.filter((m) => m.proc.running);
     if (alive.length) throw new Error(`processes still running after stop: ${alive.map((m) => `${m.name} pid ${m.proc.pid}`).join(', ')}`);
     if (this.failed || crashed.length) process.stderr.write(`e2e: cluster logs kept in ${this.logDir}${crashed.length ? ` (crashed: ${crashed.map((c) => `${c.name} ${describeExit(c.status)}`).join(', ')})` : ''}\n`);
