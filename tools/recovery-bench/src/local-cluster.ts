@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The built apps (npm run build): <root>/dist/apps/<app>/main.js, found from this bundle's place. */
 const WORKSPACE_ROOT = path.resolve(__dirname, '..', '..', '..');
 const LOOPBACK = '127.0.0.1';
-const START_TIMEOUT_MS = 120_000;
+const START_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 3000;
 const HTTP_TIMEOUT_MS = 30_000;
 

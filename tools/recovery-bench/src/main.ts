@@ -30,6 +30,8 @@ const WRITE_CONCURRENCY = 16;
 const KEYS_BEFORE = 100;
 const POLL_INTERVAL_MS = 250;
 const KEYS_LISTED_MAX = 100_000;
+const DOWN_AFTER_MS = 10_000;
+const SUSPECT_AFTER_MS = 5_000;
 
 const args = yargs(hideBin(process.argv))
   .scriptName('fog-recovery-bench')
@@ -103,9 +105,11 @@ async function runOnce(digits: number): Promise<void> {
   const outAfterMs = downMs + 120_000;
   const cluster = await LocalCluster.start({
     storage: args.storage, redundancy: args.redundancy, digits, logDir: dir,
-    // Default heartbeats: at D=4 every table is ~9 MB, and faster heartbeats make a busy
-    // controller see everyone as down.
-    controllerArgs: ['--out-after-ms', String(outAfterMs)],
+    // Slow failure detection: at D=4 every table is ~9 MB, and a busy 2-core machine can hold
+    // the controller's heartbeat handling up for seconds; a node seen down for that and back
+    // would restart the run's partitions as copies. How soon the victim is seen down does not
+    // matter here: the frontend counts only real acknowledgements either way.
+    controllerArgs: ['--down-after-ms', String(DOWN_AFTER_MS), '--suspect-after-ms', String(SUSPECT_AFTER_MS), '--out-after-ms', String(outAfterMs)],
     storageArgs: (i) => ['--data-dir', path.join(dir, `data-${i}`)],
     frontendArgs: [],
   });
