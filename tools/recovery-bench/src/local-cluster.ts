@@ -163,7 +163,12 @@ export class LocalCluster {
       for (const s of storage) s.start();
       frontend.start();
       await Promise.all([...storage, frontend].map((a) => a.waitHealthy()));
-      await waitUntil('the controller to form the table', () => getJson<{ formed: boolean; movesPending: number }>(`${controller.url}/v1/cluster`), (v) => v.formed && v.movesPending === 0, START_TIMEOUT_MS);
+      // Formed, every node up, and no replica pending (a node seen down and back empty at
+      // start-up would make its partitions copies).
+      await waitUntil('the table to form and settle (every node up, no pending replica)', async () => {
+        const v = await getJson<{ epoch: number; formed: boolean; movesPending: number; nodes: Array<{ state: string }> }>(`${controller.url}/v1/cluster`);
+        return { epoch: v.epoch, formed: v.formed, movesPending: v.movesPending, notUp: v.nodes.filter((n) => n.state !== 'up').length };
+      }, (v) => v.formed && v.movesPending === 0 && v.notUp === 0, START_TIMEOUT_MS);
       return cluster;
     } catch (err) {
       await cluster.stop();
