@@ -7,9 +7,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   ANTI_ENTROPY_DEFAULTS, ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, TREE_GROUPS_MAX,
   diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree, isDiffReply,
-  isDigestReply, isPushReply, isSummaryReply, isTreeReply, peersOf, pushRequestProblem, runPass, runRound, sharedPartitions,
+  isDigestReply, isPushReply, isSummaryReply, isTreeReply, peersOf, pushRequestProblem, runPass, runRound, serving, sharedPartitions,
   summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
-  type PushRequest, type RoundStats, type SummaryRequest, type TreeRequest,
+  type PushRequest, type SummaryRequest, type TreeRequest,
 } from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
@@ -265,7 +265,7 @@ export class AntiEntropyLoop {
     if (!table || this.engine.holds(partition)) return false;
     const entry = table.partitions[partition];
     if (!entry || entry.pending.length > 0 || entry.replicas.length === 0) return false;
-    if (!entry.replicas.every((id) => table.nodes[id]?.state === 'up')) return false;
+    if (!entry.replicas.every((id) => serving(table.nodes[id]?.state))) return false;
     this.confirming.add(partition);
     try {
       const stats = await runRound(this.local, this.transport(table.nodes), { partitions: [partition], peersOf: () => [...entry.replicas] }, this.roundLimits());

@@ -1,4 +1,5 @@
 import type { PartitionTable } from '@fog/protocol';
+import { serving } from './schedule';
 
 /**
  * A partition copy, as a state machine that does no I/O: the app asks `next()` what to do,
@@ -61,7 +62,8 @@ export class CopyJob {
     if (nowMs < this.retryAtMs) return { kind: 'wait', untilMs: this.retryAtMs, reason: 'retry' };
     const active = activeSources(table, this.partition, this.self);
     if (active.length === 0) return { kind: 'wait', untilMs: nowMs + this.opts.retryDelayMs, reason: 'no_source' };
-    const up = active.filter((id) => table.nodes[id]?.state === 'up');
+    // A leaving node still serves (it is handing its partitions away): it is a source like an up one.
+    const up = active.filter((id) => serving(table.nodes[id]?.state));
     if (!this.pageDone) {
       if (this.primary === null || !up.includes(this.primary)) {
         if (up.length === 0) return { kind: 'wait', untilMs: nowMs + this.opts.retryDelayMs, reason: 'source_down' };

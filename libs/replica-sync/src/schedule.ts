@@ -23,5 +23,10 @@ export function peersOf(table: PartitionTable, partition: number, selfId: string
   if (!entry) return [];
   const ids = new Set([...entry.replicas, ...entry.pending]);
   ids.delete(selfId);
-  return [...ids].filter((id) => table.nodes[id]?.state === 'up').sort();
+  return [...ids].filter((id) => serving(table.nodes[id]?.state)).sort();
+}
+
+/** A node that answers replica traffic: up, or leaving (it serves until its partitions are handed away). */
+export function serving(state: string | undefined): boolean {
+  return state === 'up' || state === 'leaving';
 }
