@@ -54,6 +54,8 @@ describe('anti-entropy and deletes with real processes (K=3 on 3 storage nodes: 
     storageArgs: (i) => [
       '--data-dir', path.join(dataRoot, `storage-${i}`), '--anti-entropy-interval-ms', String(AE_INTERVAL_MS), '--tombstone-grace-ms', String(GRACE_MS),
     ],
+    // Hinted handoff off: these tests are about what anti-entropy alone repairs (hints.spec.ts covers hints).
+    frontendArgs: ['--hints-per-node-max', '0'],
   });
   afterAll(() => removeTempDir(dataRoot));
 

@@ -2,7 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, type LogLevel } from '@fog/http-kit';
 import {
-  PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
+  BUILD_VERSION, PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
 import { FAILURE_DEFAULTS, SYNC_PUBLISH_INTERVAL_MS_DEFAULT } from '@fog/cluster';
 import { ControllerNode } from './controller-node';
@@ -26,7 +26,7 @@ const parser = yargs(hideBin(process.argv))
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
   .help()
-  .version(false);
+  .version(BUILD_VERSION);
 const args = parseWithKnownEnv(parser) as ReturnType<typeof parser.parseSync>;
 
 function fail(message: string): never {

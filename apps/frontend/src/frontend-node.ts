@@ -12,6 +12,7 @@ import {
   type Limits, type PartitionTable,
 } from '@fog/protocol';
 import { BatchingReplicaClient } from '@fog/replica-client';
+import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
 import { v1Router } from './v1-routes';
 
 export interface FrontendConfig {
@@ -26,6 +27,8 @@ export interface FrontendConfig {
   replicaInflightRequestsMax: number;
   replicaQueueOpsMax: number;
   limits: Limits;
+  /** Hinted handoff: bounds and delivery period (hint-delivery.ts). */
+  hints: HintDeliveryConfig;
 }
 
 /** The client-facing node: original API and v1 REST over the coordinator. */
@@ -34,6 +37,7 @@ export class FrontendNode {
   private readonly metrics: HttpMetrics;
   private readonly link: ControllerLink;
   private readonly transport: BatchingReplicaClient;
+  private readonly hints: HintDelivery;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
 
@@ -54,6 +58,7 @@ export class FrontendNode {
       onTable: (t) => this.adoptTable(t, 'controller'),
       currentEpoch: () => this.table?.epoch ?? 0,
     });
+    this.hints = new HintDelivery({ transport: this.transport, table: () => this.table, log, registry: this.metrics.registry, config: cfg.hints });
     this.coordinator = new Coordinator({
       transport: this.transport,
       clock: new HybridClock(),
@@ -71,11 +76,13 @@ export class FrontendNode {
     this.server = await listen(this.expressApp(), this.cfg.host, this.cfg.port);
     this.log.info('frontend listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
+    this.hints.start();
     return this.server.port;
   }
 
   async stop(): Promise<void> {
     this.link.stop();
+    this.hints.stop();
     await this.server?.close();
     this.transport.close();
   }
@@ -204,6 +211,7 @@ export class FrontendNode {
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
       unreachable: (id) => this.link.reportUnreachable(id, Date.now()),
+      missedWrite: (id, partition, key, ver, val) => this.hints.missedWrite(id, partition, key, ver, val),
     };
   }
 }

@@ -3,9 +3,10 @@ import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
 import { REPLICA_CLIENT_DEFAULTS } from '@fog/replica-client';
 import { FrontendNode } from './frontend-node';
+import { hintConfigFrom, withHintFlags } from './hint-delivery';
 
 const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
-  y
+  withHintFlags(y)
     .option('key-bytes-max', { type: 'number', default: DEFAULT_LIMITS.keyBytesMax, describe: 'longest key, UTF-8 bytes' })
     .option('value-bytes-max', { type: 'number', default: DEFAULT_LIMITS.valueBytesMax, describe: 'largest value, bytes' })
     .option('request-body-bytes-max', { type: 'number', default: DEFAULT_LIMITS.requestBodyBytesMax, describe: 'largest client request body, bytes' })
@@ -29,12 +30,18 @@ const positiveInt = (name: string, n: unknown): number => {
   return n;
 };
 const c = cli as unknown as Record<string, unknown>;
+const hints = hintConfigFrom(c);
+if ('problems' in hints) {
+  process.stderr.write(`error: ${hints.problems.join('; ')}\n`);
+  process.exit(2);
+}
 const node = new FrontendNode(
   {
     ...cli,
     replicaRequestTimeoutMs: positiveInt('replica-request-timeout-ms', c['replica-request-timeout-ms']),
     replicaInflightRequestsMax: positiveInt('replica-inflight-requests-max', c['replica-inflight-requests-max']),
     replicaQueueOpsMax: positiveInt('replica-queue-ops-max', c['replica-queue-ops-max']),
+    hints: hints.config,
     limits: {
       ...DEFAULT_LIMITS,
       keyBytesMax: positiveInt('key-bytes-max', c['key-bytes-max']),

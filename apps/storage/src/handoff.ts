@@ -71,6 +71,7 @@ export class HandoffWorker {
   private stopped = false;
   private table: PartitionTable | null = null;
   private readonly throttle: ByteThrottle;
+  private readonly pageBytesMax: number;
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly stats: HandoffStats = { partitionsCopied: 0, keysCopied: 0, bytesCopied: 0, failures: 0, active: 0, keysRecovered: 0, sourcesPaged: 0, sourcesReconciled: 0 };
 
@@ -86,7 +87,11 @@ export class HandoffWorker {
       maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax, validateStatus: (s) => s === 200,
     });
     // A burst of one full page at most: the average stays under the ceiling for every copy together.
-    this.throttle = new ByteThrottle(opts.bytesPerSecMax, Math.min(opts.bytesPerSecMax, PARTITION_PAGE_DEFAULTS.pageBytesMax));
+    const burst = Math.min(opts.bytesPerSecMax, PARTITION_PAGE_DEFAULTS.pageBytesMax);
+    this.throttle = new ByteThrottle(opts.bytesPerSecMax, burst);
+    // Pages are charged after they arrive, so the copies in flight together may overshoot by one
+    // page each: pages of burst / copies keep the overshoot within one burst.
+    this.pageBytesMax = Math.max(1, Math.floor(burst / opts.partitionsConcurrentMax));
   }
 
   /** Start copies for new pending partitions; cancel those no longer pending. */
@@ -183,7 +188,7 @@ export class HandoffWorker {
     const node = this.table?.nodes[source];
     if (!node) throw new Error(`no address for ${source}`);
     const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(`http://${node.address}${HANDOFF_PATH}`, {
-      epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax,
+      epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax, bytesMax: this.pageBytesMax,
     });
     if (slot.cancelled) return;
     let bytes = 0;

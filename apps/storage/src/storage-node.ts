@@ -147,7 +147,7 @@ export class StorageNode {
   }
 
   /** Serve one page of a partition to a node copying it (handoff source side). */
-  private partitionPage(body: { epoch?: unknown; p?: unknown; after?: unknown; limit?: unknown }): PartitionPage {
+  private partitionPage(body: { epoch?: unknown; p?: unknown; after?: unknown; limit?: unknown; bytesMax?: unknown }): PartitionPage {
     const p = body.p;
     const table = this.engine.currentTable();
     if (!table || typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= table.partitions.length) {
@@ -158,7 +158,10 @@ export class StorageNode {
     if (!table.partitions[p].replicas.includes(this.cfg.id)) {
       throw new FogError('FOG_ERR_WRONG_NODE', `not an active replica of partition ${p}`, { epoch: this.engine.epoch() });
     }
-    return pagePartition(this.engine.store, p, body.after as string | null, limit, PARTITION_PAGE_DEFAULTS.pageBytesMax);
+    // The copier may ask for smaller pages (its throttle's burst); never larger than ours.
+    const bytesMax = typeof body.bytesMax === 'number' && Number.isSafeInteger(body.bytesMax) && body.bytesMax > 0
+      ? Math.min(body.bytesMax, PARTITION_PAGE_DEFAULTS.pageBytesMax) : PARTITION_PAGE_DEFAULTS.pageBytesMax;
+    return pagePartition(this.engine.store, p, body.after as string | null, limit, bytesMax);
   }
 
   private handleOps(req: http.IncomingMessage, res: http.ServerResponse): void {

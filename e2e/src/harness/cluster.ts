@@ -1,4 +1,5 @@
 import type { ClusterView, PartitionTable } from '@fog/protocol';
+import { stopChildren } from '@fog/launcher';
 
 export type { ClusterView };
 import { describeExit, type AppProcess, type ExitStatus } from './app-process';
@@ -64,6 +65,8 @@ interface Member extends ListeningApp {
 }
 
 const PARTITION_DIGITS_DEFAULT = 2;
+/** SIGTERM to SIGKILL when the cluster is stopped. */
+const STOP_GRACE_MS = 3000;
 
 /**
  * A controller, storage nodes and frontends as real processes on 127.0.0.1, each started with
@@ -384,7 +387,8 @@ export class Cluster {
     this.undoFaults();
     const members = this.members();
     const crashed = this.crashes();
-    const statuses = await Promise.all(members.map(async (m) => ({ name: m.name, status: await m.proc.stop(3000) })));
+    await stopChildren(members.map((m) => m.proc), STOP_GRACE_MS);
+    const statuses = await Promise.all(members.map(async (m) => ({ name: m.name, status: await m.proc.exited })));
     const alive = members.filter((m) => m.proc.running);
     if (alive.length) throw new Error(`processes still running after stop: ${alive.map((m) => `${m.name} pid ${m.proc.pid}`).join(', ')}`);
     if (this.failed || crashed.length) process.stderr.write(`e2e: cluster logs kept in ${this.logDir}${crashed.length ? ` (crashed: ${crashed.map((c) => `${c.name} ${describeExit(c.status)}`).join(', ')})` : ''}\n`);

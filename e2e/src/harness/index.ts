@@ -10,3 +10,4 @@ export * from './tcp-proxy';
 export * from './temp-dir';
 export * from './use-cluster';
 export * from './wait-for';
+export * from './promql-names';

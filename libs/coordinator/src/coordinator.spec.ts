@@ -3,7 +3,10 @@ import type { OpsRequest, PartitionTable, WireOp } from '@fog/protocol';
 import { FogError, type ErrorCode } from '@fog/protocol';
 import { partitionOf } from '@fog/partitioning';
 import { ReplicaEngine } from '@fog/storage-core';
+import type { Version } from '@fog/protocol';
+import { runBatch } from './batch';
 import { Coordinator } from './coordinator';
+import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 
 const DIGITS = 1;
@@ -14,6 +17,9 @@ class FakeCluster implements ReplicaTransport {
   readonly down = new Set<string>();
   /** Nodes that refuse every write with this code (a full disk, a memory limit). */
   readonly refuse = new Map<string, ErrorCode>();
+  /** Nodes whose requests wait (unanswered) until release(): a replica that answers late. */
+  readonly holding = new Set<string>();
+  private held: Array<() => void> = [];
   wallMs = 1_000_000;
   sent: Array<{ address: string; op: WireOp }> = [];
 
@@ -21,9 +27,18 @@ class FakeCluster implements ReplicaTransport {
     for (const id of ids) this.engines.set(id, new ReplicaEngine(id));
   }
 
+  /** Let the held requests through; they meet the node as it is now (down, refusing...). */
+  release(): void {
+    this.holding.clear();
+    const held = this.held;
+    this.held = [];
+    for (const go of held) go();
+  }
+
   async send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
     this.sent.push({ address, op });
     await Promise.resolve();
+    if (this.holding.has(address)) await new Promise<void>((go) => this.held.push(go));
     if (this.down.has(address)) throw new Error('ECONNREFUSED');
     const engine = this.engines.get(address)!;
     const refusal = this.refuse.get(address);
@@ -43,8 +58,11 @@ function tableFor(ids: string[], epoch = 1, pending: string[] = []): PartitionTa
   return { epoch, digits: DIGITS, redundancy: ids.length, partitions: Array.from({ length: 16 }, () => ({ replicas: [...ids], pending: [...pending] })), nodes };
 }
 
-function makeCoordinator(cluster: FakeCluster, table: { current: PartitionTable }, writerId: string, skewMs = 0, refresh = async () => undefined) {
+function makeCoordinator(
+  cluster: FakeCluster, table: { current: PartitionTable }, writerId: string, skewMs = 0, refresh = async () => undefined, events: CoordinatorEvents = NO_EVENTS,
+) {
   return new Coordinator({
+    events,
     transport: cluster,
     clock: new HybridClock(),
     nowMs: () => cluster.wallMs + skewMs,
@@ -206,5 +224,171 @@ describe('Coordinator', () => {
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     const p = partitionOf('k', DIGITS);
     for (const id of ['a', 'b', 'd']) expect(moved.engines.get(id)!.store.get(p, 'k')?.value?.toString()).toBe('v');
+  });
+});
+
+/** A missed write as the coordinator tells it, with the value decoded. */
+interface Missed {
+  node: string;
+  partition: number;
+  key: string;
+  ver: Version;
+  value: string | null;
+}
+
+/** Lets every pending promise callback and transport turn run. */
+const settleTurns = async (n = 10) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe('Coordinator: writes acknowledged without some replica are reported as missed', () => {
+  const ids = ['a', 'b', 'c'];
+  let cluster: FakeCluster;
+  let table: { current: PartitionTable };
+  let missed: Missed[];
+  const events: CoordinatorEvents = {
+    ...NO_EVENTS,
+    missedWrite: (node, partition, key, ver, val) => missed.push({ node, partition, key, ver, value: val === null ? null : Buffer.from(val, 'base64').toString() }),
+  };
+
+  beforeEach(() => {
+    cluster = new FakeCluster(ids);
+    table = { current: tableFor(ids) };
+    cluster.publish(table.current);
+    missed = [];
+  });
+
+  it.each([
+    // [what, how replica c fails, w]
+    ['unreachable', (c: FakeCluster) => c.down.add('c'), 2],
+    ['disk full', (c: FakeCluster) => c.refuse.set('c', 'FOG_ERR_INSUFFICIENT_STORAGE'), 2],
+    ['memory limit', (c: FakeCluster) => c.refuse.set('c', 'FOG_ERR_MEMORY_LIMIT'), 1],
+  ] as Array<[string, (c: FakeCluster) => void, number]>)('reports the replica that failed (%s) with the acknowledged version and value', async (_what, fail, w) => {
+    fail(cluster);
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    const res = await fe.write('k', Buffer.from('v1'), w);
+    await settleTurns();
+    expect(missed).toEqual([{ node: 'c', partition: partitionOf('k', DIGITS), key: 'k', ver: res.ver, value: 'v1' }]);
+  });
+
+  it('reports nothing when every replica took the write', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    await fe.write('k', Buffer.from('v'), 2);
+    await settleTurns();
+    expect(missed).toEqual([]);
+  });
+
+  it('reports a tombstone as a missed write with no value', async () => {
+    cluster.down.add('b');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    const res = await fe.write('k', null, 2);
+    await settleTurns();
+    expect(missed).toEqual([{ node: 'b', partition: partitionOf('k', DIGITS), key: 'k', ver: res.ver, value: null }]);
+  });
+
+  it.each([
+    // [what, how the late reply turns out, reported]
+    ['fails', (c: FakeCluster) => c.down.add('c'), ['c']],
+    ['refuses', (c: FakeCluster) => c.refuse.set('c', 'FOG_ERR_INSUFFICIENT_STORAGE'), ['c']],
+    ['succeeds', () => undefined, []],
+  ] as Array<[string, (c: FakeCluster) => void, string[]]>)('waits for a late reply of an acknowledged round, and reports it if it %s', async (_what, turn, reported) => {
+    cluster.holding.add('c');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    await fe.write('k', Buffer.from('v'), 2);
+    await settleTurns();
+    expect(missed).toEqual([]);
+    turn(cluster);
+    cluster.release();
+    await settleTurns();
+    expect(missed.map((m) => m.node)).toEqual(reported);
+  });
+
+  it('reports each replica once when several answer late with failures', async () => {
+    cluster.holding.add('b');
+    cluster.holding.add('c');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    await fe.write('k', Buffer.from('v'), 1);
+    cluster.down.add('b');
+    cluster.down.add('c');
+    cluster.release();
+    await settleTurns();
+    expect(missed.map((m) => m.node).sort()).toEqual(['b', 'c']);
+  });
+
+  it('reports nothing for a write that was not acknowledged', async () => {
+    cluster.down.add('b');
+    cluster.down.add('c');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    await expect(fe.write('k', Buffer.from('v'), 2)).rejects.toMatchObject({ code: 'FOG_ERR_QUORUM_NOT_MET' });
+    await settleTurns();
+    expect(missed).toEqual([]);
+  });
+
+  it('reports only the version that was acknowledged, not the one a re-stamp superseded', async () => {
+    const ahead = makeCoordinator(cluster, table, 'fe-ahead', +30_000);
+    await ahead.write('k', Buffer.from('first'), 3);
+    cluster.down.add('c');
+    const behind = makeCoordinator(cluster, table, 'fe-behind', -30_000, undefined, events);
+    const res = await behind.write('k', Buffer.from('second'), 2);
+    await settleTurns();
+    // The first round (stale at a and b, c unreachable) was re-stamped: only the second counts.
+    expect(cluster.sent.filter((m) => m.address === 'c' && m.op.op === 'put' && m.op.key === 'k').length).toBe(3);
+    expect(missed).toEqual([{ node: 'c', partition: partitionOf('k', DIGITS), key: 'k', ver: res.ver, value: 'second' }]);
+  });
+
+  it('reports a pending replica that missed the write', async () => {
+    const withPending = new FakeCluster(['a', 'b', 'c', 'd']);
+    const t = { current: tableFor(['a', 'b', 'c'], 1, ['d']) };
+    withPending.publish(t.current);
+    withPending.down.add('d');
+    const fe = makeCoordinator(withPending, t, 'fe1', 0, undefined, events);
+    await fe.write('k', Buffer.from('v'), 3);
+    await settleTurns();
+    expect(missed.map((m) => m.node)).toEqual(['d']);
+  });
+
+  it('reports a replica that refused as the wrong node under an older table, not one whose newer table moved the partition', async () => {
+    // Epoch 2 moved the partition from c to b. b has not adopted epoch 2 yet (it refuses under
+    // epoch 1, which does not list it); c has adopted it and no longer holds the partition.
+    const moved = new FakeCluster(['a', 'b', 'c', 'd']);
+    const oldTable = tableFor(['a', 'c', 'd'], 1);
+    const newTable = tableFor(['a', 'b', 'd'], 2);
+    for (const t of [oldTable, newTable]) for (const id of ['a', 'b', 'c', 'd']) t.nodes[id] = { id, address: id, zone: 'z', weight: 1, state: 'up' };
+    for (const id of ['a', 'c', 'd']) moved.engines.get(id)!.offerTable(newTable);
+    moved.engines.get('b')!.offerTable(oldTable);
+    // A frontend holding epoch 2 writes to a, b, d: b is behind, so it may take the write later.
+    await makeCoordinator(moved, { current: newTable }, 'fe-new', 0, undefined, events).write('k', Buffer.from('v'), 2);
+    await settleTurns();
+    expect(missed.map((m) => m.node)).toEqual(['b']);
+    // A frontend still holding epoch 1 writes to a, c, d: c's table is newer and moved the partition away.
+    missed = [];
+    await makeCoordinator(moved, { current: oldTable }, 'fe-old', 0, undefined, events).write('k2', Buffer.from('v'), 2);
+    await settleTurns();
+    expect(missed).toEqual([]);
+    expect(moved.sent.some((m) => m.address === 'c' && m.op.op === 'put' && m.op.key === 'k2')).toBe(true);
+  });
+
+  it('reports nothing for conditional writes', async () => {
+    cluster.down.add('c');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    await fe.conditionalWrite('k', () => Buffer.from('v'), 2);
+    await settleTurns();
+    expect(missed).toEqual([]);
+  });
+
+  it('reports every write of a batch that missed a replica, and no read', async () => {
+    cluster.down.add('c');
+    const fe = makeCoordinator(cluster, table, 'fe1', 0, undefined, events);
+    const outcomes = await runBatch(fe, [
+      { op: 'put', key: 'k1', value: Buffer.from('one') },
+      { op: 'get', key: 'k1' },
+      { op: 'put', key: 'k2', value: Buffer.from('two') },
+      { op: 'delete', key: 'k3' },
+    ], 2, 2);
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    await settleTurns();
+    const versions = outcomes.flatMap((o) => (o.ok && o.op !== 'get' ? [[o.key, o.ver]] : []));
+    expect(missed.map((m) => [m.key, m.ver]).sort()).toEqual(versions.sort());
+    expect(missed.map((m) => `${m.node}:${m.key}=${m.value}`).sort()).toEqual(['c:k1=one', 'c:k2=two', 'c:k3=null']);
   });
 });

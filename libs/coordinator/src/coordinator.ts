@@ -250,25 +250,34 @@ export class Coordinator {
       let fenced = false;
       let newerEpoch = false;
       const errors: ReplicaErrors = {};
+      /** Replicas this version did not reach: told as missed writes if the round is acknowledged. */
+      const missed: string[] = [];
+      let acked = false;
       let done = false;
       const settle = () => {
-        if (done) return;
-        if (acks >= w && !newest) {
+        if (!done && acks >= w && !newest) {
           done = true;
+          acked = true;
           resolve({ kind: 'acked', acks, newerEpoch });
-        } else if (pendingReplies === 0) {
+        } else if (!done && pendingReplies === 0) {
           done = true;
           if (newest) resolve({ kind: 'stale', newest, acks });
           else resolve({ kind: fenced ? 'fenced' : 'failed', acks, errors });
         }
+        // The last reply of an acknowledged round: every replica it missed is now known.
+        if (acked && pendingReplies === 0) for (const id of missed) this.events.missedWrite(id, partition, key, ver, val);
       };
       for (const id of targets) {
         this.sendTo(table, id, op, 'put').then((reply) => {
           pendingReplies--;
+          if (!reply) missed.push(id);
           if (reply) {
             const res = reply.result;
             if (reply.epoch > table.epoch) newerEpoch = true;
             if (!res.ok) errors[res.code] = (errors[res.code] ?? 0) + 1;
+            // A replica whose newer table no longer gives it the partition needs no hint: the
+            // write is forwarded to the new table's replicas instead (forwardToNewReplicas).
+            if (!res.ok && !(res.code === 'FOG_ERR_WRONG_NODE' && reply.epoch > table.epoch)) missed.push(id);
             if (res.ok && 'outcome' in res) {
               if (res.outcome === 'stale' && res.cur) {
                 const cur = res.cur;

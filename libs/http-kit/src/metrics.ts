@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerBuildInfo } from './build-info';
 
 /** Latency buckets in seconds, from a fast in-memory hop to a slow quorum write. */
 export const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -12,8 +13,8 @@ export interface HttpMetrics {
 }
 
 /**
- * One registry per process with the default process metrics and the request metrics every
- * app shares. `op` comes from a fixed list per app and `status` is the HTTP status code, so
+ * One registry per process with the default process metrics, `fog_build_info` and the
+ * request metrics every app shares. `op` comes from a fixed list per app and `status` is the HTTP status code, so
  * label values never come from keys.
  */
 export function createHttpMetrics(app: string): HttpMetrics {
@@ -23,6 +24,7 @@ export function createHttpMetrics(app: string): HttpMetrics {
   // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for
   // counters (promtool flags them): leave them out rather than expose misleading names.
   for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(`fog_${name}`);
+  registerBuildInfo(registry);
   const requests = new Counter({
     name: 'fog_http_requests_total',
     help: 'HTTP requests served, by operation and status code.',

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
+import { BUILD_VERSION, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 export const NODE_CLI_DEFAULTS = {
@@ -49,7 +49,7 @@ export function parseNodeCli<T extends object = object>(
     .option('heartbeat-interval-ms', { type: 'number', default: NODE_CLI_DEFAULTS.heartbeatIntervalMs, describe: 'ms between heartbeats to the controller' })
     .strictOptions()
     .help()
-    .version(false);
+    .version(BUILD_VERSION);
   const args = parseWithKnownEnv(extra(base as unknown as Argv)) as unknown as Record<string, unknown> & { _: Array<string | number> };
   const positional = args._.map(String);
   if (positional.length > 2) fail(`too many positional arguments: ${positional.join(' ')}`);

@@ -11,3 +11,4 @@ export * from './tree';
 export * from './pass';
 export * from './throttle';
 export * from './copy';
+export * from './hints';

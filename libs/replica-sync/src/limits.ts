@@ -5,7 +5,7 @@ export const ANTI_ENTROPY_DEFAULTS = {
   /** Pause before the next pass when the last one hit a bound and left differences (catch-up). */
   catchUpDelayMs: 20,
   /** Differing partitions whose buckets and keys one pass exchanges with one peer. */
-  partitionsPerRoundMax: 64,
+  partitionsPerRoundMax: 256,
   /** Keys one pass lists, pulls and pushes, over all its partitions and peers. */
   keysPerRoundMax: 10_000,
   /** Partition summaries in one request of the tree's second level. */

@@ -30,6 +30,8 @@ export interface RoundLimits {
   buckets: number;
   keysPerRoundMax: number;
   entryBytesPerMessageMax: number;
+  /** Diff exchanges in flight at once with one peer (default ROUND_EXCHANGES_CONCURRENT_MAX). */
+  exchangesConcurrentMax?: number;
 }
 
 export interface RoundPlan {
@@ -122,6 +124,9 @@ export async function runRound(local: AeLocal, transport: AeTransport, plan: Rou
       for (const p of partitions) failedPartitions.add(p);
       continue;
     }
+    // Plan every differing partition first (the key budget is spent in order), then exchange
+    // them with a few requests in flight at once: the cost is round trips, not bytes.
+    const tasks: Array<() => Promise<void>> = [];
     for (const part of digestReply.partitions) {
       if (!partitions.includes(part.p) || !part.held || !local.holds(part.p)) continue;
       const differs = part.diff.length > 0;
@@ -140,43 +145,64 @@ export async function runRound(local: AeLocal, transport: AeTransport, plan: Rou
       }
       budget -= planned.keys;
       stats.keysListed += planned.versions.length;
-      let reply: DiffReply;
-      try {
-        reply = await transport.diff(peer, {
-          epoch: local.epoch(), from: local.id, p: part.p, buckets: limits.buckets, ids: planned.ids,
-          horizonMs: local.horizonMs(part.p), keysMax: Math.max(1, planned.keys), versions: planned.versions,
-        });
-        stats.exchanges++;
-      } catch {
-        stats.failedExchanges++;
-        failedPartitions.add(part.p);
-        continue;
-      }
-      if (!reply.held) continue;
-      if (reply.truncated) failedPartitions.add(part.p);
-      for (const e of reply.entries) {
-        const outcome = local.accept(part.p, e.key, decodeAeEntry(e), 'pull');
-        if (outcome === 'applied') stats.pulled++;
-        else if (outcome === 'refused') stats.refused++;
-      }
-      handleCovered(local, part.p, reply.covered, stats);
-      if (reply.want.length === 0) continue;
-      const { entries, truncated } = collectEntries(local, part.p, reply.want, reply.want.length, limits.entryBytesPerMessageMax);
-      if (truncated) failedPartitions.add(part.p);
-      if (entries.length === 0) continue;
-      try {
-        const pushed = await transport.push(peer, { epoch: local.epoch(), from: local.id, p: part.p, entries });
-        stats.exchanges++;
-        stats.pushed += pushed.applied;
-        stats.refused += pushed.refused;
-      } catch {
-        stats.failedExchanges++;
-        failedPartitions.add(part.p);
-      }
+      const request: DiffRequest = {
+        epoch: local.epoch(), from: local.id, p: part.p, buckets: limits.buckets, ids: planned.ids,
+        horizonMs: local.horizonMs(part.p), keysMax: Math.max(1, planned.keys), versions: planned.versions,
+      };
+      tasks.push(() => exchangePartition(local, transport, peer, request, limits, stats, failedPartitions));
     }
+    await runLimited(tasks, limits.exchangesConcurrentMax ?? ROUND_EXCHANGES_CONCURRENT_MAX);
   }
   for (const p of plan.partitions) if (byPeer.size > 0 && !failedPartitions.has(p) && stats.divergence.has(p)) stats.synced.push(p);
   return stats;
+}
+
+/** Diff requests (each followed by its push) in flight at once with one peer in a round. */
+export const ROUND_EXCHANGES_CONCURRENT_MAX = 8;
+
+async function runLimited(tasks: Array<() => Promise<void>>, concurrency: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) await tasks[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+}
+
+/** Steps 2 and 3 for one partition: take the newer entries the peer sends, push the ones it wants. */
+async function exchangePartition(
+  local: AeLocal, transport: AeTransport, peer: string, request: DiffRequest, limits: RoundLimits, stats: RoundStats, failedPartitions: Set<number>,
+): Promise<void> {
+  const p = request.p;
+  let reply: DiffReply;
+  try {
+    reply = await transport.diff(peer, request);
+    stats.exchanges++;
+  } catch {
+    stats.failedExchanges++;
+    failedPartitions.add(p);
+    return;
+  }
+  if (!reply.held) return;
+  if (reply.truncated) failedPartitions.add(p);
+  for (const e of reply.entries) {
+    const outcome = local.accept(p, e.key, decodeAeEntry(e), 'pull');
+    if (outcome === 'applied') stats.pulled++;
+    else if (outcome === 'refused') stats.refused++;
+  }
+  handleCovered(local, p, reply.covered, stats);
+  if (reply.want.length === 0) return;
+  const { entries, truncated } = collectEntries(local, p, reply.want, reply.want.length, limits.entryBytesPerMessageMax);
+  if (truncated) failedPartitions.add(p);
+  if (entries.length === 0) return;
+  try {
+    const pushed = await transport.push(peer, { epoch: local.epoch(), from: local.id, p, entries });
+    stats.exchanges++;
+    stats.pushed += pushed.applied;
+    stats.refused += pushed.refused;
+  } catch {
+    stats.failedExchanges++;
+    failedPartitions.add(p);
+  }
 }
 
 /** Replier, step 1. */

@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
-import type { BatchRequestOp, ConsistencyLevel } from '@fog/protocol';
+import { BUILD_VERSION, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { movesPending, partitionsHeld, progressBar, renderStatus, table } from './format';
 
@@ -93,7 +93,7 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .epilog(EPILOG)
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(BUILD_VERSION)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .exitProcess(false);
 

@@ -2,6 +2,7 @@ import { runCli, type CliIo } from './cli';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { movesPending, partitionsHeld, progressBar, renderStatus, table } from './format';
 import { FogClientError, type ClusterView } from '@fog/client';
+import { BUILD_VERSION } from '@fog/protocol';
 
 function fakeIo(stdin = ''): CliIo & { out: string; err: string } {
   const io = {
@@ -25,6 +26,13 @@ describe('fogctl arguments', () => {
     expect(await runCli([cmd, '--help'], io)).toBe(EXIT.ok);
     expect(io.out).toContain(`fogctl ${cmd}`);
     expect(io.out).toContain('--frontend');
+  });
+
+  it('prints the release with --version', async () => {
+    const io = fakeIo();
+    expect(await runCli(['--version'], io)).toBe(EXIT.ok);
+    expect(io.out.trim()).toBe(BUILD_VERSION);
+    expect(io.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('lists every command and the exit codes in --help', async () => {
