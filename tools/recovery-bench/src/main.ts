@@ -21,7 +21,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { partitionOf } from '@fog/partitioning';
 import type { PartitionTable } from '@fog/protocol';
-import { LocalCluster, getJson, waitUntil } from './local-cluster';
+import { waitFor } from '@fog/launcher';
+import { LocalCluster, getJson } from './local-cluster';
 
 /** Ceilings so that a mistyped flag cannot turn the benchmark into a flood. */
 const KEYS_MAX = 1_000_000;
@@ -128,22 +129,22 @@ async function runOnce(digits: number): Promise<void> {
 
     const awayAt = Date.now();
     if (args.fault === 'kill') await node.kill();
-    else node.signal('SIGSTOP');
+    else node.pause();
     const retries = await writeAll(fePort, keys);
     const writeMs = Date.now() - awayAt;
     await sleep(Math.max(0, downMs - writeMs));
     if (args.fault === 'kill') {
       node.start();
       await node.waitHealthy();
-    } else node.signal('SIGCONT');
+    } else node.resume();
     const backAt = Date.now();
     let held = 0;
     try {
-      await waitUntil(`${nodeId} to hold the ${expected.length} keys of its partitions`, async () => {
+      await waitFor(async () => {
         const have = await heldKeys(node.url, prefix);
         held = expected.filter((k) => have.has(k)).length;
         return held;
-      }, (n) => n === expected.length, args['timeout-ms'], POLL_INTERVAL_MS);
+      }, { what: `${nodeId} to hold the ${expected.length} keys of its partitions`, until: (n) => n === expected.length, timeoutMs: args['timeout-ms'], intervalMs: POLL_INTERVAL_MS });
     } catch {
       // reported below
     }
