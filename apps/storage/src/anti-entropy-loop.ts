@@ -19,6 +19,8 @@ import type { Persistence } from './persistence';
 
 export interface AntiEntropyConfig {
   antiEntropyIntervalMs: number;
+  /** False: start no pass (answer peers, collect tombstones). */
+  antiEntropyEnabled?: boolean;
   antiEntropyPartitionsPerRoundMax: number;
   antiEntropyKeysPerRoundMax: number;
   antiEntropyEntryBytesPerMessageMax: number;
@@ -154,6 +156,7 @@ export class AntiEntropyLoop {
 
   start(): void {
     this.started = true;
+    if (this.cfg.antiEntropyEnabled === false) this.log.warn('anti-entropy is off (--anti-entropy off): this node starts no pass; replicas converge only by hints, read repair and peers\' passes');
     // A node that (re)starts may have missed writes: a full pass at once, not after an interval.
     this.kick();
   }
@@ -342,7 +345,7 @@ export class AntiEntropyLoop {
 
   /** Run a pass as soon as possible (after the one running now, if any). */
   private kick(): void {
-    if (this.stopped || !this.started) return;
+    if (this.stopped || !this.started || this.cfg.antiEntropyEnabled === false) return;
     if (this.running) {
       this.kickAgain = true;
       return;
@@ -375,7 +378,7 @@ export class AntiEntropyLoop {
     const now = Date.now();
     this.collectTombstones(now);
     const table = this.engine.currentTable();
-    if (!table) return false;
+    if (!table || this.cfg.antiEntropyEnabled === false) return false;
     const held = this.engine.heldPartitions();
     if (held.length === 0) return false;
     const peers = new Set<string>();

@@ -51,6 +51,7 @@ export class Durability {
     this.faults = new FaultInjector(flags.faultInjectFile);
     this.ae = new AntiEntropyLoop(engine, {
       antiEntropyIntervalMs: flags.antiEntropyIntervalMs,
+      antiEntropyEnabled: flags.antiEntropy !== 'off',
       antiEntropyPartitionsPerRoundMax: flags.antiEntropyPartitionsPerRoundMax,
       antiEntropyKeysPerRoundMax: flags.antiEntropyKeysPerRoundMax,
       antiEntropyEntryBytesPerMessageMax: ANTI_ENTROPY_DEFAULTS.entryBytesPerMessageMax,

@@ -26,7 +26,7 @@ const node = new StorageNode(
     ...cli, handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBodyBytesMax: DEFAULT_LIMITS.internalBodyBytesMax, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
     durability: {
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
-      maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs,
+      maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs, antiEntropy: cli.antiEntropy,
       antiEntropyPartitionsPerRoundMax: cli.antiEntropyPartitionsPerRoundMax, antiEntropyKeysPerRoundMax: cli.antiEntropyKeysPerRoundMax,
       tombstoneGraceMs: cli.tombstoneGraceMs, faultInjectFile: cli.faultInjectFile,
     },

@@ -1,4 +1,5 @@
 import express from 'express';
+import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import {
@@ -53,6 +54,8 @@ export class StorageNode {
   private confirmingRelease = false;
   private readonly releaseWarned = new Set<number>();
   private readonly durability: Durability;
+  /** This process run: a registration repeated by the same run cannot have lost data. */
+  private readonly bootId = randomBytes(8).toString('hex');
 
   constructor(private readonly cfg: StorageConfig, private readonly log: Logger) {
     this.engine = new ReplicaEngine(cfg.id);
@@ -70,7 +73,7 @@ export class StorageNode {
       // A node that restarted without its data must copy before it serves reads again.
       registrationExtras: () => {
         const st = this.engine.store.stats();
-        return { empty: st.keys + st.tombstones === 0 };
+        return { empty: st.keys + st.tombstones === 0, boot: this.bootId };
       },
     });
     this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());

@@ -12,6 +12,8 @@ export interface StorageFlags {
   snapshotIntervalMs: number;
   maxMemoryBytes: number;
   antiEntropyIntervalMs: number;
+  /** 'off': this node starts no anti-entropy pass (it still answers its peers'); for diagnosis and tests. */
+  antiEntropy?: 'on' | 'off';
   antiEntropyPartitionsPerRoundMax: number;
   antiEntropyKeysPerRoundMax: number;
   tombstoneGraceMs: number;
@@ -50,10 +52,15 @@ export function storageFlags(y: Argv): Argv<StorageFlags> {
       default: 0,
       describe: 'bytes of keys, values and per-entry overhead this node may hold; writes beyond it get FOG_ERR_MEMORY_LIMIT (0: no limit)',
     })
+    .option('anti-entropy', {
+      choices: ['on', 'off'] as const,
+      default: 'on' as const,
+      describe: 'off: start no anti-entropy pass (peers\' passes are still answered); replicas then converge only by hints and read repair. For diagnosis and tests',
+    })
     .option('anti-entropy-interval-ms', {
       type: 'number',
       default: ANTI_ENTROPY_DEFAULTS.intervalMs,
-      describe: 'pause between two anti-entropy rounds (digest comparison with peer replicas)',
+      describe: 'pause between two anti-entropy passes (hash-tree comparison with peer replicas) when the last one left nothing to do',
     })
     .option('anti-entropy-partitions-per-round-max', {
       type: 'number',

@@ -127,7 +127,7 @@ export class ControllerCore {
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
-    const { empty, epoch: nodeEpoch, ...reg }: NodeRegistration = validateRegistration(input);
+    const { empty, epoch: nodeEpoch, boot, ...reg }: NodeRegistration = validateRegistration(input);
     for (const m of this.members.values()) {
       if (m.id !== reg.id && m.address === reg.address && m.state !== 'left' && m.state !== 'out') {
         throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `address ${reg.address} is already registered as ${m.id}`, { id: m.id });
@@ -138,10 +138,12 @@ export class ControllerCore {
       throw new FogError('FOG_ERR_CLUSTER_MISMATCH', `id ${reg.id} is already registered as a ${existing.role}`, { id: reg.id });
     }
     const wasPlaced = existing !== undefined && (existing.state === 'up' || existing.state === 'down' || existing.state === 'leaving');
+    // The same process run registering again (its answer was lost) has lost nothing.
+    const sameRun = existing !== undefined && boot !== undefined && existing.boot === boot;
     const detailsChanged = existing !== undefined && (existing.address !== reg.address || existing.zone !== reg.zone || existing.weight !== reg.weight);
     const member: Member = existing ?? { ...reg, state: 'up', registeredAtMs: nowMs, lastHeartbeatMs: nowMs };
     const previousState = member.state;
-    Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs });
+    Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs, ...(boot !== undefined ? { boot } : {}) });
     // A decommissioned node stays out of placement when it restarts: leaving was the
     // operator's decision, and only a new id brings the machine back as a fresh node.
     if (member.state === 'left') return { member, tableChanged: false };
@@ -162,7 +164,7 @@ export class ControllerCore {
     } else if (detailsChanged || previousState !== member.state) {
       this.dirty = true;
     }
-    if (wasPlaced && empty && this.demoteToPending(member.id) > 0) {
+    if (wasPlaced && empty && !sameRun && this.demoteToPending(member.id) > 0) {
       // Published at once, so the node's registration answer already says it is pending and it
       // refuses reads it cannot answer (it lost its data) before any frontend asks.
       this.publish();

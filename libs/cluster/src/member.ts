@@ -10,6 +10,9 @@ export interface Member extends NodeRegistration {
   lastHeartbeatMs: number;
 }
 
+/** A process run id: short, printable. */
+const BOOT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** Throws a 400 FogError naming the first field that is wrong. */
 export function validateRegistration(reg: unknown): NodeRegistration {
   const r = reg as Partial<NodeRegistration>;
@@ -24,5 +27,6 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > NODE_WEIGHT_MAX) throw bad('weight');
   if (r.empty !== undefined && typeof r.empty !== 'boolean') throw bad('empty');
   if (r.epoch !== undefined && !(Number.isSafeInteger(r.epoch) && r.epoch >= 0)) throw bad('epoch');
-  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0 };
+  if (r.boot !== undefined && (typeof r.boot !== 'string' || !BOOT_ID_RE.test(r.boot))) throw bad('boot');
+  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0, ...(r.boot !== undefined ? { boot: r.boot } : {}) };
 }

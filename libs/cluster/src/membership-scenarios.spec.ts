@@ -300,6 +300,20 @@ describe('a replica that comes back empty', () => {
     expect(pendingFor(core, 's2')).toBe(0);
   });
 
+  it('demotes nothing when the same process run registers again (its answer was lost), only a new run', () => {
+    const core = formed(3);
+    core.register({ ...storage(2), empty: true, boot: 'run1' }, 100);
+    syncAll(core, 's2', 150);
+    core.tick(200);
+    const epoch = core.epoch();
+    expect(core.register({ ...storage(2), empty: true, boot: 'run1' }, 300).tableChanged).toBe(false);
+    expect(core.epoch()).toBe(epoch);
+    expect(pendingFor(core, 's2')).toBe(0);
+    expect(core.register({ ...storage(2), empty: true, boot: 'run2' }, 400).tableChanged).toBe(true);
+    expect(held(core, 's2')).toBe(0);
+    expect(() => core.register({ ...storage(2), boot: 'not a boot id!' }, 500)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+  });
+
   it('changes nothing for a node that kept its data, or one that was never placed', () => {
     const core = formed(3);
     const epoch = core.epoch();

@@ -25,6 +25,11 @@ export interface NodeRegistration {
   empty?: boolean;
   /** Epoch of the table the node holds (0: none). A controller that lost its state learns from it. */
   epoch?: number;
+  /**
+   * Storage: a random id of this process run. The same run registering again (its answer was
+   * lost, or the controller restarted) cannot have lost data, so `empty` then demotes nothing.
+   */
+  boot?: string;
 }
 
 export interface TableNode {
