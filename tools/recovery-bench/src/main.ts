@@ -98,6 +98,25 @@ async function heldKeys(nodeUrl: string, prefix: string): Promise<Set<string>> {
   return new Set(body.keys.filter((k) => k.key.startsWith(prefix) && !k.tombstone).map((k) => k.key));
 }
 
+/** Sum of a metric's samples (every label set, or those whose labels contain `labelText`), from /metrics. */
+async function metricSum(url: string, name: string, labelText = ''): Promise<number> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) });
+  let sum = 0;
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (m && m[1] === name && (m[2] ?? '').includes(labelText)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** What brought the keys back: the frontend's hints by outcome, and anti-entropy on the node. */
+async function sources(frontendUrl: string, nodeUrl: string): Promise<string> {
+  const hint = (o: string) => metricSum(frontendUrl, 'fog_frontend_hints_total', `outcome="${o}"`);
+  const [queued, delivered, expired, dropped] = await Promise.all(['queued', 'delivered', 'expired', 'dropped'].map(hint));
+  const repaired = await metricSum(nodeUrl, 'fog_storage_anti_entropy_keys_repaired_total');
+  return `hints queued ${queued}, delivered ${delivered}, expired ${expired}, dropped ${dropped}; anti-entropy repaired ${repaired} keys on the node`;
+}
+
 async function runOnce(digits: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fog-recovery-d${digits}-`));
   const victim = args.storage - 1;
@@ -152,9 +171,10 @@ async function runOnce(digits: number): Promise<void> {
     const figure = held === expected.length
       ? `held all ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`
       : `NOT RECOVERED: held ${held} of ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`;
+    const how = await sources(cluster.frontend.url, node.url).catch((err: Error) => `(metrics unavailable: ${err.message})`);
     process.stdout.write(
       `recovery: D=${digits} K=${args.redundancy} storage=${args.storage} fault=${args.fault}: a node away ${((backAt - awayAt) / 1000).toFixed(1)} s ` +
-      `while ${keysTotal} keys were written (in ${(writeMs / 1000).toFixed(1)} s, ${retries} retries) ${figure}, no client reads\n`,
+      `while ${keysTotal} keys were written (in ${(writeMs / 1000).toFixed(1)} s, ${retries} retries) ${figure}, no client reads (${how})\n`,
     );
     if (held !== expected.length) process.exitCode = 1;
   } finally {
