@@ -79,9 +79,15 @@ export class HintDelivery {
     const now = this.nowMs();
     this.queue.expire(now);
     const table = this.deps.table();
-    const sends = table ? this.queue.nextBatch(now, (id) => table.nodes[id]?.state === 'up').map((b) => this.send(table, b)) : [];
+    const batches = table ? this.queue.nextBatch(now, (id) => table.nodes[id]?.state === 'up') : [];
+    const sends = batches.map((b) => this.send(table!, b));
     this.logGivenUp();
     await Promise.all(sends);
+    // A full batch went through: the node is back and more may wait. Go on at once rather than
+    // after the timer (the queue's byte budget still paces delivery).
+    if (this.timer && batches.some((b) => b.hints.length >= this.deps.config.limits.deliveryBatchOpsMax) && this.queue.stats().hints > 0) {
+      setImmediate(() => void this.turn());
+    }
   }
 
   /** Send a batch in queue order (the transport keeps a node's operations in order). */
