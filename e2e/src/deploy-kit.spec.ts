@@ -12,13 +12,8 @@ import {
 
 installProcessSafetyNet();
 
-/**
- * Names the kit may read although this build does not export them, each with the reason.
- * fog_controller_partitions{health} is the controller's partition health summary, added with
- * partition health (issue 12, item 3); the alert rules and the dashboard already use it.
- */
+/** Names the kit may read although the apps do not export them, each with the reason. */
 const EXPECTED_NOT_EXPORTED = new Map<string, string>([
-  ['fog_controller_partitions', 'partition health summary, exported by the controller with partition health'],
   ['up', 'written by Prometheus itself for every target'],
 ]);
 

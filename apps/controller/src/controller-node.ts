@@ -2,14 +2,16 @@ import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import http from 'node:http';
 import { Gauge } from 'prom-client';
-import { ControllerCore, type Member } from '@fog/cluster';
+import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
   asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
-import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type ClusterView, type PartitionTable } from '@fog/protocol';
-import { renderStatusPage } from './status-page';
+import {
+  DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, type ClusterView, type PartitionTable,
+} from '@fog/protocol';
+import { STATUS_PAGE_LIMITS, renderStatusPage } from './status-page';
 
 export interface ControllerConfig {
   host: string;
@@ -39,6 +41,9 @@ export class ControllerNode {
   private recovering = false;
   private recoveryRefusedEpoch = -1;
   private readonly stateFile: StateFile | null;
+  /** Events, partition health and node load: what the status page and `fogctl status` show. */
+  private readonly observer = new ClusterObserver();
+  private readonly load = new NodeLoadTracker();
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
@@ -112,6 +117,20 @@ export class ControllerNode {
       if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
     }
     if (published) this.afterTableChange();
+    this.observe();
+  }
+
+  /** Record what changed since the last look; a change of partition health is a warning. */
+  private observe(): void {
+    const { healthChange } = this.observer.observe(Date.now(), {
+      members: this.core.listMembers(), table: this.core.table(), movesPending: this.core.movesPendingCount(),
+    });
+    if (healthChange) {
+      this.log.warn('partition health changed', {
+        epoch: this.core.epoch(), redundancy: this.cfg.redundancy, ...healthChange.to, noneUp: healthChange.noneUp,
+        ...(healthChange.from ? { healthyBefore: healthChange.from.healthy, underReplicatedBefore: healthChange.from.underReplicated, unavailableBefore: healthChange.from.unavailable } : {}),
+      });
+    }
   }
 
   /** Persist first, then tell the nodes: a pushed epoch is never one a restart would forget. */
@@ -163,11 +182,14 @@ export class ControllerNode {
       // data, are published at once. Persisted either way.
       if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
+      this.observe();
       res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
       const id = req.params.id as string;
+      const load = validateLoad(req.body?.load);
       if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
+      if (load) this.load.report(id, load, Date.now());
       res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
@@ -181,8 +203,9 @@ export class ControllerNode {
       res.json({ move });
     });
     app.post('/v1/cluster/nodes/:id/decommission', op('decommission'), (req, res) => {
-      const m = this.core.decommission(req.params.id as string);
+      const m = this.core.decommission(req.params.id as string, Date.now());
       this.persist();
+      this.observe();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
     });
@@ -201,11 +224,11 @@ export class ControllerNode {
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
       res.set(HEADERS.epoch, String(table.epoch)).json(table);
     });
-    app.get('/v1/cluster', op('cluster'), (_req, res) => {
-      res.json(this.clusterView());
+    app.get('/v1/cluster', op('cluster'), (req, res) => {
+      res.json(this.clusterView(movesMaxOf(req.query.movesMax)));
     });
     app.get('/', op('status_page'), asyncHandler(async (_req: Request, res: Response) => {
-      res.type('html').send(renderStatusPage(this.clusterView()));
+      res.type('html').send(renderStatusPage(this.clusterView(STATUS_PAGE_LIMITS.movesShownMax)));
     }));
     app.use(notFoundHandler());
     app.use(errorMiddleware(this.log));
@@ -216,10 +239,12 @@ export class ControllerNode {
     return { storageRegistered: this.core.listMembers().filter((m) => m.role === 'storage').length, storageExpected: this.cfg.expectedStorage };
   }
 
-  clusterView(): ClusterView {
+  clusterView(movesMax: number = CLUSTER_VIEW_LIMITS.clusterViewMovesMax): ClusterView {
     const table = this.core.table();
     const counts = partitionCounts(table);
     const now = Date.now();
+    const moves = this.core.moveViews();
+    const listed = selectMoves(moves, movesMax);
     return {
       epoch: this.core.epoch(),
       redundancy: this.cfg.redundancy,
@@ -232,9 +257,15 @@ export class ControllerNode {
         lastHeartbeatAgoMs: now - m.lastHeartbeatMs,
         partitions: m.role === 'storage' ? counts.get(m.id)?.active ?? 0 : undefined,
         pendingPartitions: m.role === 'storage' ? counts.get(m.id)?.pending ?? 0 : undefined,
+        load: this.load.view(m.id),
       })),
-      moves: this.core.listMoves().map(({ epoch: _epoch, ...view }) => view),
-      movesPending: this.core.listMoves().filter((m) => !m.done).length,
+      moves: listed,
+      movesPending: moves.filter((m) => !m.done).length,
+      movesOmitted: moves.length - listed.length,
+      atMs: now,
+      health: this.observer.health(table),
+      progress: this.core.movesProgress(now),
+      events: this.observer.events(),
     };
   }
 
@@ -253,11 +284,36 @@ export class ControllerNode {
       },
     });
     new Gauge({ name: 'fog_controller_moves_pending', help: 'Replicas being copied to a new node (pending in the table).', registers: [reg], collect() { this.set(core.listMoves().filter((m) => !m.done).length); } });
+    const observer = this.observer;
+    new Gauge({
+      name: 'fog_controller_partitions',
+      help: 'Partitions by health against K: healthy (K active replicas up), under_replicated (fewer), unavailable (none up).',
+      labelNames: ['health'] as const,
+      registers: [reg],
+      collect() {
+        const h = observer.health(core.table());
+        const by = { healthy: h?.healthy ?? 0, under_replicated: h?.underReplicated ?? 0, unavailable: h?.unavailable ?? 0 };
+        for (const health of PARTITION_HEALTHS) this.set({ health }, by[health]);
+      },
+    });
+    new Gauge({ name: 'fog_controller_moves_eta_seconds', help: 'Estimated seconds until the moves in progress are copied (0 when there are none or the rate is not known yet).', registers: [reg], collect() { this.set((core.movesProgress(Date.now()).etaMs ?? 0) / 1000); } });
+    new Gauge({ name: 'fog_controller_moves_rate_bytes_per_second', help: 'Bytes per second the moves in progress copy, measured over the last seconds.', registers: [reg], collect() { this.set(core.movesProgress(Date.now()).rateBytesPerSec ?? 0); } });
+    new Gauge({ name: 'fog_controller_moves_remaining_bytes', help: 'Estimated bytes the moves in progress still have to copy (from the sources\' sizes).', registers: [reg], collect() { const p = core.movesProgress(Date.now()); this.set(p.bytesTotal === null ? 0 : Math.max(0, p.bytesTotal - p.bytesCopied)); } });
     new Gauge({ name: 'fog_controller_handoff_copied_bytes', help: 'Bytes copied so far by the moves in progress, as the receiving nodes report.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.bytesCopied, 0)); } });
     new Gauge({ name: 'fog_controller_handoff_copied_keys', help: 'Keys copied so far by the moves in progress.', registers: [reg], collect() { this.set(core.listMoves().reduce((n, m) => n + m.keysCopied, 0)); } });
   }
 }
 
+
+/** `?movesMax=N`: how many moves a view lists, 0 up to the limit. */
+function movesMaxOf(q: unknown): number {
+  if (q === undefined) return CLUSTER_VIEW_LIMITS.clusterViewMovesMax;
+  const n = typeof q === 'string' && /^\d{1,9}$/.test(q) ? Number(q) : NaN;
+  if (!(n >= 0 && n <= CLUSTER_VIEW_LIMITS.clusterViewMovesMax)) {
+    throw new FogError('FOG_ERR_BAD_REQUEST', `movesMax must be a whole number from 0 to ${CLUSTER_VIEW_LIMITS.clusterViewMovesMax}`, { limit: CLUSTER_VIEW_LIMITS.clusterViewMovesMax });
+  }
+  return n;
+}
 
 function publicMember(m: Member) {
   return { id: m.id, role: m.role, address: m.address, zone: m.zone, weight: m.weight, state: m.state };

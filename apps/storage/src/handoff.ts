@@ -53,6 +53,8 @@ interface Slot {
   /** The sources the accepted report named. */
   reportedSources: string[];
   lastProgressMs: number;
+  /** The partition's value bytes at the first source, as its first page said (for the controller's ETA). */
+  bytesTotal?: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export class HandoffWorker {
         // controller restarted without it). Say it again; the controller takes it idempotently.
         slot.reportedEpoch = table.epoch;
         const pr = slot.job.progress;
-        void this.link.reportHandoff({ partition: p, epoch: table.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: true, sources: slot.reportedSources, keysRecovered: pr.recoveredKeys }).catch(() => undefined);
+        void this.link.reportHandoff({ partition: p, epoch: table.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, bytesTotal: slot.bytesTotal, done: true, sources: slot.reportedSources, keysRecovered: pr.recoveredKeys }).catch(() => undefined);
       } else if (!pending && slot) {
         slot.cancelled = true;
         this.slots.delete(p);
@@ -191,6 +193,7 @@ export class HandoffWorker {
       epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax, bytesMax: this.pageBytesMax,
     });
     if (slot.cancelled) return;
+    if (after === null && Number.isSafeInteger(res.data.partitionBytes)) slot.bytesTotal = res.data.partitionBytes;
     let bytes = 0;
     for (const e of res.data.entries) {
       const value = e.val === null ? null : Buffer.from(e.val, 'base64');
@@ -226,7 +229,7 @@ export class HandoffWorker {
     // replica may be released after that report.
     await this.sync.commit();
     const pr = slot.job.progress;
-    const accepted = await this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: true, sources, keysRecovered: pr.recoveredKeys });
+    const accepted = await this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, bytesTotal: slot.bytesTotal, done: true, sources, keysRecovered: pr.recoveredKeys });
     if (!accepted) throw new Error('controller did not accept the completed copy');
     slot.job.onReported();
     slot.reportedSources = sources;
@@ -242,7 +245,7 @@ export class HandoffWorker {
     if (now - slot.lastProgressMs < this.opts.progressReportIntervalMs) return;
     slot.lastProgressMs = now;
     const pr = slot.job.progress;
-    void this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: false }).catch(() => undefined);
+    void this.link.reportHandoff({ partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, bytesTotal: slot.bytesTotal, done: false }).catch(() => undefined);
   }
 
   private wait(ms: number): Promise<void> {

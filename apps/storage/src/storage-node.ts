@@ -4,7 +4,7 @@ import type http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import {
   ControllerLink, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes,
-  notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
+  notFoundHandler, op, requestsServed, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
@@ -74,6 +74,11 @@ export class StorageNode {
       registrationExtras: () => {
         const st = this.engine.store.stats();
         return { empty: st.keys + st.tombstones === 0, boot: this.bootId };
+      },
+      // Shown on the controller's status page.
+      heartbeatLoad: async () => {
+        const st = this.engine.store.stats();
+        return { keys: st.keys, bytes: st.bytes, requestsTotal: await requestsServed(this.metrics) };
       },
     });
     this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());

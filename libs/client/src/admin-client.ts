@@ -10,6 +10,17 @@ export const ADMIN_DEFAULTS = {
 
 export type { ClusterNodeView, ClusterView, MoveView as ClusterMoveView } from '@fog/protocol';
 
+/** `GET /v1/cluster/plan`: the partitions that would move if a node were added or removed. */
+export interface ClusterPlan {
+  epoch: number;
+  moves: Array<{ partition: number; added: string[]; removed: string[] }>;
+  replicasMoved: number;
+  /** Replica slots moved, as a fraction of all P*K slots. */
+  fractionMoved: number;
+}
+
+export type PlanChange = { add: string; zone?: string; weight?: number } | { remove: string };
+
 /** The controller's admin API, for operators and fogctl. */
 export class FogAdmin {
   private readonly http: AxiosInstance;
@@ -32,6 +43,19 @@ export class FogAdmin {
   /** Start moving every partition off a storage node; the answer comes at once (202). */
   decommission(nodeId: string): Promise<Record<string, unknown>> {
     return this.request('POST', `/v1/cluster/nodes/${encodeURIComponent(nodeId)}/decommission`);
+  }
+
+  /** A dry run: what adding or removing a storage node would move (nothing changes). */
+  plan(change: PlanChange): Promise<ClusterPlan> {
+    const q = new URLSearchParams();
+    if ('add' in change) {
+      q.set('add', change.add);
+      if (change.zone !== undefined) q.set('zone', change.zone);
+      if (change.weight !== undefined) q.set('weight', String(change.weight));
+    } else {
+      q.set('remove', change.remove);
+    }
+    return this.request<ClusterPlan>('GET', `/v1/cluster/plan?${q.toString()}`);
   }
 
   close(): void {

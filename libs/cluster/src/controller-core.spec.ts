@@ -35,6 +35,35 @@ describe('ControllerCore', () => {
     for (const n of counts.values()) expect(n).toBe(192);
   });
 
+  it('gives every move its start time, its size at the source, and a rate and ETA from the reports', () => {
+    const core = new ControllerCore(cfg({ expectedStorage: 3, redundancy: 3, digits: 1 }));
+    for (const i of [1, 2, 3]) core.register(storage(i), 0);
+    core.register(storage(4), 5000);
+    core.tick(5000);
+    const moves = core.moveViews();
+    expect(moves.length).toBeGreaterThan(0);
+    for (const m of moves) expect(m).toMatchObject({ startedAtMs: 5000, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, done: false });
+    expect(core.movesProgress(5000)).toMatchObject({ startedAtMs: 5000, movesTotal: moves.length, movesDone: 0, bytesTotal: null, etaMs: null });
+    const [a, b] = moves;
+    core.handoff('s4', { partition: a.partition, epoch: 2, keysCopied: 10, bytesCopied: 1000, bytesTotal: 4000, done: false }, 6000);
+    core.tick(6000);
+    core.handoff('s4', { partition: a.partition, epoch: 2, keysCopied: 30, bytesCopied: 3000, bytesTotal: 4000, done: false }, 8000);
+    core.tick(8000);
+    expect(core.moveViews().find((m) => m.partition === a.partition)).toMatchObject({ keysCopied: 30, bytesCopied: 3000, bytesTotal: 4000, rateBytesPerSec: 1000, etaMs: 1000 });
+    const p = core.movesProgress(8000);
+    // 3000 bytes in the 3 s since the moves started; every move assumed as large as the one that said.
+    expect(p.rateBytesPerSec).toBe(1000);
+    expect(p.bytesTotal).toBe(4000 * moves.length);
+    expect(p.etaMs).toBe((4000 * moves.length - 3000) * 1000 / 1000);
+    // A completed move leaves the list but stays in the totals.
+    core.handoff('s4', { partition: b.partition, epoch: 2, keysCopied: 40, bytesCopied: 4000, bytesTotal: 4000, done: true, sources: core.table()!.partitions[b.partition].replicas }, 9000);
+    core.tick(9000);
+    expect(core.moveViews().some((m) => m.partition === b.partition)).toBe(false);
+    expect(core.movesProgress(9000)).toMatchObject({ movesTotal: moves.length, movesDone: 1, bytesCopied: 7000 });
+    expect(() => core.handoff('s4', { partition: a.partition, epoch: 2, keysCopied: 1, bytesCopied: 1, bytesTotal: -5, done: false }, 9000))
+      .toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+  });
+
   it('gives a late node the existing table without a new epoch', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 1, redundancy: 1, digits: 1 }));
     core.register(storage(1), 0);

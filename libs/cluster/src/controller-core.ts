@@ -1,9 +1,10 @@
 import { computePlacement, diffPlacement, type PlacementNode } from '@fog/partitioning';
 import {
-  FogError, partitionCount, type HandoffReport, type MoveView, type NodeRegistration, type PartitionEntry,
+  FogError, partitionCount, type HandoffReport, type MoveView, type MovesProgressView, type NodeRegistration, type PartitionEntry,
   type PartitionTable, type TableNode,
 } from '@fog/protocol';
 import { validateRegistration, type Member } from './member';
+import { MoveProgress, moveRate } from './move-progress';
 
 export const FAILURE_DEFAULTS = {
   /** Silence after which a node is `down`: reads avoid it, nothing moves yet. */
@@ -46,6 +47,12 @@ export interface RegisterResult {
 export interface Move extends MoveView {
   /** Epoch of the table that first listed the node as pending. */
   epoch: number;
+  /** The first progress report: the move's own rate is measured from it. */
+  firstReport?: { atMs: number; bytes: number };
+}
+
+function newMove(partition: number, node: string, reason: Move['reason'], epoch: number, nowMs: number): Move {
+  return { partition, node, reason, epoch, startedAtMs: nowMs, keysCopied: 0, bytesCopied: 0, bytesTotal: null, rateBytesPerSec: null, etaMs: null, done: false };
 }
 
 /** Everything the controller must not lose across a restart. */
@@ -84,6 +91,7 @@ export class ControllerCore {
   /** Working partition entries (published on the next tick). */
   private entries: PartitionEntry[] | null = null;
   private readonly moves = new Map<string, Move>();
+  private readonly progress = new MoveProgress();
   private dirty = false;
   /** Only completed copies wait to be published (see syncPublishIntervalMs). */
   private syncsUnpublished = false;
@@ -119,6 +127,26 @@ export class ControllerCore {
 
   listMoves(): Move[] {
     return [...this.moves.values()].sort((a, b) => a.partition - b.partition || (a.node < b.node ? -1 : 1));
+  }
+
+  /** Moves still copying (cheap: no sorting, called every tick). */
+  movesPendingCount(): number {
+    let n = 0;
+    for (const m of this.moves.values()) if (!m.done) n++;
+    return n;
+  }
+
+  /** The moves as `GET /v1/cluster` shows them. */
+  moveViews(): MoveView[] {
+    return this.listMoves().map((m) => ({
+      partition: m.partition, node: m.node, reason: m.reason, startedAtMs: m.startedAtMs, keysCopied: m.keysCopied, bytesCopied: m.bytesCopied,
+      bytesTotal: m.bytesTotal, rateBytesPerSec: m.rateBytesPerSec, etaMs: m.etaMs, done: m.done,
+    }));
+  }
+
+  /** Totals, rate and ETA of the moves since the cluster last had none. */
+  movesProgress(nowMs: number): MovesProgressView {
+    return this.progress.view(this.moveViews(), nowMs);
   }
 
   /** True when changes wait for the next tick to be published. */
@@ -160,11 +188,11 @@ export class ControllerCore {
     if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable() };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
       // A new node, or one that was out or left: it joins and takes a share.
-      this.replan('join');
+      this.replan('join', nowMs);
     } else if (detailsChanged || previousState !== member.state) {
       this.dirty = true;
     }
-    if (wasPlaced && empty && !sameRun && this.demoteToPending(member.id) > 0) {
+    if (wasPlaced && empty && !sameRun && this.demoteToPending(member.id, nowMs) > 0) {
       // Published at once, so the node's registration answer already says it is pending and it
       // refuses reads it cannot answer (it lost its data) before any frontend asks.
       this.publish();
@@ -197,7 +225,7 @@ export class ControllerCore {
   }
 
   /** Graceful leave: hand every partition of the node to others, then mark it `left`. */
-  decommission(id: string): Member {
+  decommission(id: string, nowMs: number): Member {
     const m = this.members.get(id);
     if (!m || m.role !== 'storage') throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no storage node ${id}`);
     if (m.state === 'left' || m.state === 'leaving') return m;
@@ -208,7 +236,7 @@ export class ControllerCore {
       throw new FogError('FOG_ERR_BAD_REQUEST', `decommissioning ${id} would leave ${remaining.length} storage nodes for K=${this.config.redundancy}`, { remaining: remaining.length });
     }
     m.state = 'leaving';
-    this.replan('decommission');
+    this.replan('decommission', nowMs);
     return m;
   }
 
@@ -217,9 +245,8 @@ export class ControllerCore {
     const r = validateHandoff(report, this.config.digits);
     const move = this.moves.get(moveKey(r.partition, id));
     if (!move) throw new FogError('FOG_ERR_WRONG_NODE', `${id} is not pending for partition ${r.partition}`);
-    move.keysCopied = r.keysCopied;
-    move.bytesCopied = r.bytesCopied;
-    if (r.done && !move.done) {
+    if (move.done) return move; // a repeated completion report changes nothing
+    if (r.done) {
       // Complete only if it holds what every active replica held: a copy from one replica that
       // missed writes would otherwise count as a replica, and the one that held them could go.
       const sources = new Set(r.sources ?? []);
@@ -227,10 +254,18 @@ export class ControllerCore {
       if (missing.length > 0) {
         throw new FogError('FOG_ERR_COPY_INCOMPLETE', `the copy of partition ${r.partition} did not reconcile with ${missing.join(', ')}`, { missing });
       }
-      move.done = true;
-      this.finishPartitionIfSynced(r.partition);
     }
-    void nowMs;
+    this.progress.copied(r.bytesCopied - move.bytesCopied, nowMs);
+    move.keysCopied = r.keysCopied;
+    move.bytesCopied = r.bytesCopied;
+    if (r.bytesTotal !== undefined) move.bytesTotal = r.bytesTotal;
+    move.firstReport ??= { atMs: nowMs, bytes: r.bytesCopied };
+    Object.assign(move, moveRate(move.firstReport, nowMs, move.bytesCopied, move.bytesTotal));
+    if (r.done) {
+      move.done = true;
+      move.etaMs = 0;
+      this.finishPartitionIfSynced(r.partition, nowMs);
+    }
     return move;
   }
 
@@ -250,12 +285,13 @@ export class ControllerCore {
         if (m.role === 'storage') replanNeeded = true;
       }
     }
-    if (replanNeeded && this.current) this.replan('replace');
+    if (replanNeeded && this.current) this.replan('replace', nowMs);
     this.retireLeftNodes();
     const syncInterval = this.config.syncPublishIntervalMs ?? SYNC_PUBLISH_INTERVAL_MS_DEFAULT;
     if (this.syncsUnpublished && nowMs - this.lastPublishMs >= syncInterval) this.dirty = true;
     const published = this.publish();
     if (published) this.lastPublishMs = nowMs;
+    this.progress.sample(nowMs, this.moves.size);
     return published;
   }
 
@@ -288,7 +324,7 @@ export class ControllerCore {
     this.targetWhy = table.partitions.map((e) => e.why ?? []);
     this.recovery = null;
     // Placement trims partitions caught mid-move back to K and re-creates their moves.
-    this.replan('rebalance');
+    this.replan('rebalance', nowMs);
     this.dirty = true;
   }
 
@@ -341,7 +377,11 @@ export class ControllerCore {
     core.target = state.target;
     core.targetWhy = state.targetWhy ?? [];
     core.entries = state.table ? state.table.partitions.map((e) => ({ ...e, replicas: [...e.replicas], pending: [...e.pending] })) : null;
-    for (const mv of state.moves) core.moves.set(moveKey(mv.partition, mv.node), { ...mv });
+    for (const mv of state.moves) {
+      // State files written before moves carried sizes and rates lack those fields.
+      core.moves.set(moveKey(mv.partition, mv.node), { ...mv, bytesTotal: mv.bytesTotal ?? null, rateBytesPerSec: null, etaMs: null, firstReport: undefined });
+      core.progress.started(nowMs);
+    }
     return core;
   }
 
@@ -367,7 +407,7 @@ export class ControllerCore {
   }
 
   /** Recompute the target and turn the difference into pending replicas. */
-  private replan(reason: Move['reason']): void {
+  private replan(reason: Move['reason'], nowMs: number): void {
     if (!this.entries || !this.target) return;
     const nodes = this.placementNodes();
     if (nodes.length === 0) return;
@@ -384,7 +424,8 @@ export class ControllerCore {
       for (const id of pending) {
         if (!this.moves.has(moveKey(p, id))) {
           const why = alive.length < entry.replicas.length ? 'replace' : reason;
-          this.moves.set(moveKey(p, id), { partition: p, node: id, reason: why, epoch: epochNext, startedAtMs: 0, keysCopied: 0, bytesCopied: 0, done: false });
+          this.moves.set(moveKey(p, id), newMove(p, id, why, epochNext, nowMs));
+          this.progress.started(nowMs);
         }
       }
       if (alive.length === 0) {
@@ -404,7 +445,7 @@ export class ControllerCore {
    * make it pending (it copies before it serves reads) instead of an active replica that
    * answers "not found" for keys it lost. Returns the number of partitions demoted.
    */
-  private demoteToPending(id: string): number {
+  private demoteToPending(id: string, nowMs: number): number {
     if (!this.entries) return 0;
     let demoted = 0;
     const epochNext = this.epoch() + 1;
@@ -413,18 +454,24 @@ export class ControllerCore {
       const rest = e.replicas.filter((x) => x !== id);
       if (!rest.some((x) => this.isServing(x))) return e;
       demoted++;
-      this.moves.set(moveKey(p, id), { partition: p, node: id, reason: 'replace', epoch: epochNext, startedAtMs: 0, keysCopied: 0, bytesCopied: 0, done: false });
+      this.moves.set(moveKey(p, id), newMove(p, id, 'replace', epochNext, nowMs));
+      this.progress.started(nowMs);
       return { replicas: rest, pending: [...e.pending, id], why: e.why };
     });
     if (demoted > 0) this.dirty = true;
     return demoted;
   }
 
-  private finishPartitionIfSynced(p: number): void {
+  private finishPartitionIfSynced(p: number, nowMs: number): void {
     const entry = this.entries![p];
     if (!entry.pending.every((id) => this.moves.get(moveKey(p, id))?.done)) return;
     const want = this.target![p];
-    for (const id of entry.pending) this.moves.delete(moveKey(p, id));
+    for (const id of entry.pending) {
+      const key = moveKey(p, id);
+      const move = this.moves.get(key);
+      this.progress.finished(move?.bytesCopied ?? 0, move?.bytesTotal ?? null, nowMs);
+      this.moves.delete(key);
+    }
     this.entries![p] = { replicas: [...want], pending: [], why: this.targetWhy[p] };
     this.syncsUnpublished = true;
   }
@@ -487,9 +534,10 @@ function validateHandoff(x: unknown, digits: number): HandoffReport {
     Number.isSafeInteger(r.keysCopied) && r.keysCopied! >= 0 &&
     Number.isSafeInteger(r.bytesCopied) && r.bytesCopied! >= 0 &&
     typeof r.done === 'boolean' &&
+    (r.bytesTotal === undefined || (Number.isSafeInteger(r.bytesTotal) && r.bytesTotal >= 0)) &&
     (r.sources === undefined || (Array.isArray(r.sources) && r.sources.length <= HANDOFF_SOURCES_MAX && r.sources.every((s) => typeof s === 'string'))) &&
     (r.keysRecovered === undefined || (Number.isSafeInteger(r.keysRecovered) && r.keysRecovered >= 0));
-  if (!ok) throw new FogError('FOG_ERR_BAD_REQUEST', 'handoff report needs partition, keysCopied, bytesCopied, done (and optionally sources[], keysRecovered)');
+  if (!ok) throw new FogError('FOG_ERR_BAD_REQUEST', 'handoff report needs partition, keysCopied, bytesCopied, done (and optionally bytesTotal, sources[], keysRecovered)');
   return r as HandoffReport;
 }
 

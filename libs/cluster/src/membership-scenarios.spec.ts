@@ -152,7 +152,7 @@ describe('membership scenarios', () => {
   it('decommission hands every partition away, then the node has left', () => {
     const core = formed(4, { expectedStorage: 4 });
     const had = held(core, 's4');
-    core.decommission('s4');
+    core.decommission('s4', 0);
     expect(core.member('s4')!.state).toBe('leaving');
     core.tick(10);
     const t = core.table()!;
@@ -170,7 +170,7 @@ describe('membership scenarios', () => {
 
   it('refuses to decommission below K nodes', () => {
     const core = formed(3);
-    expect(() => core.decommission('s1')).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
+    expect(() => core.decommission('s1', 0)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_REQUEST' }));
     expect(core.member('s1')!.state).toBe('up');
   });
 
@@ -266,7 +266,7 @@ describe('membership scenarios', () => {
 describe('after decommission', () => {
   it('a node that left stays left when it heartbeats or registers again', () => {
     const core = formed(4, { expectedStorage: 4 });
-    core.decommission('s4');
+    core.decommission('s4', 0);
     core.tick(10);
     for (const id of ['s1', 's2', 's3']) syncAll(core, id, 20);
     core.tick(20);

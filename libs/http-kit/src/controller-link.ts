@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
-import type { HandoffReport, NodeRegistration, PartitionTable } from '@fog/protocol';
+import type { HandoffReport, NodeLoadReport, NodeRegistration, PartitionTable } from '@fog/protocol';
 
 /** Fewest ms between two reports about the same unreachable node. */
 export const SUSPECT_REPORT_INTERVAL_MS = 1000;
@@ -20,6 +20,8 @@ export interface ControllerLinkOptions {
   currentEpoch: () => number;
   /** What the node says about its state at each registration (e.g. that it holds no data). */
   registrationExtras?: () => Partial<NodeRegistration>;
+  /** The node's load, sent with each heartbeat (keys, bytes, requests served). */
+  heartbeatLoad?: () => Promise<NodeLoadReport>;
 }
 
 /**
@@ -123,7 +125,8 @@ export class ControllerLink {
           delay = this.opts.registerRetryIntervalMs;
         }
       } else {
-        const res = await this.http.post(`/v1/nodes/${encodeURIComponent(this.opts.self.id)}/heartbeat`, { epoch: this.opts.currentEpoch() });
+        const load = this.opts.heartbeatLoad ? await this.opts.heartbeatLoad().catch(() => undefined) : undefined;
+        const res = await this.http.post(`/v1/nodes/${encodeURIComponent(this.opts.self.id)}/heartbeat`, { epoch: this.opts.currentEpoch(), ...(load ? { load } : {}) });
         if (res.status === 404) {
           // The controller lost us (restarted without state, or we were removed): join again.
           this.registered = false;

@@ -40,3 +40,9 @@ export function createHttpMetrics(app: string): HttpMetrics {
   });
   return { registry, requests, latency };
 }
+
+/** HTTP requests served since the process started, over every op and status. */
+export async function requestsServed(metrics: HttpMetrics): Promise<number> {
+  const m = await metrics.requests.get();
+  return Math.round(m.values.reduce((n, v) => n + v.value, 0));
+}

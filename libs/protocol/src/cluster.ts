@@ -89,6 +89,11 @@ export interface HandoffReport {
   epoch: number;
   keysCopied: number;
   bytesCopied: number;
+  /**
+   * Value bytes of the partition at the source when the copy began (the source's estimate of
+   * what there is to copy). Absent when the source did not say.
+   */
+  bytesTotal?: number;
   /** True once the copy is complete: the node asks to become an active replica. */
   done: boolean;
   /**
@@ -108,10 +113,97 @@ export interface MoveView {
   node: string;
   /** Why: a node joined, one went out, one is leaving, or placement rebalanced. */
   reason: 'join' | 'replace' | 'decommission' | 'rebalance';
+  /** Controller time (ms since the epoch) when the table first listed the node as pending. */
   startedAtMs: number;
   keysCopied: number;
   bytesCopied: number;
+  /** Value bytes to copy, as the source estimated them; null until the node reports it. */
+  bytesTotal: number | null;
+  /** Copy rate measured between this move's progress reports; null until two reports. */
+  rateBytesPerSec: number | null;
+  /** Estimated ms until this copy is done, from bytesTotal and the rate; null when unknown. */
+  etaMs: number | null;
   done: boolean;
+}
+
+/** What a node reports about its load with each heartbeat (all optional). */
+export interface NodeLoadReport {
+  /** Live keys held. */
+  keys?: number;
+  /** Bytes held (keys, values and entry overhead). */
+  bytes?: number;
+  /** HTTP requests served since the process started (the controller turns it into a rate). */
+  requestsTotal?: number;
+}
+
+/** A node's load as the controller shows it. */
+export interface NodeLoadView {
+  keys: number | null;
+  bytes: number | null;
+  /** Requests per second between the last two heartbeats that carried a count; null when unknown. */
+  requestsPerSec: number | null;
+}
+
+export type PartitionHealth = 'healthy' | 'under_replicated' | 'unavailable';
+export const PARTITION_HEALTHS: readonly PartitionHealth[] = ['healthy', 'under_replicated', 'unavailable'];
+
+/** One partition with fewer than K active replicas up. */
+export interface AffectedPartition {
+  partition: number;
+  health: PartitionHealth;
+  /** Active replicas whose node is up (or leaving, which still serves). */
+  up: number;
+  /** Active replicas in the table, up or not. */
+  active: number;
+  /** Replicas being copied to. */
+  pending: number;
+}
+
+/**
+ * Partition health against K. healthy: K active replicas up. under_replicated: fewer than K but
+ * at least a quorum (a majority of K), so default-quorum reads and writes still succeed.
+ * unavailable: fewer than a quorum up: default-quorum requests fail there.
+ */
+export interface HealthSummary {
+  healthy: number;
+  underReplicated: number;
+  unavailable: number;
+  /** Unavailable partitions with no active replica up at all: not even `r=one` can read them. */
+  noneUp: number;
+  /** The worst affected partitions first, at most `affectedMax` of them. */
+  affected: AffectedPartition[];
+  affectedMax: number;
+  /**
+   * One character per partition, in partition order: `h` healthy, `u` under-replicated,
+   * `x` unavailable. Only for D up to `mapDigitsMax` (16^D characters); absent above.
+   */
+  map?: string;
+  mapDigitsMax: number;
+}
+
+/** Totals of the moves since the cluster last had none. */
+export interface MovesProgressView {
+  /** Controller time when the first of these moves started; null when there are none. */
+  startedAtMs: number | null;
+  movesTotal: number;
+  movesDone: number;
+  bytesCopied: number;
+  /** Bytes copied plus the estimated bytes still to copy; null while no source has said. */
+  bytesTotal: number | null;
+  /** Copy rate over the last `rateWindowMs`; null until it can be measured. */
+  rateBytesPerSec: number | null;
+  /** Estimated ms until every move is copied; null when unknown. */
+  etaMs: number | null;
+  rateWindowMs: number;
+}
+
+/** Something that happened in the cluster, for the status page's recent events. */
+export interface ClusterEvent {
+  atMs: number;
+  kind: 'node' | 'decommission' | 'epoch' | 'health' | 'moves';
+  message: string;
+  node?: string;
+  epoch?: number;
 }
 
 /** One node as `GET /v1/cluster` shows it. */
@@ -126,6 +218,8 @@ export interface ClusterNodeView {
   /** Storage nodes: partitions held as an active replica, and being copied to it. */
   partitions?: number;
   pendingPartitions?: number;
+  /** Storage nodes: load as the node last reported it with a heartbeat. */
+  load?: NodeLoadView;
 }
 
 /** `GET /v1/cluster` on the controller: membership, epoch and moves in progress. */
@@ -138,7 +232,17 @@ export interface ClusterView {
   storageRegistered: number;
   storageExpected: number;
   nodes: ClusterNodeView[];
-  /** Replicas being added, with copy progress. */
+  /** Replicas being added, with copy progress: at most `movesMax` of them, the copies under way first. */
   moves: MoveView[];
   movesPending: number;
+  /** Moves left out of `moves` by the bound. */
+  movesOmitted: number;
+  /** Controller time when this view was made (ages and ETAs are relative to it). */
+  atMs: number;
+  /** Partition health; null before the first table. */
+  health: HealthSummary | null;
+  /** Totals, rate and ETA of the moves in progress. */
+  progress: MovesProgressView;
+  /** The most recent events, oldest first (a bounded ring). */
+  events: ClusterEvent[];
 }

@@ -27,7 +27,13 @@ describe('pagePartition', () => {
     expect(page.next).toBe('a');
   });
 
+  it('says on the first page how many value bytes the partition holds, the figure a copy counts', () => {
+    expect(pagePartition(store, 3, null, 2, 1 << 20).partitionBytes).toBe(50);
+    expect(pagePartition(store, 3, 'b', 2, 1 << 20).partitionBytes).toBeUndefined();
+    expect(pagePartition(store, 9, null, 2, 1 << 20).partitionBytes).toBe(0);
+  });
+
   it('is empty for a partition it does not hold', () => {
-    expect(pagePartition(store, 9, null, 10, 100)).toEqual({ entries: [], next: null });
+    expect(pagePartition(store, 9, null, 10, 100)).toEqual({ entries: [], next: null, partitionBytes: 0 });
   });
 });

@@ -13,6 +13,11 @@ export interface PartitionPage {
   entries: Array<{ key: string } & WireEntry>;
   /** Cursor for the next page (the last key sent), or null when the partition is exhausted. */
   next: string | null;
+  /**
+   * Value bytes the whole partition holds at the source, on the first page only (cursor null):
+   * the copying node's estimate of what there is to copy, for progress and ETA.
+   */
+  partitionBytes?: number;
 }
 
 /**
@@ -33,5 +38,14 @@ export function pagePartition(store: LwwStore, partition: number, after: string 
     entries.push({ key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') });
   }
   const exhausted = entries.length === keys.length;
-  return { entries, next: exhausted ? null : entries[entries.length - 1].key };
+  const page: PartitionPage = { entries, next: exhausted ? null : entries[entries.length - 1].key };
+  if (after === null) page.partitionBytes = partitionValueBytes(store, partition);
+  return page;
+}
+
+/** Value bytes held in a partition (tombstones hold none), counted as a copy counts them. */
+export function partitionValueBytes(store: LwwStore, partition: number): number {
+  let bytes = 0;
+  for (const [, e] of store.entries(partition)) if (e.value) bytes += e.value.length;
+  return bytes;
 }

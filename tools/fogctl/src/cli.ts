@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
 import { BUILD_VERSION, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
 import { EXIT, exitCodeOf } from './exit-codes';
-import { movesPending, partitionsHeld, progressBar, renderStatus, table } from './format';
+import { formatDuration, formatRate, movesPending, partitionsHeld, progressBar, progressLine, renderPlan, renderStatus, table } from './format';
 
 export const FOGCTL_DEFAULTS = {
   frontend: '127.0.0.1:8001',
@@ -13,6 +13,8 @@ export const FOGCTL_DEFAULTS = {
   decommissionTimeoutS: 600,
   /** decommission: pause between two looks at the cluster. */
   pollIntervalMs: 500,
+  /** decommission: width assumed when the terminal does not say. */
+  terminalColumnsDefault: 80,
 } as const;
 
 /** Everything fogctl touches outside itself, so tests can run it in-process. */
@@ -22,8 +24,10 @@ export interface CliIo {
   readStdin: () => Promise<Buffer>;
   readFile: (path: string) => Promise<Buffer>;
   env: Record<string, string | undefined>;
-  /** stderr is a terminal: the progress bar redraws in place. */
+  /** stdout and stderr are terminals: the progress bar redraws in place (otherwise it prints plain lines). */
   isTty: boolean;
+  /** Width of the terminal in cells, when it is one. */
+  columns?: number;
   sleep: (ms: number) => Promise<void>;
   nowMs: () => number;
 }
@@ -81,8 +85,16 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .command('batch <file>', 'run the operations of a JSON file {"ops": [...]} (- for stdin) in one request', (y) =>
       y.positional('file', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read' }).option('w', { type: 'string', describe: 'replicas to acknowledge writes' }),
     (a) => { action = (c) => batch(io, c, a.file, level(a.r), level(a.w)); })
-    .command('status', 'show the cluster: nodes, states, epoch, partitions per node, moves', (y) => y,
-      () => { action = (c) => status(io, c); })
+    .command('status', 'show the cluster: partition health, nodes and their load, and the moves (done/total, bytes, rate, ETA)', (y) =>
+      y.option('moves', { type: 'boolean', default: false, describe: 'list every move in progress' }),
+    (a) => { action = (c) => status(io, c, a.moves); })
+    .command('plan <change> <node>', 'dry run: which partitions would move if NODE were added or removed (nothing changes)', (y) =>
+      y.positional('change', { type: 'string', choices: ['add', 'remove'], demandOption: true })
+        .positional('node', { type: 'string', demandOption: true })
+        .option('zone', { type: 'string', describe: 'add: the new node\'s zone' })
+        .option('weight', { type: 'number', describe: 'add: the new node\'s weight' })
+        .option('all', { type: 'boolean', default: false, describe: 'list every partition that would move' }),
+    (a) => { action = (c) => plan(io, c, a.change as 'add' | 'remove', a.node, a.zone, a.weight, a.all); })
     .command('decommission <node>', 'move every partition off a storage node, with a progress bar until it holds none', (y) =>
       y.positional('node', { type: 'string', demandOption: true })
         .option('timeout-s', { type: 'number', default: FOGCTL_DEFAULTS.decommissionTimeoutS, describe: 'give up waiting after this many seconds (exit 6)' })
@@ -254,10 +266,21 @@ async function batch(io: CliIo, c: Common, file: string, r: ConsistencyLevel | u
   return failed.length ? EXIT.failed : EXIT.ok;
 }
 
-async function status(io: CliIo, c: Common): Promise<number> {
+async function status(io: CliIo, c: Common, moves: boolean): Promise<number> {
   const view = await withAdmin(c, (admin) => admin.cluster());
-  io.stdout(c.json ? `${JSON.stringify(view)}\n` : renderStatus(view));
+  io.stdout(c.json ? `${JSON.stringify(view)}\n` : renderStatus(view, { moves }));
   return EXIT.ok;
+}
+
+async function plan(io: CliIo, c: Common, change: 'add' | 'remove', node: string, zone: string | undefined, weight: number | undefined, all: boolean): Promise<number> {
+  if (change === 'remove' && (zone !== undefined || weight !== undefined)) throw new UsageError('--zone and --weight go with plan add');
+  if (weight !== undefined && !(weight > 0)) throw new UsageError('--weight must be positive');
+  return withAdmin(c, async (admin) => {
+    const view = await admin.cluster();
+    const result = await admin.plan(change === 'add' ? { add: node, zone, weight } : { remove: node });
+    io.stdout(c.json ? `${JSON.stringify(result)}\n` : renderPlan(result, `${change === 'add' ? 'adding' : 'removing'} ${node}`, view.partitionDigits, all));
+    return EXIT.ok;
+  });
 }
 
 async function decommission(io: CliIo, c: Common, node: string, timeoutS: number, intervalMs: number): Promise<number> {
@@ -285,8 +308,16 @@ async function decommission(io: CliIo, c: Common, node: string, timeoutS: number
       const view = await admin.cluster();
       const held = partitionsHeld(view, node) ?? 0;
       const moves = movesPending(view);
-      const line = `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left, ${moves} moves pending`;
-      if (!c.json && line !== lastLine) io.stderr(io.isTty ? `\r${line}` : `${line}\n`);
+      const p = view.progress;
+      const rateEta = p ? ` · ${formatRate(p.rateBytesPerSec)} · ETA ${held === 0 ? '0s' : formatDuration(p.etaMs)}` : '';
+      // A terminal's line is fitted to its width, the figures first so that a narrow one cuts
+      // only the node's name; a plain line (pipe, log file) is never cut.
+      const line = io.isTty
+        ? progressLine(start - held, start, `${held}/${start} left, ${moves} moves${rateEta} · ${node}`, io.columns ?? FOGCTL_DEFAULTS.terminalColumnsDefault)
+        : `${progressBar(start - held, start)} ${node}: ${held} of ${start} partitions left, ${moves} moves pending${rateEta}`;
+      // In a terminal: back to the start of the line and clear it, so a shorter line leaves no
+      // stale characters. Elsewhere (a pipe, a log file): one plain line per change.
+      if (!c.json && line !== lastLine) io.stderr(io.isTty ? `\r\x1b[2K${line}` : `${line}\n`);
       lastLine = line;
       if (held === 0) {
         if (!c.json && io.isTty) io.stderr('\n');

@@ -13,7 +13,9 @@ runCli(process.argv.slice(2), {
   readStdin,
   readFile: (p) => fs.readFile(p),
   env: process.env,
-  isTty: Boolean(process.stderr.isTTY),
+  // The bar goes to stderr; with stdout redirected the run is a script's: plain lines then.
+  isTty: Boolean(process.stderr.isTTY && process.stdout.isTTY),
+  columns: process.stderr.columns,
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   nowMs: () => Date.now(),
 }).then(
