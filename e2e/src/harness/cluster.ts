@@ -7,6 +7,7 @@ import type { AppName } from './app-paths';
 import { get, getJson } from './http-client';
 import { hostPort } from './ports';
 import { startListeningApp, type ListeningApp } from './start-app';
+import { TcpProxy } from './tcp-proxy';
 import { makeTempDir, removeTempDir } from './temp-dir';
 import { waitFor } from './wait-for';
 
@@ -26,6 +27,23 @@ export interface ClusterOptions {
   controllerArgs?: string[];
   /** Extra flags for every frontend. */
   frontendArgs?: string[];
+  /**
+   * Put every storage node behind its own links (see StorageLinks), so that a test can cut one
+   * node off the network (cutStorage / healStorage) while the test itself still reaches it.
+   */
+  storageLinks?: boolean;
+}
+
+/**
+ * The network links of one storage node, each a TcpProxy: it advertises `inbound`'s port as its
+ * address (frontends, peers and the controller reach it there) while it listens on its own
+ * port, and it reaches the controller through `controller`. Cutting both isolates the node
+ * from the cluster, except for the connections it opens to its peers itself (the peers' relays
+ * cannot tell them from other nodes' connections).
+ */
+export interface StorageLinks {
+  inbound: TcpProxy;
+  controller: TcpProxy;
 }
 
 
@@ -43,6 +61,7 @@ interface Member extends ListeningApp {
   /** Node id: the expected id of a storage node or frontend; `controller` for the controller. */
   id: string;
   argsFor: (port: number) => string[];
+  links?: StorageLinks;
 }
 
 const PARTITION_DIGITS_DEFAULT = 2;
@@ -55,6 +74,8 @@ const STOP_GRACE_MS = 3000;
  */
 export class Cluster {
   private storageNodes: Member[] = [];
+  private linkRelays: TcpProxy[] = [];
+  private readonly paused = new Set<AppProcess>();
   private frontendNodes: Member[] = [];
   private failed = false;
   private stopped = false;
@@ -74,16 +95,17 @@ export class Cluster {
     const controller = await startListeningApp({ app: 'controller', name: 'controller', logDir, argsFor: controllerArgs, timeoutMs });
     const cluster = new Cluster(opts, logDir, { ...controller, app: 'controller', name: 'controller', id: 'controller', argsFor: controllerArgs });
     try {
-      const ctrl = hostPort(controller.port);
-      const node = (app: 'storage' | 'frontend', i: number) => {
+      const node = async (app: 'storage' | 'frontend', i: number): Promise<Member> => {
         const name = `${app}-${i}`;
+        if (app === 'storage') return cluster.startStorageMember(name, i);
         // Original form: CONTROLLER_HOST:PORT OWN_HOST:PORT; the id defaults to <role>-HOST-PORT.
-        const extra = app === 'storage' ? (opts.storageArgs?.(i) ?? []) : (opts.frontendArgs ?? []);
-        const argsFor = (port: number) => [ctrl, hostPort(port), ...extra];
-        return startListeningApp({
+        const extra = opts.frontendArgs ?? [];
+        const argsFor = (port: number) => [hostPort(controller.port), hostPort(port), ...extra];
+        const started = await startListeningApp({
           app, name, logDir, argsFor, timeoutMs,
           healthy: (h, port) => h.id === defaultId(app, port),
-        }).then((started): Member => ({ ...started, app, name, argsFor, id: defaultId(app, started.port) }));
+        });
+        return { ...started, app, name, argsFor, id: defaultId(app, started.port) };
       };
       const results = await Promise.allSettled([
         ...Array.from({ length: opts.storage }, (_, i) => node('storage', i)),
@@ -200,16 +222,83 @@ export class Cluster {
    */
   async addStorage(): Promise<number> {
     const i = this.storageNodes.length;
-    const name = `storage-${i}`;
+    this.storageNodes.push(await this.startStorageMember(`storage-${i}`, i));
+    return i;
+  }
+
+  /**
+   * Start storage node i in the original form CONTROLLER_HOST:PORT OWN_HOST:PORT (its id
+   * defaults to storage-HOST-PORT), or behind its own links (storageLinks): advertised at the
+   * inbound relay's port, listening on `--port`, reaching the controller through a relay.
+   */
+  private async startStorageMember(name: string, i: number): Promise<Member> {
     const extra = this.opts.storageArgs?.(i) ?? [];
     const ctrl = hostPort(this.controllerNode.port);
-    const argsFor = (port: number) => [ctrl, hostPort(port), ...extra];
+    let links: StorageLinks | undefined;
+    if (this.opts.storageLinks) {
+      links = { inbound: await TcpProxy.start(), controller: await TcpProxy.start(this.controllerNode.port) };
+      this.linkRelays.push(links.inbound, links.controller);
+    }
+    const argsFor = (port: number) => {
+      if (!links) return [ctrl, hostPort(port), ...extra];
+      links.inbound.setTarget(port);
+      return [hostPort(links.controller.port), hostPort(links.inbound.port), '--port', String(port), ...extra];
+    };
+    const idFor = (port: number) => defaultId('storage', links ? links.inbound.port : port);
     const started = await startListeningApp({
       app: 'storage', name, logDir: this.logDir, argsFor, timeoutMs: this.opts.timeoutMs ?? 30_000,
-      healthy: (h, port) => h.id === defaultId('storage', port),
+      healthy: (h, port) => h.id === idFor(port),
     });
-    this.storageNodes.push({ ...started, app: 'storage', name, argsFor, id: defaultId('storage', started.port) });
-    return i;
+    return { ...started, app: 'storage', name, argsFor, id: idFor(started.port), links };
+  }
+
+  /**
+   * Cut storage node i off the cluster (needs storageLinks): nobody reaches it by its
+   * advertised address and its heartbeats stop reaching the controller. The test still reaches
+   * it directly (storageUrl).
+   */
+  cutStorage(i: number): void {
+    const links = this.linksOf(i);
+    links.inbound.cut();
+    links.controller.cut();
+  }
+
+  /** Undo cutStorage. */
+  healStorage(i: number): void {
+    const links = this.linksOf(i);
+    links.inbound.heal();
+    links.controller.heal();
+  }
+
+  /**
+   * SIGSTOP storage node i (by its PID): it keeps its sockets but answers nothing until
+   * resumeStorage, like a hung process or a long pause. Its exit meanwhile is still a crash.
+   */
+  pauseStorage(i: number): void {
+    const m = this.storageAt(i);
+    if (!m.proc.running) throw new Error(`${m.name} is not running; cannot pause it`);
+    process.kill(m.proc.pid, 'SIGSTOP');
+    this.paused.add(m.proc);
+  }
+
+  /** SIGCONT after pauseStorage. */
+  resumeStorage(i: number): void {
+    const proc = this.storageAt(i).proc;
+    this.paused.delete(proc);
+    if (proc.running) process.kill(proc.pid, 'SIGCONT');
+  }
+
+  /** Continue paused processes (a stopped process handles SIGTERM only once continued) and close the relays. */
+  private undoFaults(): void {
+    for (const proc of this.paused) if (proc.running) process.kill(proc.pid, 'SIGCONT');
+    this.paused.clear();
+    for (const relay of this.linkRelays) void relay.close();
+  }
+
+  private linksOf(i: number): StorageLinks {
+    const m = this.storageAt(i);
+    if (!m.links) throw new Error(`${m.name} has no links to cut: start the cluster with storageLinks: true`);
+    return m.links;
   }
 
   /** Stop the controller by its PID (SIGTERM by default) and wait until it has exited. */
@@ -295,6 +384,7 @@ export class Cluster {
   async stop(): Promise<Array<{ name: string; status: ExitStatus }>> {
     if (this.stopped) return [];
     this.stopped = true;
+    this.undoFaults();
     const members = this.members();
     const crashed = this.crashes();
     await stopChildren(members.map((m) => m.proc), STOP_GRACE_MS);

@@ -6,6 +6,7 @@ export * from './ports';
 export * from './prometheus-text';
 export * from './promtool';
 export * from './start-app';
+export * from './tcp-proxy';
 export * from './temp-dir';
 export * from './use-cluster';
 export * from './wait-for';
