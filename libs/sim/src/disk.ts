@@ -18,14 +18,14 @@ export class SimDisk {
   private records: DiskRecord[] = [];
   private synced = 0;
   lastContactMs: number | null = null;
-  /** Planted bug: a crash also loses this many synced records. */
-  loseSyncedOnCrash = 0;
+  /** Planted bug: appends are not synced as the policy says, only by the once-a-second timer. */
+  skipFsync = false;
 
   constructor(readonly fsync: FsyncPolicy) {}
 
   append(r: DiskRecord): void {
     this.records.push(r);
-    if (this.fsync === 'always') this.synced = this.records.length;
+    if (this.fsync === 'always' && !this.skipFsync) this.synced = this.records.length;
   }
 
   /** An fsync (the everysec timer, or a commit before a copy is reported). */
@@ -42,7 +42,7 @@ export class SimDisk {
   }
 
   crash(): number {
-    const keep = Math.max(0, this.synced - this.loseSyncedOnCrash);
+    const keep = this.synced;
     const lost = this.records.length - keep;
     this.records.length = keep;
     this.synced = keep;

@@ -54,6 +54,15 @@ export class SimNetwork {
     }
   }
 
+  uncut(from: string, to: string): void {
+    this.cuts.delete(`${from}>${to}`);
+  }
+
+  /** The cut links that touch a node, as [from, to]. */
+  cutsOf(id: string): Array<[string, string]> {
+    return [...this.cuts].map((c) => c.split('>') as [string, string]).filter(([a, b]) => a === id || b === id);
+  }
+
   healAll(): void {
     this.cuts.clear();
   }

@@ -43,7 +43,7 @@ export class FrontendProcess implements Endpoint {
           void world.net.rpc(this, controller, 'suspect', () => controller.suspect(nodeId), world.timings.controllerRequestTimeoutMs).catch(() => undefined);
         },
         missedWrite: (node, partition, key, ver, val) => {
-          if (world.plant !== 'no-repair') this.hints.add(node, partition, key, ver, val, this.world.sched.nowMs);
+          if (world.hintsEnabled) this.hints.add(node, partition, key, ver, val, this.world.sched.nowMs);
         },
       },
     });
@@ -68,7 +68,7 @@ export class FrontendProcess implements Endpoint {
   start(): void {
     const t = this.world.timings;
     this.every(0, t.heartbeatIntervalMs, 'link', () => this.linkTurn());
-    if (this.world.plant !== 'no-repair') this.every(t.hintDeliveryIntervalMs, t.hintDeliveryIntervalMs, 'hint delivery', () => this.deliverHints());
+    if (this.world.hintsEnabled) this.every(t.hintDeliveryIntervalMs, t.hintDeliveryIntervalMs, 'hint delivery', () => this.deliverHints());
   }
 
   adoptTable(table: PartitionTable): void {

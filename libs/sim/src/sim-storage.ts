@@ -102,7 +102,7 @@ export class StorageProcess implements Endpoint {
     const t = this.world.timings;
     this.every(0, t.heartbeatIntervalMs, 'link', () => this.linkTurn());
     this.every(t.partitionDropCheckIntervalMs, t.partitionDropCheckIntervalMs, 'drop released', () => this.dropReleased());
-    if (this.host.disk.fsync === 'everysec') this.every(1000, 1000, 'fsync', () => this.host.disk.sync());
+    if (this.host.disk.fsync === 'everysec' || this.host.disk.skipFsync) this.every(1000, 1000, 'fsync', () => this.host.disk.sync());
     if (this.world.plant !== 'no-repair') this.kickAntiEntropy();
   }
 

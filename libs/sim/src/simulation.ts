@@ -6,7 +6,7 @@ import { Scheduler } from './scheduler';
 import { SimController, type TableSink } from './sim-controller';
 import { FrontendProcess } from './sim-frontend';
 import { StorageHost, StorageProcess } from './sim-storage';
-import { PROCESS_TIMINGS, type PlantedBug, type World } from './world';
+import { PROCESS_TIMINGS, type PlantedBug, type ProcessTimings, type World } from './world';
 
 /** The shape of one run, each bound with its unit in its name. */
 export interface SimOptions {
@@ -28,7 +28,14 @@ export interface SimOptions {
   faultGapMs: number;
   /** Largest clock skew of a process, either way. */
   clockSkewMsMax: number;
+  /** Frontends keep hints of missed writes (--hints-per-node-max 0 turns them off). */
+  hintsEnabled: boolean;
+  /** Overrides of the processes' timings (world.ts). */
+  timings: Partial<ProcessTimings>;
 }
+
+/** The configuration the copy bug's self-test runs in (see the Cluster constructor). */
+export const COPY_BUG_TIMINGS: Partial<ProcessTimings> = { antiEntropyIntervalMs: 30_000 };
 
 export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   plant: null,
@@ -43,6 +50,8 @@ export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   hotKeys: 8,
   faultGapMs: 3_000,
   clockSkewMsMax: 2_000,
+  hintsEnabled: true,
+  timings: {},
 };
 
 export type Invariant = 'lost-write' | 'order-inverted' | 'stale-quorum-read' | 'no-convergence' | 'epoch-regressed' | 'replicas-short' | 'exception-escaped';
@@ -74,9 +83,10 @@ class Cluster implements World {
   readonly sched = new Scheduler();
   readonly rng: Rng;
   readonly net: SimNetwork;
-  readonly timings = PROCESS_TIMINGS;
+  readonly timings: ProcessTimings;
   readonly fsync = 'always' as const;
   readonly plant: PlantedBug | null;
+  readonly hintsEnabled: boolean;
   readonly controller: SimController;
   readonly hosts = new Map<string, StorageHost>();
   readonly frontends: FrontendProcess[] = [];
@@ -88,6 +98,8 @@ class Cluster implements World {
   private lastEpoch = 0;
   private readonly seenEpochs = new Map<Endpoint, number>();
   private nodeFaultUntilMs = 0;
+  /** Frontends cut from one storage node: may overlap one node fault (still within K-1 replicas). */
+  private cutFaultUntilMs = 0;
   private joined = 0;
   private uniqueKeys = 0;
   private inFlight = 0;
@@ -96,6 +108,11 @@ class Cluster implements World {
   constructor(readonly opts: SimOptions) {
     this.rng = new Rng(opts.seed);
     this.plant = opts.plant;
+    // Hints and anti-entropy at its default interval repair a stale replica within a second,
+    // before a copy from it can matter: the copy bug's self-test runs with hints off and a long
+    // anti-entropy interval (both allowed configurations), where a stale source lasts.
+    this.timings = { ...PROCESS_TIMINGS, ...opts.timings, ...(opts.plant === 'copy-one-source' ? COPY_BUG_TIMINGS : {}) };
+    this.hintsEnabled = opts.hintsEnabled && opts.plant !== 'copy-one-source' && opts.plant !== 'no-repair';
     this.faultRng = this.rng.fork();
     this.workRng = this.rng.fork();
     this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => this.escaped(e));
@@ -133,6 +150,7 @@ class Cluster implements World {
   addHost(): StorageHost {
     const id = `s${this.hosts.size + 1}`;
     const host = new StorageHost(id, `zone-${this.hosts.size % 3}`, this);
+    host.disk.skipFsync = this.plant === 'lose-synced';
     host.skewMs = this.rng.int(-this.opts.clockSkewMsMax / 4, this.opts.clockSkewMsMax / 4);
     this.hosts.set(id, host);
     this.startStorage(host);
@@ -267,7 +285,10 @@ class Cluster implements World {
     const rng = this.faultRng;
     const now = this.sched.nowMs;
     const nodeFaultFree = now >= this.nodeFaultUntilMs;
-    const kind = rng.pick(['crash', 'crash', 'long-crash', 'disk-loss', 'isolate', 'one-way', 'controller-cut', 'lossy', 'clock-jump', 'frontend-restart', 'join', 'decommission'] as const);
+    const kind = rng.pick([
+      'crash', 'crash', 'long-crash', 'disk-loss', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut', 'frontend-cut',
+      'lossy', 'clock-jump', 'frontend-restart', 'join', 'decommission',
+    ] as const);
     const note = (s: string) => {
       this.faults++;
       this.sched.note(`FAULT ${s}`);
@@ -293,6 +314,40 @@ class Cluster implements World {
         });
         return;
       }
+      case 'power-loss': {
+        // Several machines lose power at once: their disks keep what was synced.
+        if (!nodeFaultFree || live.length === 0) return;
+        const hit = live.filter(() => rng.chance(0.7));
+        if (hit.length === 0) return;
+        let longest = 0;
+        for (const host of hit) {
+          const downMs = rng.int(500, 4_000);
+          longest = Math.max(longest, downMs);
+          this.stopStorage(host, 'crash');
+          this.sched.after(downMs, `restart ${host.id}`, () => {
+            if (host.proc) return;
+            this.startStorage(host);
+            this.sched.note(`restart ${host.id}`);
+          });
+        }
+        note(`power loss: ${hit.map((h) => h.id).join(',')}`);
+        busyUntil(longest);
+        return;
+      }
+      case 'frontend-cut': {
+        // The frontends cannot reach one storage node, which stays up for everyone else.
+        if (now < this.cutFaultUntilMs || live.length === 0) return;
+        const host = rng.pick(live);
+        const ms = rng.int(1_000, 10_000);
+        for (const f of this.frontends) this.net.cut(f.id, host.id);
+        this.cutFaultUntilMs = now + ms + this.opts.faultGapMs;
+        note(`frontends cut from ${host.id} for ${ms} ms`);
+        this.sched.after(ms, 'heal frontend cut', () => {
+          for (const f of this.frontends) this.net.uncut(f.id, host.id);
+          this.sched.note(`heal frontend cut of ${host.id}`);
+        });
+        return;
+      }
       case 'isolate':
       case 'one-way':
       case 'controller-cut': {
@@ -305,9 +360,10 @@ class Cluster implements World {
         else this.net.cut(rng.pick(others.filter((id) => id !== 'controller')), host.id);
         note(`${kind} ${host.id} for ${ms} ms`);
         busyUntil(ms);
+        const cuts = this.net.cutsOf(host.id);
         this.sched.after(ms, 'heal', () => {
-          this.net.healAll();
-          this.sched.note('heal');
+          for (const [a, b] of cuts) this.net.uncut(a, b);
+          this.sched.note(`heal ${kind} of ${host.id}`);
         });
         return;
       }
@@ -396,7 +452,6 @@ class Cluster implements World {
     const o = this.opts;
     for (let i = 0; i < o.storageNodesInitial; i++) this.addHost();
     for (let i = 0; i < o.frontends; i++) this.startFrontend(i, this.rng.int(-o.clockSkewMsMax / 4, o.clockSkewMsMax / 4));
-    if (this.plant === 'lose-synced') for (const h of this.hosts.values()) h.disk.loseSyncedOnCrash = 3;
     this.controller.start();
     const audit = () => {
       this.auditEpochs();

@@ -7,7 +7,8 @@ import type { Scheduler } from './scheduler';
  * Bugs the self-test plants, one per invariant, to show the simulation catches each:
  * - copy-one-source: a partition copy reports done after paging one source, without
  *   reconciling with the other active replicas (lost acknowledged writes);
- * - lose-synced: a crash also loses the last synced records (acknowledged writes lost);
+ * - lose-synced: the disk skips the fsync it claims (synced once a second), so a crash loses
+ *   acknowledged writes;
  * - no-repair: hinted handoff and anti-entropy off (replicas never converge);
  * - ack-stale: a replica answers a stale write as applied (acknowledged order inverted);
  * - throw: a replica's ops handler throws on a rare key (an exception escapes a node).
@@ -61,6 +62,8 @@ export interface World {
   readonly plant: PlantedBug | null;
   readonly timings: ProcessTimings;
   readonly fsync: FsyncPolicy;
+  /** Frontends keep hints of the writes a replica missed. */
+  readonly hintsEnabled: boolean;
   /** An exception escaped a process. */
   escaped(e: EscapedError): void;
 }
