@@ -78,6 +78,12 @@ export interface SimResult {
   finalEpoch: number;
 }
 
+export const FAULT_KINDS = [
+  'crash', 'long-crash', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut',
+  'lossy', 'clock-jump', 'frontend-restart', 'join', 'decommission',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
 /** Everything of one run; `runSimulation` drives it. */
 class Cluster implements World {
   readonly sched = new Scheduler();
@@ -94,6 +100,11 @@ class Cluster implements World {
   failure: SimFailure | null = null;
   faults = 0;
   private readonly faultRng: Rng;
+  /**
+   * Swarm testing: each seed weighs the fault kinds differently (some not at all), so that some
+   * seeds pile up one kind of fault (disk losses one after another) that an even mix rarely does.
+   */
+  private readonly swarm: FaultKind[] = [];
   private readonly workRng: Rng;
   private lastEpoch = 0;
   private readonly seenEpochs = new Map<Endpoint, number>();
@@ -115,6 +126,8 @@ class Cluster implements World {
     this.hintsEnabled = opts.hintsEnabled && opts.plant !== 'copy-one-source' && opts.plant !== 'no-repair';
     this.faultRng = this.rng.fork();
     this.workRng = this.rng.fork();
+    for (const kind of FAULT_KINDS) for (let w = this.faultRng.int(0, 3); w > 0; w--) this.swarm.push(kind);
+    if (this.swarm.length === 0) this.swarm.push('crash');
     this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => this.escaped(e));
     this.controller = new SimController(this, { expectedStorage: opts.storageNodesInitial, redundancy: opts.redundancy, digits: opts.digits }, () => this.sinks());
     this.controller.onPublish = (t) => this.checkTable(t);
@@ -285,10 +298,7 @@ class Cluster implements World {
     const rng = this.faultRng;
     const now = this.sched.nowMs;
     const nodeFaultFree = now >= this.nodeFaultUntilMs;
-    const kind = rng.pick([
-      'crash', 'crash', 'long-crash', 'disk-loss', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut', 'frontend-cut',
-      'lossy', 'clock-jump', 'frontend-restart', 'join', 'decommission',
-    ] as const);
+    const kind = this.swarm[rng.int(0, this.swarm.length - 1)];
     const note = (s: string) => {
       this.faults++;
       this.sched.note(`FAULT ${s}`);
