@@ -1,4 +1,4 @@
-import { ControllerCore, FAILURE_DEFAULTS, type ControllerConfig } from '@fog/cluster';
+import { ControllerCore, FAILURE_DEFAULTS, type ControllerConfig, type ControllerState } from '@fog/cluster';
 import type { HandoffReport, PartitionTable } from '@fog/protocol';
 import { EscapedError, type Endpoint } from './network';
 import type { World } from './world';
@@ -11,27 +11,46 @@ export interface TableSink extends Endpoint {
 /**
  * The controller app minus HTTP and disk: the real ControllerCore, ticked on virtual time,
  * answering registrations, heartbeats, copy reports, suspicions and table fetches, and pushing
- * each new table to every process it knows. It does not crash in this simulation.
+ * each new table to every process it knows. A restart resumes from the state it saved (as the
+ * app does from its state file); while it is down nothing reaches it.
  */
 export class SimController implements Endpoint {
   readonly id = 'controller';
-  readonly core: ControllerCore;
+  core: ControllerCore;
+  private readonly config: ControllerConfig;
+  private running = true;
+  /** The state as last saved (after every change, as the app saves it). */
+  saved: ControllerState | null = null;
   /** Each published table, checked by the invariants as it appears. */
   onPublish: ((table: PartitionTable) => void) | null = null;
 
   constructor(private readonly world: World, config: Omit<ControllerConfig, 'downAfterMs' | 'outAfterMs' | 'suspectAfterMs'>, private readonly sinks: () => TableSink[]) {
-    this.core = new ControllerCore({ ...config, ...FAILURE_DEFAULTS });
+    this.config = { ...config, ...FAILURE_DEFAULTS };
+    this.core = new ControllerCore(this.config);
   }
 
   alive(): boolean {
-    return true;
+    return this.running;
+  }
+
+  /** The controller process stops; `restart` resumes from `state` (default: what it saved). */
+  stop(): void {
+    this.running = false;
+  }
+
+  restart(state: ControllerState | null = this.saved): void {
+    this.core = state ? ControllerCore.restore(JSON.parse(JSON.stringify(state)) as ControllerState, this.config, this.world.sched.nowMs) : new ControllerCore(this.config);
+    this.running = true;
   }
 
   start(): void {
     const tick = () => {
-      this.guard('tick', () => {
-        if (this.core.tick(this.world.sched.nowMs)) this.published();
-      });
+      if (this.running) {
+        this.guard('tick', () => {
+          if (this.core.tick(this.world.sched.nowMs)) this.published();
+          this.save();
+        });
+      }
       this.world.sched.after(this.world.timings.controllerTickIntervalMs, 'controller tick', tick);
     };
     this.world.sched.after(this.world.timings.controllerTickIntervalMs, 'controller tick', tick);
@@ -41,6 +60,7 @@ export class SimController implements Endpoint {
     const before = this.core.epoch();
     this.core.register(reg, this.world.sched.nowMs);
     if (this.core.epoch() !== before) this.published();
+    this.save();
     return { table: this.core.table() };
   }
 
@@ -52,6 +72,7 @@ export class SimController implements Endpoint {
 
   handoff(id: string, report: HandoffReport): { accepted: boolean } {
     this.core.handoff(id, report, this.world.sched.nowMs);
+    this.save();
     return { accepted: true };
   }
 
@@ -61,6 +82,11 @@ export class SimController implements Endpoint {
 
   table(): PartitionTable | null {
     return this.core.table();
+  }
+
+  /** Save the state (the app writes its state file after every change). */
+  save(): void {
+    this.saved = this.core.snapshot();
   }
 
   private published(): void {

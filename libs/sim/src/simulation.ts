@@ -1,3 +1,4 @@
+import type { ControllerState } from '@fog/cluster';
 import type { PartitionTable } from '@fog/protocol';
 import { History, compareVersions, formatVer, type OpRecord } from './history';
 import { CALM_NETWORK, EscapedError, SimNetwork, type Endpoint } from './network';
@@ -7,6 +8,12 @@ import { SimController, type TableSink } from './sim-controller';
 import { FrontendProcess } from './sim-frontend';
 import { StorageHost, StorageProcess } from './sim-storage';
 import { PROCESS_TIMINGS, type PlantedBug, type ProcessTimings, type World } from './world';
+
+export const FAULT_KINDS = [
+  'crash', 'long-crash', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut',
+  'lossy', 'clock-jump', 'frontend-restart', 'controller-restart', 'join', 'decommission',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The shape of one run, each bound with its unit in its name. */
 export interface SimOptions {
@@ -32,10 +39,14 @@ export interface SimOptions {
   hintsEnabled: boolean;
   /** Overrides of the processes' timings (world.ts). */
   timings: Partial<ProcessTimings>;
+  /** The fault kinds this run may draw from (swarm weights apply among them); default: all. */
+  faultKinds: readonly FaultKind[];
 }
 
 /** The configuration the copy bug's self-test runs in (see the Cluster constructor). */
-export const COPY_BUG_TIMINGS: Partial<ProcessTimings> = { antiEntropyIntervalMs: 30_000 };
+export const COPY_BUG_TIMINGS: Partial<ProcessTimings> = { antiEntropyIntervalMs: 120_000 };
+/** Convergence bound in that configuration: more than one anti-entropy interval. */
+export const COPY_BUG_CONVERGE_WITHIN_MS = 180_000;
 
 export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   plant: null,
@@ -52,6 +63,21 @@ export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   clockSkewMsMax: 2_000,
   hintsEnabled: true,
   timings: {},
+  faultKinds: FAULT_KINDS,
+};
+
+/**
+ * The fault mix the self-test runs each planted bug under: the faults that can expose it, so
+ * that it is caught within a few seeds (the full mix catches them too, over more seeds).
+ */
+export const PLANTED_BUG_FAULTS: Record<PlantedBug, readonly FaultKind[]> = {
+  'copy-one-source': ['frontend-cut', 'long-crash', 'crash', 'lossy'],
+  'lose-synced': ['power-loss', 'crash', 'lossy'],
+  'no-repair': FAULT_KINDS,
+  'ack-stale': FAULT_KINDS,
+  throw: FAULT_KINDS,
+  'stale-controller-state': ['controller-restart', 'crash', 'join'],
+  'k-minus-one': FAULT_KINDS,
 };
 
 export type Invariant = 'lost-write' | 'order-inverted' | 'stale-quorum-read' | 'no-convergence' | 'epoch-regressed' | 'replicas-short' | 'exception-escaped';
@@ -66,6 +92,8 @@ export interface SimFailure {
 export interface SimResult {
   seed: number;
   plant: PlantedBug | null;
+  /** Which fault kinds the run drew from: all, the self-test's mix for its planted bug, or another list. */
+  faultMix: 'all' | 'self-test' | 'custom';
   failure: SimFailure | null;
   /** Virtual time simulated. */
   virtualMs: number;
@@ -77,12 +105,6 @@ export interface SimResult {
   ops: ReturnType<History['counts']>;
   finalEpoch: number;
 }
-
-export const FAULT_KINDS = [
-  'crash', 'long-crash', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut',
-  'lossy', 'clock-jump', 'frontend-restart', 'join', 'decommission',
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Everything of one run; `runSimulation` drives it. */
 class Cluster implements World {
@@ -109,6 +131,7 @@ class Cluster implements World {
   private lastEpoch = 0;
   private readonly seenEpochs = new Map<Endpoint, number>();
   private nodeFaultUntilMs = 0;
+  private firstControllerState: ControllerState | null = null;
   /** Frontends cut from one storage node: may overlap one node fault (still within K-1 replicas). */
   private cutFaultUntilMs = 0;
   private joined = 0;
@@ -126,10 +149,11 @@ class Cluster implements World {
     this.hintsEnabled = opts.hintsEnabled && opts.plant !== 'copy-one-source' && opts.plant !== 'no-repair';
     this.faultRng = this.rng.fork();
     this.workRng = this.rng.fork();
-    for (const kind of FAULT_KINDS) for (let w = this.faultRng.int(0, 3); w > 0; w--) this.swarm.push(kind);
-    if (this.swarm.length === 0) this.swarm.push('crash');
+    for (const kind of opts.faultKinds) for (let w = this.faultRng.int(0, 3); w > 0; w--) this.swarm.push(kind);
+    if (this.swarm.length === 0) this.swarm.push(opts.faultKinds[0] ?? 'crash');
     this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => this.escaped(e));
-    this.controller = new SimController(this, { expectedStorage: opts.storageNodesInitial, redundancy: opts.redundancy, digits: opts.digits }, () => this.sinks());
+    const placed = opts.plant === 'k-minus-one' ? opts.redundancy - 1 : opts.redundancy;
+    this.controller = new SimController(this, { expectedStorage: opts.storageNodesInitial, redundancy: placed, digits: opts.digits }, () => this.sinks());
     this.controller.onPublish = (t) => this.checkTable(t);
   }
 
@@ -195,10 +219,11 @@ class Cluster implements World {
     if (t.epoch <= this.lastEpoch) this.fail('epoch-regressed', `controller published epoch ${t.epoch} after ${this.lastEpoch}`);
     this.lastEpoch = t.epoch;
     const up = Object.values(t.nodes).filter((n) => n.state === 'up').length;
-    if (up < t.redundancy) return;
+    const k = this.opts.redundancy;
+    if (up < k) return;
     t.partitions.forEach((e, p) => {
       const distinct = new Set([...e.replicas, ...e.pending]).size;
-      if (distinct < t.redundancy) this.fail('replicas-short', `epoch ${t.epoch}: partition ${p} has ${distinct} distinct replicas with ${up} nodes up, K=${t.redundancy}`);
+      if (distinct < k) this.fail('replicas-short', `epoch ${t.epoch}: partition ${p} has ${distinct} distinct replicas with ${up} nodes up, K=${k}`);
     });
   }
 
@@ -407,6 +432,20 @@ class Cluster implements World {
         this.startFrontend(i, f.skewMs);
         return;
       }
+      case 'controller-restart': {
+        if (!this.controller.alive()) return;
+        const ms = rng.int(200, 5_000);
+        // Planted: it resumes from the first state it saved, not the last.
+        const state = this.plant === 'stale-controller-state' ? this.firstControllerState : this.controller.saved;
+        this.controller.stop();
+        note(`controller down for ${ms} ms`);
+        this.sched.after(ms, 'controller restart', () => {
+          if (this.controller.alive()) return;
+          this.controller.restart(state);
+          this.sched.note(`controller restarted at epoch ${this.controller.core.epoch()}`);
+        });
+        return;
+      }
       case 'join': {
         if (this.joined >= this.opts.joinsMax) return;
         this.joined++;
@@ -415,13 +454,14 @@ class Cluster implements World {
         return;
       }
       case 'decommission': {
-        if (!nodeFaultFree || !this.settled() || live.length <= this.opts.redundancy + 1) return;
+        if (!nodeFaultFree || !this.controller.alive() || !this.settled() || live.length <= this.opts.redundancy + 1) return;
         const host = rng.pick(live);
         try {
           this.controller.core.decommission(host.id);
         } catch {
           return;
         }
+        this.controller.save();
         note(`decommission ${host.id}`);
         busyUntil(20_000);
         return;
@@ -471,6 +511,9 @@ class Cluster implements World {
 
     const warmupMs = 2_000;
     const faultEndMs = warmupMs + o.faultPhaseMs;
+    this.sched.after(warmupMs, 'controller state kept', () => {
+      this.firstControllerState = this.controller.saved;
+    });
     const load = () => {
       if (this.sched.nowMs >= faultEndMs) return;
       this.clientOp();
@@ -490,6 +533,7 @@ class Cluster implements World {
     if (!this.failure) {
       this.net.healAll();
       this.net.config = { ...CALM_NETWORK };
+      if (!this.controller.alive()) this.controller.restart();
       for (const h of this.hosts.values()) if (!h.proc && !h.left) this.startStorage(h);
       this.sched.note('faults stop: network healed, every node restarted');
       let problem: string | null = 'not checked';
@@ -506,6 +550,7 @@ class Cluster implements World {
     return {
       seed: o.seed,
       plant: this.plant,
+      faultMix: o.faultKinds === FAULT_KINDS ? 'all' : this.plant && o.faultKinds === PLANTED_BUG_FAULTS[this.plant] ? 'self-test' : 'custom',
       failure: this.failure,
       virtualMs: this.sched.nowMs,
       convergenceMs,
@@ -556,12 +601,13 @@ class Cluster implements World {
 
 /** One whole-cluster run from one seed. */
 export function runSimulation(opts: Partial<SimOptions> & { seed: number }): Promise<SimResult> {
-  return new Cluster({ ...SIM_DEFAULTS, ...opts }).run();
+  const bound = opts.plant === 'copy-one-source' ? { convergeWithinMs: COPY_BUG_CONVERGE_WITHIN_MS } : {};
+  return new Cluster({ ...SIM_DEFAULTS, ...bound, ...opts }).run();
 }
 
 /** The command that replays a run. */
-export function replayCommand(r: Pick<SimResult, 'seed' | 'plant'>): string {
-  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}`;
+export function replayCommand(r: Pick<SimResult, 'seed' | 'plant' | 'faultMix'>): string {
+  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}${r.faultMix === 'self-test' ? ' --self-test-faults' : ''}`;
 }
 
 /** A failure as printed: seed, invariant, detail, the last events, and the replay command. */

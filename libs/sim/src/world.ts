@@ -11,10 +11,13 @@ import type { Scheduler } from './scheduler';
  *   acknowledged writes;
  * - no-repair: hinted handoff and anti-entropy off (replicas never converge);
  * - ack-stale: a replica answers a stale write as applied (acknowledged order inverted);
- * - throw: a replica's ops handler throws on a rare key (an exception escapes a node).
+ * - throw: a replica's ops handler throws on a rare key (an exception escapes a node);
+ * - stale-controller-state: a restarted controller resumes from state saved long before
+ *   (epochs go backwards);
+ * - k-minus-one: the controller places K-1 replicas per partition (replicas short).
  */
-export type PlantedBug = 'copy-one-source' | 'lose-synced' | 'no-repair' | 'ack-stale' | 'throw';
-export const PLANTED_BUGS: readonly PlantedBug[] = ['copy-one-source', 'lose-synced', 'no-repair', 'ack-stale', 'throw'];
+export type PlantedBug = 'copy-one-source' | 'lose-synced' | 'no-repair' | 'ack-stale' | 'throw' | 'stale-controller-state' | 'k-minus-one';
+export const PLANTED_BUGS: readonly PlantedBug[] = ['copy-one-source', 'lose-synced', 'no-repair', 'ack-stale', 'throw', 'stale-controller-state', 'k-minus-one'];
 
 /** Timing of the simulated processes, each with its unit in its name. */
 export interface ProcessTimings {

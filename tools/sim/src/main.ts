@@ -8,7 +8,7 @@
  *   npm run sim -- --long                 seeds from --first-seed (default: from the time) until stopped
  *   npm run sim -- --self-test            each planted bug must be caught within --seeds-per-bug seeds
  */
-import { PLANTED_BUGS, formatFailure, runSimulation, type PlantedBug, type SimResult } from '@fog/sim';
+import { PLANTED_BUGS, PLANTED_BUG_FAULTS, formatFailure, replayCommand, runSimulation, type PlantedBug, type SimResult } from '@fog/sim';
 
 interface Args {
   seeds: number | null;
@@ -18,12 +18,14 @@ interface Args {
   selfTest: boolean;
   seedsPerBug: number;
   plant: PlantedBug | null;
+  /** With --seed and --plant: the self-test's fault mix for that bug. */
+  selfTestFaults: boolean;
 }
 
-const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG]';
+const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG [--self-test-faults]]';
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null };
+  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null, selfTestFaults: false };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer`);
@@ -37,6 +39,7 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--seeds-per-bug') a.seedsPerBug = int(f, argv[++i]);
     else if (f === '--long') a.long = true;
     else if (f === '--self-test') a.selfTest = true;
+    else if (f === '--self-test-faults') a.selfTestFaults = true;
     else if (f === '--plant') {
       const b = argv[++i] as PlantedBug;
       if (!PLANTED_BUGS.includes(b)) throw new Error(`--plant must be one of ${PLANTED_BUGS.join(', ')}`);
@@ -83,7 +86,7 @@ async function main(): Promise<number> {
   }
   const speed = new Speed();
   if (args.seed !== null) {
-    const r = await runSimulation({ seed: args.seed, plant: args.plant });
+    const r = await runSimulation({ seed: args.seed, plant: args.plant, ...(args.selfTestFaults && args.plant ? { faultKinds: PLANTED_BUG_FAULTS[args.plant] } : {}) });
     speed.add(r);
     console.log(r.failure ? formatFailure(r) : summary(r));
     console.log(speed.line());
@@ -94,11 +97,11 @@ async function main(): Promise<number> {
     for (const plant of PLANTED_BUGS) {
       let caught: SimResult | null = null;
       for (let seed = 1; seed <= args.seedsPerBug && !caught; seed++) {
-        const r = await runSimulation({ seed, plant });
+        const r = await runSimulation({ seed, plant, faultKinds: PLANTED_BUG_FAULTS[plant] });
         speed.add(r);
         if (r.failure) caught = r;
       }
-      if (caught) console.log(`planted ${plant}: caught at seed ${caught.seed} as ${caught.failure!.invariant} (replay: npm run sim -- --seed ${caught.seed} --plant ${plant})`);
+      if (caught) console.log(`planted ${plant}: caught at seed ${caught.seed} as ${caught.failure!.invariant} (replay: ${replayCommand(caught)})`);
       else {
         missed++;
         console.log(`planted ${plant}: NOT caught within ${args.seedsPerBug} seeds`);
