@@ -231,7 +231,7 @@ class Cluster implements World {
   private auditEpochs(): void {
     const procs: Array<{ ep: Endpoint; epoch: number }> = [];
     for (const h of this.hosts.values()) if (h.proc) procs.push({ ep: h.proc, epoch: h.proc.engine.epoch() });
-    for (const [ep, seen] of this.seenEpochs) if (!ep.alive()) this.seenEpochs.delete(ep), void seen;
+    for (const ep of [...this.seenEpochs.keys()]) if (!ep.alive()) this.seenEpochs.delete(ep);
     for (const { ep, epoch } of procs) {
       const seen = this.seenEpochs.get(ep) ?? 0;
       if (epoch < seen) this.fail('epoch-regressed', `${ep.id} went from epoch ${seen} to ${epoch}`);
