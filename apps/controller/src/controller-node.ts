@@ -177,6 +177,9 @@ export class ControllerNode {
     });
     app.post('/v1/nodes/:id/handoff', op('handoff'), (req, res) => {
       const move = this.core.handoff(req.params.id as string, req.body, Date.now());
+      // Persist before answering: the node stops reporting once told its copy was accepted, and a
+      // restart that forgot the acceptance would leave the replica pending.
+      if (move.done) this.persist();
       if (move.done) this.log.debug('partition copy complete', { node: move.node, partition: move.partition, keys: move.keysCopied, bytes: move.bytesCopied });
       res.json({ move });
     });

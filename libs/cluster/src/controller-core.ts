@@ -57,6 +57,13 @@ export interface ControllerState {
   targetWhy?: string[][];
   members: Member[];
   moves: Move[];
+  /**
+   * The working partition entries, which may be ahead of `table` (changes wait for the next
+   * tick to be published). Without them a restart would pair the moves of the working entries
+   * with the published table's pending replicas: a pending replica whose move was already
+   * completed would have no move left, and stay pending for ever. Absent in older state files.
+   */
+  entries?: PartitionEntry[] | null;
 }
 
 export interface PlanResult {
@@ -318,6 +325,7 @@ export class ControllerCore {
       targetWhy: this.targetWhy,
       members: this.listMembers().map((m) => ({ ...m })),
       moves: this.listMoves().map((m) => ({ ...m })),
+      entries: this.entries ? this.entries.map(copyEntry) : null,
     };
   }
 
@@ -338,7 +346,10 @@ export class ControllerCore {
     core.current = state.table;
     core.target = state.target;
     core.targetWhy = state.targetWhy ?? [];
-    core.entries = state.table ? state.table.partitions.map((e) => ({ ...e, replicas: [...e.replicas], pending: [...e.pending] })) : null;
+    const published = state.table ? state.table.partitions.map(copyEntry) : null;
+    core.entries = state.entries && published && state.entries.length === published.length ? state.entries.map(copyEntry) : published;
+    // Changes that were saved but not yet published go out at the next tick.
+    core.dirty = JSON.stringify(core.entries) !== JSON.stringify(published);
     for (const mv of state.moves) core.moves.set(moveKey(mv.partition, mv.node), { ...mv });
     return core;
   }
@@ -465,6 +476,10 @@ export class ControllerCore {
     this.current = table;
     return true;
   }
+}
+
+function copyEntry(e: PartitionEntry): PartitionEntry {
+  return { ...e, replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) };
 }
 
 function placeable(m: Member): boolean {

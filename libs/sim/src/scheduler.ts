@@ -25,6 +25,8 @@ export class Scheduler {
   /** Set by an invariant that failed: the loop stops at once. */
   stopped = false;
 
+  constructor(readonly traceLinesMax = TRACE_LINES_MAX) {}
+
   at(atMs: number, label: string, fn: () => void | boolean): void {
     this.push({ atMs: Math.max(atMs, this.nowMs), seq: this.seq++, label, fn });
   }
@@ -40,14 +42,14 @@ export class Scheduler {
 
   note(line: string): void {
     const text = `${String(this.nowMs).padStart(7)} ${line}`;
-    if (this.trace.length < TRACE_LINES_MAX) this.trace.push(text);
+    if (this.trace.length < this.traceLinesMax) this.trace.push(text);
     else this.trace[this.traceNext] = text;
-    this.traceNext = (this.traceNext + 1) % TRACE_LINES_MAX;
+    this.traceNext = (this.traceNext + 1) % this.traceLinesMax;
   }
 
   /** The last trace lines, oldest first. */
   lastTrace(): string[] {
-    if (this.trace.length < TRACE_LINES_MAX) return [...this.trace];
+    if (this.trace.length < this.traceLinesMax) return [...this.trace];
     return [...this.trace.slice(this.traceNext), ...this.trace.slice(0, this.traceNext)];
   }
 

@@ -19,7 +19,7 @@ export class SimController implements Endpoint {
   core: ControllerCore;
   private readonly config: ControllerConfig;
   private running = true;
-  /** The state as last saved (after every change, as the app saves it). */
+  /** The state as last saved: when the app saves it (registration, publication, decommission, accepted copy). */
   saved: ControllerState | null = null;
   /** Each published table, checked by the invariants as it appears. */
   onPublish: ((table: PartitionTable) => void) | null = null;
@@ -47,8 +47,10 @@ export class SimController implements Endpoint {
     const tick = () => {
       if (this.running) {
         this.guard('tick', () => {
-          if (this.core.tick(this.world.sched.nowMs)) this.published();
-          this.save();
+          if (this.core.tick(this.world.sched.nowMs)) {
+            this.save();
+            this.published();
+          }
         });
       }
       this.world.sched.after(this.world.timings.controllerTickIntervalMs, 'controller tick', tick);
@@ -59,8 +61,8 @@ export class SimController implements Endpoint {
   register(reg: unknown): { table: PartitionTable | null } {
     const before = this.core.epoch();
     this.core.register(reg, this.world.sched.nowMs);
-    if (this.core.epoch() !== before) this.published();
     this.save();
+    if (this.core.epoch() !== before) this.published();
     return { table: this.core.table() };
   }
 
@@ -71,8 +73,8 @@ export class SimController implements Endpoint {
   }
 
   handoff(id: string, report: HandoffReport): { accepted: boolean } {
-    this.core.handoff(id, report, this.world.sched.nowMs);
-    this.save();
+    const move = this.core.handoff(id, report, this.world.sched.nowMs);
+    if (move.done) this.save();
     return { accepted: true };
   }
 
@@ -84,7 +86,7 @@ export class SimController implements Endpoint {
     return this.core.table();
   }
 
-  /** Save the state (the app writes its state file after every change). */
+  /** Save the state (the app writes its state file at these points: controller-node.ts). */
   save(): void {
     this.saved = this.core.snapshot();
   }

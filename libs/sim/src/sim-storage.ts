@@ -407,6 +407,7 @@ export class StorageProcess implements Endpoint {
         if (!(err instanceof Error) || err instanceof EscapedError) throw err;
         if (slot.cancelled || !this.running) return;
         job.onFailure(source, this.nowMs());
+        this.world.sched.note(`${this.id} copy of ${p}: ${step.kind}${source ? ` with ${source}` : ''} failed (${err.message}); retry`);
       }
     }
   }

@@ -3,7 +3,7 @@ import type { PartitionTable } from '@fog/protocol';
 import { History, compareVersions, formatVer, type OpRecord } from './history';
 import { CALM_NETWORK, EscapedError, SimNetwork, type Endpoint } from './network';
 import { Rng } from './rng';
-import { Scheduler } from './scheduler';
+import { Scheduler, TRACE_LINES_MAX } from './scheduler';
 import { SimController, type TableSink } from './sim-controller';
 import { FrontendProcess } from './sim-frontend';
 import { StorageHost, StorageProcess } from './sim-storage';
@@ -39,6 +39,8 @@ export interface SimOptions {
   hintsEnabled: boolean;
   /** Overrides of the processes' timings (world.ts). */
   timings: Partial<ProcessTimings>;
+  /** Events kept for a failure's trace. */
+  traceLines: number;
   /** The fault kinds this run may draw from (swarm weights apply among them); default: all. */
   faultKinds: readonly FaultKind[];
 }
@@ -64,6 +66,7 @@ export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   hintsEnabled: true,
   timings: {},
   faultKinds: FAULT_KINDS,
+  traceLines: TRACE_LINES_MAX,
 };
 
 /**
@@ -107,8 +110,8 @@ export interface SimResult {
 }
 
 /** Everything of one run; `runSimulation` drives it. */
-class Cluster implements World {
-  readonly sched = new Scheduler();
+export class Cluster implements World {
+  readonly sched: Scheduler;
   readonly rng: Rng;
   readonly net: SimNetwork;
   readonly timings: ProcessTimings;
@@ -140,6 +143,7 @@ class Cluster implements World {
   private readonly deadFrontend: Endpoint = { id: 'none', alive: () => false };
 
   constructor(readonly opts: SimOptions) {
+    this.sched = new Scheduler(opts.traceLines);
     this.rng = new Rng(opts.seed);
     this.plant = opts.plant;
     // Hints and anti-entropy at its default interval repair a stale replica within a second,

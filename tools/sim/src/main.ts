@@ -8,7 +8,7 @@
  *   npm run sim -- --long                 seeds from --first-seed (default: from the time) until stopped
  *   npm run sim -- --self-test            each planted bug must be caught within --seeds-per-bug seeds
  */
-import { PLANTED_BUGS, PLANTED_BUG_FAULTS, formatFailure, replayCommand, runSimulation, type PlantedBug, type SimResult } from '@fog/sim';
+import { PLANTED_BUGS, PLANTED_BUG_FAULTS, TRACE_LINES_MAX, formatFailure, replayCommand, runSimulation, type PlantedBug, type SimResult } from '@fog/sim';
 
 interface Args {
   seeds: number | null;
@@ -20,12 +20,14 @@ interface Args {
   plant: PlantedBug | null;
   /** With --seed and --plant: the self-test's fault mix for that bug. */
   selfTestFaults: boolean;
+  /** Events a failure's trace shows. */
+  traceLines: number;
 }
 
-const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG [--self-test-faults]]';
+const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG [--self-test-faults]] [--trace LINES]';
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null, selfTestFaults: false };
+  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null, selfTestFaults: false, traceLines: TRACE_LINES_MAX };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer`);
@@ -37,6 +39,7 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--seed') a.seed = int(f, argv[++i]);
     else if (f === '--first-seed') a.firstSeed = int(f, argv[++i]);
     else if (f === '--seeds-per-bug') a.seedsPerBug = int(f, argv[++i]);
+    else if (f === '--trace') a.traceLines = Math.max(1, int(f, argv[++i]));
     else if (f === '--long') a.long = true;
     else if (f === '--self-test') a.selfTest = true;
     else if (f === '--self-test-faults') a.selfTestFaults = true;
@@ -86,7 +89,7 @@ async function main(): Promise<number> {
   }
   const speed = new Speed();
   if (args.seed !== null) {
-    const r = await runSimulation({ seed: args.seed, plant: args.plant, ...(args.selfTestFaults && args.plant ? { faultKinds: PLANTED_BUG_FAULTS[args.plant] } : {}) });
+    const r = await runSimulation({ seed: args.seed, plant: args.plant, traceLines: args.traceLines, ...(args.selfTestFaults && args.plant ? { faultKinds: PLANTED_BUG_FAULTS[args.plant] } : {}) });
     speed.add(r);
     console.log(r.failure ? formatFailure(r) : summary(r));
     console.log(speed.line());
