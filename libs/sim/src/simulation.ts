@@ -83,6 +83,22 @@ export const PLANTED_BUG_FAULTS: Record<PlantedBug, readonly FaultKind[]> = {
   'k-minus-one': FAULT_KINDS,
 };
 
+/** Bounds of the harness itself, each with its unit in its name. */
+const HARNESS_LIMITS = {
+  /** Before the first client operation and fault: the first table forms. */
+  warmupMs: 2_000,
+  /** Client operations in flight at once; beyond it the workload skips a turn. */
+  clientOpsInFlightMax: 64,
+  /** How often convergence is checked after the faults stop. */
+  convergenceCheckIntervalMs: 250,
+  /** How often every process's epoch is audited. */
+  epochAuditIntervalMs: 500,
+  /** The final r=all reads must all answer within this much virtual time. */
+  finalReadsWithinMs: 30_000,
+  /** No fault starts this close to the end of the fault phase. */
+  faultPhaseTailMs: 5_000,
+} as const;
+
 export type Invariant = 'lost-write' | 'order-inverted' | 'stale-quorum-read' | 'no-convergence' | 'epoch-regressed' | 'replicas-short' | 'exception-escaped';
 
 export interface SimFailure {
@@ -247,7 +263,7 @@ export class Cluster implements World {
 
   private clientOp(): void {
     const live = this.frontends.filter((f) => f.alive() && f.hasTable());
-    if (live.length === 0 || this.inFlight >= 64) return;
+    if (live.length === 0 || this.inFlight >= HARNESS_LIMITS.clientOpsInFlightMax) return;
     const fe = this.workRng.pick(live);
     const r = this.workRng.next();
     const quorum = Math.floor(this.opts.redundancy / 2) + 1;
@@ -509,11 +525,11 @@ export class Cluster implements World {
     this.controller.start();
     const audit = () => {
       this.auditEpochs();
-      this.sched.after(500, 'audit', audit);
+      this.sched.after(HARNESS_LIMITS.epochAuditIntervalMs, 'audit', audit);
     };
-    this.sched.after(500, 'audit', audit);
+    this.sched.after(HARNESS_LIMITS.epochAuditIntervalMs, 'audit', audit);
 
-    const warmupMs = 2_000;
+    const warmupMs = HARNESS_LIMITS.warmupMs;
     const faultEndMs = warmupMs + o.faultPhaseMs;
     this.sched.after(warmupMs, 'controller state kept', () => {
       this.firstControllerState = this.controller.saved;
@@ -525,7 +541,7 @@ export class Cluster implements World {
     };
     this.sched.after(warmupMs, 'client op', load);
     const faults = () => {
-      if (this.sched.nowMs >= faultEndMs - 5_000) return;
+      if (this.sched.nowMs >= faultEndMs - HARNESS_LIMITS.faultPhaseTailMs) return;
       this.injectFault();
       this.sched.after(this.faultRng.int(500, 4_000), 'fault', faults);
     };
@@ -544,9 +560,9 @@ export class Cluster implements World {
       const check = () => {
         problem = this.convergenceProblem();
         if (problem === null) convergenceMs = this.sched.nowMs - faultEndMs;
-        else this.sched.after(250, 'convergence check', check);
+        else this.sched.after(HARNESS_LIMITS.convergenceCheckIntervalMs, 'convergence check', check);
       };
-      this.sched.after(250, 'convergence check', check);
+      this.sched.after(HARNESS_LIMITS.convergenceCheckIntervalMs, 'convergence check', check);
       await this.sched.run(faultEndMs + o.convergeWithinMs, () => convergenceMs !== null);
       if (convergenceMs === null && !this.failure) this.fail('no-convergence', `not converged ${o.convergeWithinMs} ms after faults stopped: ${problem}`);
     }
@@ -578,7 +594,7 @@ export class Cluster implements World {
         results.set(key, ver && compareVersions(ver, w.ver!) >= 0 ? w : `write #${w.id} of ${key} acknowledged at ${w.endMs} with ${formatVer(w.ver)}; r=all reads ${formatVer(ver)}`);
       }, (err: Error) => results.set(key, `r=all read of ${key} failed: ${(err as { code?: string }).code ?? err.message}`));
     }
-    const until = this.sched.nowMs + 30_000;
+    const until = this.sched.nowMs + HARNESS_LIMITS.finalReadsWithinMs;
     await this.sched.run(until, () => results.size === newest.size);
     for (const [key, r] of results) {
       if (typeof r === 'string') {
