@@ -239,6 +239,9 @@ export class ControllerNode {
         }
         throw err;
       }
+      // Persist before answering: the node stops reporting once told its copy was accepted, and a
+      // restart that forgot the acceptance would leave the replica pending.
+      if (move.done) this.persist();
       if (move.done) this.log.debug('partition copy complete', { node: move.node, partition: move.partition, keys: move.keysCopied, bytes: move.bytesCopied });
       res.json({ move });
     });

@@ -73,6 +73,13 @@ export interface ControllerState {
   targetWhy?: string[][];
   members: Member[];
   moves: Move[];
+  /**
+   * The working partition entries, which may be ahead of `table` (changes wait for the next
+   * tick to be published). Without them a restart would pair the moves of the working entries
+   * with the published table's pending replicas: a pending replica whose move was already
+   * completed would have no move left, and stay pending for ever. Absent in older state files.
+   */
+  entries?: PartitionEntry[] | null;
 }
 
 export interface PlanResult {
@@ -414,6 +421,7 @@ export class ControllerCore {
       targetWhy: this.targetWhy,
       members: this.listMembers().map((m) => ({ ...m })),
       moves: this.listMoves().map((m) => ({ ...m })),
+      entries: this.entries ? this.entries.map(copyEntry) : null,
     };
   }
 
@@ -434,7 +442,10 @@ export class ControllerCore {
     core.current = state.table;
     core.target = state.target;
     core.targetWhy = state.targetWhy ?? [];
-    core.entries = state.table ? state.table.partitions.map((e) => ({ ...e, replicas: [...e.replicas], pending: [...e.pending] })) : null;
+    const published = state.table ? state.table.partitions.map(copyEntry) : null;
+    core.entries = state.entries && published && state.entries.length === published.length ? state.entries.map(copyEntry) : published;
+    // Changes that were saved but not yet published go out at the next tick.
+    core.dirty = JSON.stringify(core.entries) !== JSON.stringify(published);
     for (const mv of state.moves) {
       // State files written before moves carried sizes and rates lack those fields.
       core.moves.set(moveKey(mv.partition, mv.node), { ...mv, bytesTotal: mv.bytesTotal ?? null, rateBytesPerSec: null, etaMs: null, firstReport: undefined });
@@ -572,6 +583,10 @@ export class ControllerCore {
     this.current = table;
     return true;
   }
+}
+
+function copyEntry(e: PartitionEntry): PartitionEntry {
+  return { ...e, replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) };
 }
 
 function placeable(m: Member): boolean {

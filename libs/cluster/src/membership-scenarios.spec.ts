@@ -250,6 +250,26 @@ describe('membership scenarios', () => {
     expect(() => ControllerCore.restore(saved, { ...CONFIG, redundancy: 2 }, 0)).toThrow(/K=3/);
   });
 
+  it('a restart from state saved between a completed copy and its publication leaves no replica pending for ever', () => {
+    // Completed copies wait for the sync publish interval; the state is saved meanwhile (the app
+    // saves on every registration and accepted report).
+    const core = formed(3, { syncPublishIntervalMs: 1000 });
+    core.register(storage(4), 0);
+    core.tick(0);
+    expect(pendingFor(core, 's4')).toBeGreaterThan(0);
+    syncAll(core, 's4', 10);
+    expect(core.listMoves()).toEqual([]);
+    const saved = JSON.parse(JSON.stringify(core.snapshot()));
+    const again = ControllerCore.restore(saved, { ...CONFIG, syncPublishIntervalMs: 1000 }, 20);
+    // The saved completion is published at the next tick: s4 is active, nothing is pending.
+    expect(again.tick(30)).toBe(true);
+    expect(pendingFor(again, 's4')).toBe(0);
+    expect(held(again, 's4')).toBeGreaterThan(0);
+    // A state file written before this field existed restores as before.
+    const old = { ...saved, entries: undefined };
+    expect(ControllerCore.restore(old, CONFIG, 20).table()).toEqual(core.table());
+  });
+
   it('an out node that returns joins again and takes a share', () => {
     const core = formed(4, { expectedStorage: 4 });
     beat(core, 11_000, ['s4']);
