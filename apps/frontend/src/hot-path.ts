@@ -40,6 +40,11 @@ const enum Route {
 }
 
 const OP_NAMES = ['get', 'set', 'kv_get', 'kv_put', 'kv_delete', 'batch'] as const;
+/** What a log line names for each route: the method and the route pattern, never the path (it holds the key). */
+const ROUTE_LOG = [
+  { method: 'GET', route: '/get' }, { method: 'GET|POST', route: '/set' }, { method: 'GET', route: '/v1/kv/:key' },
+  { method: 'PUT', route: '/v1/kv/:key' }, { method: 'DELETE', route: '/v1/kv/:key' }, { method: 'POST', route: '/v1/batch' },
+] as const;
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -373,10 +378,10 @@ export class HotPath {
     if (err instanceof FogError) fog = err;
     else {
       const e = err as Error;
-      this.deps.log.error('request failed', { method: req?.method, path: pathOf(req), error: e?.message ?? String(err) });
+      this.deps.log.error('request failed', { ...ROUTE_LOG[route], error: e?.message ?? String(err) });
       fog = new FogError('FOG_ERR_INTERNAL');
     }
-    if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') this.deps.log.warn('request refused', { path: pathOf(req), code: fog.code });
+    if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') this.deps.log.warn('request refused', { ...ROUTE_LOG[route], code: fog.code });
     if (res.headersSent) return;
     const text = JSON.stringify(fog.toBody());
     res.writeHead(fog.status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
@@ -396,11 +401,6 @@ export class HotPath {
   }
 }
 
-function pathOf(req: http.IncomingMessage | null): string | undefined {
-  if (!req?.url) return undefined;
-  const q = req.url.indexOf('?');
-  return q < 0 ? req.url : req.url.slice(0, q);
-}
 
 /**
  * A JSON body as body-parser's strict mode reads it: empty is {}, anything but an object or
