@@ -49,6 +49,12 @@ export interface SimOptions {
 export const COPY_BUG_TIMINGS: Partial<ProcessTimings> = { antiEntropyIntervalMs: 120_000 };
 /** Convergence bound in that configuration: more than one anti-entropy interval. */
 export const COPY_BUG_CONVERGE_WITHIN_MS = 180_000;
+/**
+ * Client load in that configuration. The frontends coalesce concurrent reads and writes of one
+ * key, so at the default load too few reads reach a stale copy before repair: more load makes
+ * the bug show within a few seeds.
+ */
+export const COPY_BUG_CLIENT_OPS_PER_SEC_MAX = 200;
 
 export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   plant: null,
@@ -621,7 +627,7 @@ export class Cluster implements World {
 
 /** One whole-cluster run from one seed. */
 export function runSimulation(opts: Partial<SimOptions> & { seed: number }): Promise<SimResult> {
-  const bound = opts.plant === 'copy-one-source' ? { convergeWithinMs: COPY_BUG_CONVERGE_WITHIN_MS } : {};
+  const bound = opts.plant === 'copy-one-source' ? { convergeWithinMs: COPY_BUG_CONVERGE_WITHIN_MS, clientOpsPerSecMax: COPY_BUG_CLIENT_OPS_PER_SEC_MAX } : {};
   return new Cluster({ ...SIM_DEFAULTS, ...bound, ...opts }).run();
 }
 
