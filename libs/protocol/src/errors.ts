@@ -24,6 +24,8 @@ export const ERRORS = {
   FOG_ERR_TIMEOUT: { status: 504, message: 'the operation did not complete in time' },
   FOG_ERR_WRONG_NODE: { status: 421, message: 'this node does not hold that partition in its table' },
   FOG_ERR_STALE_EPOCH: { status: 409, message: 'the table sent is older than the one held' },
+  FOG_ERR_TABLE_BASE_MISMATCH: { status: 409, message: 'the table change starts from an epoch this node does not hold; send the full table' },
+  FOG_ERR_TABLE_CHECKSUM: { status: 400, message: 'the table, once the change is applied, does not match its checksum' },
   FOG_ERR_CLUSTER_MISMATCH: { status: 409, message: 'the node does not fit the cluster (duplicate id or address)' },
   FOG_ERR_INSUFFICIENT_STORAGE: { status: 507, message: 'the storage node cannot write to disk (disk full or failing); reads still work' },
   FOG_ERR_MEMORY_LIMIT: { status: 507, message: 'the storage node holds as many bytes as its memory limit allows' },

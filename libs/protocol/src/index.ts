@@ -7,3 +7,4 @@ export * from './cluster';
 export * from './wire';
 export * from './consistency';
 export * from './api';
+export * from './table-codec';
