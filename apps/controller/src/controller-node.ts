@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import http from 'node:http';
-import { Gauge } from 'prom-client';
+import { Gauge, Histogram } from 'prom-client';
 import { ControllerCore, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
@@ -10,6 +10,7 @@ import {
 } from '@fog/http-kit';
 import { DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, ZONE_RE, type ClusterView, type PartitionTable } from '@fog/protocol';
 import { renderStatusPage } from './status-page';
+import { TablePublisher } from './table-publisher';
 
 export interface ControllerConfig {
   host: string;
@@ -25,7 +26,15 @@ export interface ControllerConfig {
   tickIntervalMs: number;
   /** Where the state file lives; null keeps state in memory only. */
   dataDir: string | null;
+  /** A gap between ticks longer than this is the controller's own stall, not the nodes' silence. */
+  stallAfterMs: number;
 }
+
+/**
+ * A tick (failure detection, placement, publication) that takes longer than this is logged as a
+ * warning: it held up the event loop, heartbeats included. Unit: ms.
+ */
+export const TICK_SLOW_MS = 250;
 
 /** Wires the controller core to HTTP, time and table pushes. */
 export class ControllerNode {
@@ -39,12 +48,15 @@ export class ControllerNode {
   private recovering = false;
   private recoveryRefusedEpoch = -1;
   private readonly stateFile: StateFile | null;
+  private readonly publisher: TablePublisher;
+  private tickScheduled = false;
+  private tickSeconds!: Histogram;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
-      syncPublishIntervalMs: cfg.syncPublishIntervalMs,
+      syncPublishIntervalMs: cfg.syncPublishIntervalMs, stallAfterMs: cfg.stallAfterMs,
     };
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
@@ -53,6 +65,7 @@ export class ControllerNode {
     this.metrics = createHttpMetrics('controller');
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
+    this.publisher = new TablePublisher(this.http, log, this.metrics.registry);
   }
 
   async start(): Promise<number> {
@@ -100,7 +113,32 @@ export class ControllerNode {
     });
   }
 
+  /**
+   * A change a request asked for (a join, a decommission) is planned right after the answer is
+   * sent, off the request path: the answer goes out first, and nothing else arriving meanwhile
+   * waits for the placement inside a request.
+   */
+  private scheduleTick(): void {
+    if (this.tickScheduled || !this.core.hasPendingChanges()) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
+  }
+
   private tick(): void {
+    const started = performance.now();
+    try {
+      this.tickOnce();
+    } finally {
+      const ms = performance.now() - started;
+      this.tickSeconds.observe(ms / 1000);
+      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch() });
+    }
+  }
+
+  private tickOnce(): void {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const published = this.core.tick(Date.now());
@@ -134,19 +172,15 @@ export class ControllerNode {
     }
   }
 
-  /** Push the current table to every registered node. Failures are logged: heartbeats carry the epoch, so a missed push is caught up by a fetch. */
+  /**
+   * Push the current table to every registered node, as a delta where the node holds the epoch
+   * before. Failures are logged: heartbeats carry the epoch, so a missed push is caught up by a
+   * fetch.
+   */
   private pushTable(): void {
     const table = this.core.table();
     if (!table) return;
-    for (const m of this.core.listMembers()) {
-      if (m.state === 'out') continue;
-      this.http.put(`http://${m.address}${INTERNAL_PATHS.table}`, table).then(
-        (res) => {
-          if (res.status !== 200) this.log.warn('table push refused', { node: m.id, status: res.status, epoch: table.epoch });
-        },
-        (err: Error) => this.log.warn('table push failed', { node: m.id, epoch: table.epoch, error: err.message }),
-      );
-    }
+    this.publisher.push(table, this.core.listMembers().filter((m) => m.state !== 'out'));
   }
 
   private expressApp(): express.Express {
@@ -163,11 +197,16 @@ export class ControllerNode {
       // data, are published at once. Persisted either way.
       if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
-      res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
+      const table = this.core.table();
+      // The registering node gets the whole table in compact form (it is new or restarting).
+      const body = `{"node":${JSON.stringify(publicMember(member))},"table":${table ? this.publisher.compactBody(table).toString() : 'null'}}`;
+      res.status(200).set(HEADERS.epoch, String(this.core.epoch())).type('json').send(body);
+      this.scheduleTick();
     });
     app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
       const id = req.params.id as string;
       if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
+      this.publisher.noteHeld(id, req.body?.epoch);
       res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
@@ -185,6 +224,7 @@ export class ControllerNode {
       this.persist();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
+      this.scheduleTick();
     });
     app.get('/v1/cluster/plan', op('plan'), (req, res) => {
       const add = typeof req.query.add === 'string' ? req.query.add : undefined;
@@ -196,10 +236,14 @@ export class ControllerNode {
       const plan = this.core.plan(add ? { add: { id: add, zone, weight } } : { remove });
       res.json({ epoch: this.core.epoch(), ...plan });
     });
-    app.get('/v1/table', op('table'), (_req, res) => {
+    app.get('/v1/table', op('table'), (req, res) => {
       const table = this.core.table();
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
-      res.set(HEADERS.epoch, String(table.epoch)).json(table);
+      const format = req.query.format ?? 'plain';
+      if (format !== 'plain' && format !== 'compact') throw new FogError('FOG_ERR_BAD_REQUEST', 'format must be plain or compact');
+      res.set(HEADERS.epoch, String(table.epoch));
+      if (format === 'compact') res.type('json').send(this.publisher.compactBody(table));
+      else res.json(table);
     });
     app.get('/v1/cluster', op('cluster'), (_req, res) => {
       res.json(this.clusterView());
@@ -241,6 +285,12 @@ export class ControllerNode {
   private registerMetrics(): void {
     const reg = this.metrics.registry;
     const core = this.core;
+    this.tickSeconds = new Histogram({
+      name: 'fog_controller_tick_seconds',
+      help: 'How long one controller tick (failure detection, placement, publication) held the event loop.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [reg],
+    });
     new Gauge({ name: 'fog_controller_table_epoch', help: 'Epoch of the current partition table (0 before the first).', registers: [reg], collect() { this.set(core.epoch()); } });
     new Gauge({
       name: 'fog_controller_nodes',

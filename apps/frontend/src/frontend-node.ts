@@ -8,7 +8,7 @@ import {
   notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, checkKey, formatVersion, resolveConsistency,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, checkKey, decodeTableMessage, formatVersion, resolveConsistency,
   type Limits, type PartitionTable,
 } from '@fog/protocol';
 import { BatchingReplicaClient } from '@fog/replica-client';
@@ -119,9 +119,9 @@ export class FrontendNode {
       res.json(this.table);
     });
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
-      const table = req.body as PartitionTable;
-      if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
-      const adopted = this.adoptTable(table, 'push');
+      // A delta, a compact table or a plain one; a delta must start from the epoch held.
+      const table = decodeTableMessage(this.table, req.body);
+      const adopted = table !== null && this.adoptTable(table, 'push');
       res.json({ adopted, epoch: this.table?.epoch ?? 0 });
     });
     app.use(notFoundHandler());

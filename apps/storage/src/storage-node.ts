@@ -6,7 +6,7 @@ import {
   notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, formatVersion, type OpsRequest, type PartitionTable,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, decodeTableMessage, formatVersion, type OpsRequest, type PartitionTable,
 } from '@fog/protocol';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
@@ -202,9 +202,9 @@ export class StorageNode {
       res.json(table);
     });
     app.put(INTERNAL_PATHS.table, op('table_push'), express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }), (req, res) => {
-      const table = req.body as PartitionTable;
-      if (!table || typeof table.epoch !== 'number' || !Array.isArray(table.partitions)) throw new FogError('FOG_ERR_BAD_REQUEST', 'not a partition table');
-      const adopted = this.adoptTable(table, 'push');
+      // A delta, a compact table or a plain one; a delta must start from the epoch held.
+      const table = decodeTableMessage(this.engine.currentTable(), req.body);
+      const adopted = table !== null && this.adoptTable(table, 'push');
       res.set(HEADERS.epoch, String(this.engine.epoch())).json({ adopted, epoch: this.engine.epoch() });
     });
     app.post(HANDOFF_PATH, op('partition_page'), express.json({ limit: '64kb' }), (req, res) => {

@@ -33,9 +33,18 @@ export interface ControllerConfig {
    * every node. Failures, joins and leaves are published at the next tick regardless.
    */
   syncPublishIntervalMs?: number;
+  /**
+   * A gap between two ticks longer than this means the controller itself was stalled (a long
+   * computation, a collector pause, a slow disk, the process stopped): heartbeats that arrived
+   * meanwhile may still wait in its sockets. The gap beyond this bound is then credited to every
+   * node's silence, so a stalled controller does not declare everyone down. Must be below
+   * downAfterMs minus one heartbeat interval, or a node could be credited into being up.
+   */
+  stallAfterMs?: number;
 }
 
 export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
+export const STALL_AFTER_MS_DEFAULT = 1000;
 
 export interface RegisterResult {
   member: Member;
@@ -88,6 +97,9 @@ export class ControllerCore {
   /** Only completed copies wait to be published (see syncPublishIntervalMs). */
   private syncsUnpublished = false;
   private lastPublishMs = -Infinity;
+  /** A placement is owed (joins, leaves, failures since the last tick): computed once, at the next tick. */
+  private planReason: Move['reason'] | null = null;
+  private lastTickMs: number | null = null;
   /** Set when registering nodes hold a table this controller does not have (it lost its state). */
   private recovery: { id: string; address: string; epoch: number } | null = null;
 
@@ -123,7 +135,7 @@ export class ControllerCore {
 
   /** True when changes wait for the next tick to be published. */
   hasPendingChanges(): boolean {
-    return this.dirty || this.syncsUnpublished;
+    return this.dirty || this.syncsUnpublished || this.planReason !== null;
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
@@ -157,8 +169,9 @@ export class ControllerCore {
     if (member.role !== 'storage') return { member, tableChanged: false };
     if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable() };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
-      // A new node, or one that was out or left: it joins and takes a share.
-      this.replan('join');
+      // A new node, or one that was out or left: it joins and takes a share (at the next tick,
+      // off the request path, one placement for every node that joined meanwhile).
+      this.requestReplan('join');
     } else if (detailsChanged || previousState !== member.state) {
       this.dirty = true;
     }
@@ -168,7 +181,7 @@ export class ControllerCore {
       this.publish();
       return { member, tableChanged: true };
     }
-    return { member, tableChanged: this.dirty };
+    return { member, tableChanged: this.dirty || this.planReason !== null };
   }
 
   /** Record a heartbeat. False when the node is unknown or out (it should register again). */
@@ -206,7 +219,7 @@ export class ControllerCore {
       throw new FogError('FOG_ERR_BAD_REQUEST', `decommissioning ${id} would leave ${remaining.length} storage nodes for K=${this.config.redundancy}`, { remaining: remaining.length });
     }
     m.state = 'leaving';
-    this.replan('decommission');
+    this.requestReplan('decommission');
     return m;
   }
 
@@ -227,6 +240,16 @@ export class ControllerCore {
 
   /** Failure detection and publication. Returns true when a new table was produced. */
   tick(nowMs: number): boolean {
+    const stallMs = this.lastTickMs === null ? 0 : nowMs - this.lastTickMs;
+    this.lastTickMs = nowMs;
+    const stallAfterMs = this.config.stallAfterMs ?? STALL_AFTER_MS_DEFAULT;
+    if (stallMs > stallAfterMs) {
+      // The controller could not listen for that long: the silence is its own, not the nodes'.
+      // Only the part beyond stallAfterMs is credited, so a controller that is late on every
+      // tick still sees a dead node's silence grow.
+      const creditMs = stallMs - stallAfterMs;
+      for (const m of this.members.values()) m.lastHeartbeatMs = Math.min(nowMs, m.lastHeartbeatMs + creditMs);
+    }
     let replanNeeded = false;
     for (const m of this.members.values()) {
       const silentMs = nowMs - m.lastHeartbeatMs;
@@ -241,7 +264,12 @@ export class ControllerCore {
         if (m.role === 'storage') replanNeeded = true;
       }
     }
-    if (replanNeeded && this.current) this.replan('replace');
+    if (replanNeeded && this.current) this.requestReplan('replace');
+    if (this.planReason !== null) {
+      const reason = this.planReason;
+      this.planReason = null;
+      this.replan(reason);
+    }
     this.retireLeftNodes();
     const syncInterval = this.config.syncPublishIntervalMs ?? SYNC_PUBLISH_INTERVAL_MS_DEFAULT;
     if (this.syncsUnpublished && nowMs - this.lastPublishMs >= syncInterval) this.dirty = true;
@@ -355,6 +383,15 @@ export class ControllerCore {
     this.entries = placement.replicas.map((replicas, p) => ({ replicas: [...replicas], pending: [], why: placement.reasons[p] }));
     this.dirty = true;
     return this.publish();
+  }
+
+  /**
+   * Several changes before one tick make one placement. A node going out decides the reason
+   * shown for its moves ('replace'); otherwise the first change asked for names them.
+   */
+  private requestReplan(reason: Move['reason']): void {
+    if (!this.entries || !this.target) return;
+    if (this.planReason === null || reason === 'replace') this.planReason = reason;
   }
 
   /** Recompute the target and turn the difference into pending replicas. */
