@@ -1,2 +1,3 @@
 export * from './member';
 export * from './controller-core';
+export * from './state-delta';
