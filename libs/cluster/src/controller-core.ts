@@ -421,7 +421,12 @@ export class ControllerCore {
         for (const id of pending) this.moves.delete(moveKey(p, id));
         return { replicas: [...want], pending: [], why: placement.reasons[p] };
       }
-      if (pending.length === 0) return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      if (pending.length === 0) {
+        // Unchanged: keep the entry (and the reasons it was first placed for), so the next
+        // table's delta does not list it.
+        if (entry.pending.length === 0 && sameIds(entry.replicas, want)) return entry;
+        return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      }
       return { replicas: alive, pending, why: entry.why };
     });
     this.dirty = true;
@@ -488,13 +493,19 @@ export class ControllerCore {
       epoch: this.epoch() + 1,
       digits: this.config.digits,
       redundancy: this.config.redundancy,
-      partitions: this.entries.map((e) => ({ replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) })),
+      // Entries are never changed in place (every change makes a new one), so the published
+      // table shares them with the working set: an epoch costs O(P) references, not a copy.
+      partitions: this.entries.slice(),
       nodes,
     };
     assertTable(table, this.current);
     this.current = table;
     return true;
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 function placeable(m: Member): boolean {
