@@ -65,7 +65,7 @@ export class ControllerNode {
     this.metrics = createHttpMetrics('controller');
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
-    this.publisher = new TablePublisher(this.http, log, this.metrics.registry);
+    this.publisher = new TablePublisher(log, this.metrics.registry);
   }
 
   async start(): Promise<number> {
@@ -83,6 +83,7 @@ export class ControllerNode {
     if (this.ticker) clearInterval(this.ticker);
     await this.server?.close();
     this.agent.destroy();
+    this.publisher.close();
   }
 
   /** While the controller has no table but registered nodes do, fetch the newest one (one fetch at a time). */

@@ -1,9 +1,24 @@
-import type { AxiosInstance } from 'axios';
+import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
 import { INTERNAL_PATHS, encodeCompactTable, encodeTableDelta, tableChecksum, type PartitionTable } from '@fog/protocol';
 
 export type TableEncoding = 'delta' | 'compact';
+
+/**
+ * Table pushes in flight at once, over all receivers; the others wait in the publisher's queue
+ * (not in a socket pool, where waiting would count against their timeout). Unit: requests.
+ */
+export const TABLE_PUSHES_IN_FLIGHT_MAX = 16;
+/** How long one push may take once sent (a compact table at D=4 is about a megabyte). Unit: ms. */
+export const TABLE_PUSH_TIMEOUT_MS = 10_000;
+/** Largest push answer read (it is a small JSON object). Unit: bytes. */
+const PUSH_ANSWER_BYTES_MAX = 64 * 1024;
+
+interface PushAnswer {
+  status: number;
+  body: { epoch?: unknown; error?: { code?: unknown } } | null;
+}
 
 interface EncodedEpoch {
   table: PartitionTable;
@@ -29,12 +44,24 @@ export interface PushTarget {
 export class TablePublisher {
   /** Epoch each receiver is known to hold. */
   private readonly held = new Map<string, number>();
+  /**
+   * Receivers with a push in flight. A receiver gets one push at a time: a newer epoch waits for
+   * the answer and then goes as a delta from what the receiver took, instead of piling whole
+   * tables onto a slow receiver (or a slow network) epoch after epoch.
+   */
+  private readonly inFlight = new Set<string>();
+  /** Receivers whose push was held back, with where to send. */
+  private readonly waiting = new Map<string, PushTarget>();
   private encoded: EncodedEpoch | null = null;
   private readonly pushedBytes: Counter<'encoding'>;
   private readonly pushes: Counter<'encoding' | 'outcome'>;
   private readonly encodedBytes: Gauge<'encoding'>;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: TABLE_PUSHES_IN_FLIGHT_MAX });
+  /** Pushes waiting for a slot, oldest first. */
+  private readonly queue: Array<() => void> = [];
+  private active = 0;
 
-  constructor(private readonly http: AxiosInstance, private readonly log: Logger, registry: Registry) {
+  constructor(private readonly log: Logger, registry: Registry) {
     this.pushedBytes = new Counter({ name: 'fog_controller_table_push_bytes_total', help: 'Bytes of table pushes sent, by encoding (delta or compact full table).', labelNames: ['encoding'] as const, registers: [registry] });
     this.pushes = new Counter({ name: 'fog_controller_table_pushes_total', help: 'Table pushes by encoding and outcome (ok, refused, failed).', labelNames: ['encoding', 'outcome'] as const, registers: [registry] });
     this.encodedBytes = new Gauge({ name: 'fog_controller_table_encoded_bytes', help: 'Size of the current epoch\'s encodings (delta from the previous epoch, compact full table).', labelNames: ['encoding'] as const, registers: [registry] });
@@ -42,6 +69,10 @@ export class TablePublisher {
       this.pushedBytes.inc({ encoding }, 0);
       for (const outcome of ['ok', 'refused', 'failed']) this.pushes.inc({ encoding, outcome }, 0);
     }
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 
   /** A receiver told us the epoch it holds (heartbeat or push answer). */
@@ -65,10 +96,26 @@ export class TablePublisher {
 
   /** Pushes `table` to every target; each gets the delta if it holds the base epoch, else the compact table. */
   push(table: PartitionTable, targets: readonly PushTarget[]): void {
-    const e = this.encode(table);
+    this.encode(table);
     for (const t of targets) {
-      const useDelta = e.delta !== null && this.held.get(t.id) === e.baseEpoch;
-      this.send(t, table.epoch, useDelta ? 'delta' : 'compact', useDelta ? (e.delta as Buffer) : this.compactBody(table));
+      if (this.inFlight.has(t.id)) this.waiting.set(t.id, t);
+      else this.pushCurrent(t);
+    }
+  }
+
+  private pushCurrent(t: PushTarget): void {
+    const e = this.encoded;
+    if (!e || (this.held.get(t.id) ?? -1) >= e.table.epoch) return;
+    const useDelta = e.delta !== null && this.held.get(t.id) === e.baseEpoch;
+    this.send(t, e.table.epoch, useDelta ? 'delta' : 'compact', useDelta ? (e.delta as Buffer) : this.compactBody(e.table));
+  }
+
+  private settled(t: PushTarget): void {
+    this.inFlight.delete(t.id);
+    const next = this.waiting.get(t.id);
+    if (next) {
+      this.waiting.delete(t.id);
+      this.pushCurrent(next);
     }
   }
 
@@ -84,31 +131,83 @@ export class TablePublisher {
   }
 
   private send(target: PushTarget, epoch: number, encoding: TableEncoding, body: Buffer): void {
-    this.pushedBytes.inc({ encoding }, body.length);
-    this.http
-      .put(`http://${target.address}${INTERNAL_PATHS.table}`, body, { headers: { 'content-type': 'application/json' } })
-      .then(
-        (res) => {
-          if (res.status === 200) {
-            this.pushes.inc({ encoding, outcome: 'ok' });
-            this.noteHeld(target.id, res.data?.epoch);
-            return;
-          }
-          this.pushes.inc({ encoding, outcome: 'refused' });
-          const code = res.data?.error?.code;
-          if (encoding === 'delta' && code === 'FOG_ERR_TABLE_BASE_MISMATCH' && this.encoded?.table.epoch === epoch) {
-            // It missed an epoch: the whole table, once.
-            this.held.delete(target.id);
-            this.send(target, epoch, 'compact', this.compactBody(this.encoded.table));
-            return;
-          }
-          this.log.warn('table push refused', { node: target.id, status: res.status, code, epoch, encoding });
-        },
+    this.inFlight.add(target.id);
+    this.queue.push(() => {
+      this.pushedBytes.inc({ encoding }, body.length);
+      this.put(target.address, body).then(
+        (res) => this.answered(target, epoch, encoding, res),
         (err: Error) => {
           this.pushes.inc({ encoding, outcome: 'failed' });
-          this.held.delete(target.id);
+          // What it holds is unknown now; its heartbeat will say. Until then the next push goes
+          // as if it held what it held before, and a refused delta falls back to the full table.
           this.log.warn('table push failed', { node: target.id, epoch, encoding, error: err.message });
+          this.settled(target);
         },
       );
+    });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < TABLE_PUSHES_IN_FLIGHT_MAX && this.queue.length > 0) {
+      const next = this.queue.shift() as () => void;
+      this.active += 1;
+      next();
+    }
+  }
+
+  private answered(target: PushTarget, epoch: number, encoding: TableEncoding, res: PushAnswer): void {
+    if (res.status === 200) {
+      this.pushes.inc({ encoding, outcome: 'ok' });
+      this.noteHeld(target.id, res.body?.epoch);
+      this.settled(target);
+      return;
+    }
+    this.pushes.inc({ encoding, outcome: 'refused' });
+    const code = res.body?.error?.code;
+    if (encoding === 'delta' && code === 'FOG_ERR_TABLE_BASE_MISMATCH' && this.encoded?.table.epoch === epoch) {
+      // It missed an epoch: the whole table, once.
+      this.held.delete(target.id);
+      this.send(target, epoch, 'compact', this.compactBody(this.encoded.table));
+      return;
+    }
+    this.log.warn('table push refused', { node: target.id, status: res.status, code: String(code ?? ''), epoch, encoding });
+    this.settled(target);
+  }
+
+  /** PUT the body with bare node:http: at a thousand receivers per epoch a client library's per-request cost adds up to seconds. */
+  private put(address: string, body: Buffer): Promise<PushAnswer> {
+    const colon = address.lastIndexOf(':');
+    const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(colon + 1));
+    return new Promise<PushAnswer>((resolve, reject) => {
+      const req = http.request(
+        { host, port, method: 'PUT', path: INTERNAL_PATHS.table, agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= PUSH_ANSWER_BYTES_MAX) chunks.push(c);
+          });
+          res.on('end', () => {
+            let parsed: PushAnswer['body'] = null;
+            try {
+              parsed = JSON.parse(Buffer.concat(chunks).toString()) as PushAnswer['body'];
+            } catch {
+              parsed = null;
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(TABLE_PUSH_TIMEOUT_MS, () => req.destroy(new Error(`no answer in ${TABLE_PUSH_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    }).finally(() => {
+      this.active -= 1;
+      this.pump();
+    });
   }
 }

@@ -17,6 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { decodeTableMessage, FogError, INTERNAL_PATHS, type PartitionTable } from '@fog/protocol';
@@ -42,6 +43,7 @@ const args = yargs(hideBin(process.argv))
   .option('heartbeat-interval-ms', { type: 'number', default: 1000, describe: 'heartbeat interval of the simulated nodes (the controller default)' })
   .option('settle-ms', { type: 'number', default: 5000, describe: 'quiet time watched between steps' })
   .option('controller', { type: 'string', default: 'dist/apps/controller/main.js', describe: 'built controller entry point' })
+  .option('controller-node-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra node option for the controller process (e.g. --cpu-prof)' })
   .strict()
   .help()
   .version(false)
@@ -85,6 +87,38 @@ async function waitUntil<T>(what: string, probe: () => T | null | Promise<T | nu
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+// ---- heartbeats, in a thread of their own -------------------------------------------------
+
+/**
+ * The simulated nodes' heartbeats run on their own thread: a real node's heartbeat does not
+ * wait while a thousand other nodes parse table pushes, and neither should a simulated one.
+ * The main thread tells it which nodes beat and which epoch each holds.
+ */
+type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number };
+
+function heartbeatThread(port: number, intervalMs: number): void {
+  const hbAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const epochOf = new Map<string, number>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const beat = (id: string): void => {
+    const data = Buffer.from(JSON.stringify({ epoch: epochOf.get(id) ?? 0 }));
+    const req = http.request({ host: LOOPBACK, port, method: 'POST', path: `/v1/nodes/${id}/heartbeat`, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => res.resume());
+    req.on('error', () => undefined);
+    req.end(data);
+    timers.set(id, setTimeout(() => beat(id), intervalMs));
+  };
+  parentPort!.on('message', (m: HeartbeatMessage) => {
+    if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
+    else if (m.kind === 'start' && !timers.has(m.id)) timers.set(m.id, setTimeout(() => beat(m.id), Math.random() * intervalMs));
+    else if (m.kind === 'stop') {
+      clearTimeout(timers.get(m.id));
+      timers.delete(m.id);
+    }
+  });
+}
+
+let heartbeats: Worker | null = null;
 
 // ---- what the simulated nodes share: one decoded table per epoch ----------------------------
 
@@ -158,7 +192,6 @@ class SimNode {
   address = '';
   table: PartitionTable | null = null;
   heartbeating = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly reported = new Set<number>();
 
   constructor(readonly id: string, readonly zone: string) {}
@@ -177,12 +210,12 @@ class SimNode {
     const table = (res.json as { table: unknown }).table;
     if (table) this.adopt(decodeTableMessage(this.table, table));
     this.heartbeating = true;
-    this.timer = setTimeout(() => this.beat(), Math.random() * heartbeatMs);
+    heartbeats?.postMessage({ kind: 'start', id: this.id } satisfies HeartbeatMessage);
   }
 
   stopHeartbeats(): void {
     this.heartbeating = false;
-    if (this.timer) clearTimeout(this.timer);
+    heartbeats?.postMessage({ kind: 'stop', id: this.id } satisfies HeartbeatMessage);
   }
 
   close(): void {
@@ -190,15 +223,10 @@ class SimNode {
     this.server.close();
   }
 
-  private beat(): void {
-    if (!this.heartbeating) return;
-    request(controllerPort, 'POST', `/v1/nodes/${this.id}/heartbeat`, { epoch: this.table?.epoch ?? 0 }).catch(() => undefined);
-    this.timer = setTimeout(() => this.beat(), heartbeatMs);
-  }
-
   private adopt(table: PartitionTable | null): void {
     if (!table || (this.table && table.epoch <= this.table.epoch)) return;
     this.table = table;
+    heartbeats?.postMessage({ kind: 'epoch', id: this.id, epoch: table.epoch } satisfies HeartbeatMessage);
     const info = learnEpoch(table, null);
     // Copies complete at once: report every partition this node is pending for.
     for (const p of info.pendingOf.get(this.id) ?? []) {
@@ -292,7 +320,7 @@ async function main(): Promise<void> {
   const log = fs.openSync(path.join(logDir, 'controller.log'), 'w');
   const controller: ChildProcess = spawn(
     process.execPath,
-    [controllerBin, '--port', String(controllerPort), '--expected-storage', String(N), '--redundancy', String(args.redundancy),
+    [...args['controller-node-arg'], controllerBin, '--port', String(controllerPort), '--expected-storage', String(N), '--redundancy', String(args.redundancy),
       '--partition-digits', String(args.digits), '--heartbeat-interval-ms', String(heartbeatMs), '--log-level', 'info'],
     { stdio: ['ignore', log, log] },
   );
@@ -302,6 +330,7 @@ async function main(): Promise<void> {
   process.on('exit', stopController);
   try {
     await waitUntil('the controller', () => request(controllerPort, 'GET', '/health').then(() => true, () => null), 100);
+    heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs } });
     console.log(`controller pid ${controller.pid} on port ${controllerPort}, log ${path.join(logDir, 'controller.log')}`);
     console.log(`N=${N} D=${args.digits} K=${args.redundancy} zones=${args.zones} heartbeat ${heartbeatMs} ms`);
 
@@ -371,15 +400,21 @@ async function main(): Promise<void> {
     console.log(`node states at the end: ${JSON.stringify(Object.fromEntries(states))} (${victim.id}: ${view.nodes.find((n) => n.id === victim.id)?.state})`);
     for (const n of nodes) n.close();
   } finally {
+    await heartbeats?.terminate();
     stopController();
     agent.destroy();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: Error) => {
-    console.error(`error: ${err.message}`);
-    process.exit(1);
-  },
-);
+if (isMainThread) {
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(`error: ${err.message}`);
+      process.exit(1);
+    },
+  );
+} else {
+  const { port, intervalMs } = workerData as { port: number; intervalMs: number };
+  heartbeatThread(port, intervalMs);
+}
