@@ -37,6 +37,12 @@ export interface ControllerConfig {
 export const TICK_SLOW_MS = 250;
 /** Largest heartbeat body read (it is `{"epoch":N}`). Unit: bytes. */
 export const HEARTBEAT_BODY_BYTES_MAX = 1024;
+/**
+ * Connections the kernel may queue for the controller before it accepts them: every node holds
+ * one, and a thousand nodes (re)connecting at once must not see their SYNs dropped and retried
+ * seconds later, which would read as silence. Unit: connections.
+ */
+export const CONTROLLER_LISTEN_BACKLOG_CONNECTIONS = 4096;
 const HEARTBEAT_PATH_RE = /^\/v1\/nodes\/([^/?]+)\/heartbeat(?:\?.*)?$/;
 
 /** Wires the controller core to HTTP, time and table pushes. */
@@ -80,7 +86,7 @@ export class ControllerNode {
       const m = req.method === 'POST' ? HEARTBEAT_PATH_RE.exec(req.url ?? '') : null;
       if (m) this.heartbeat(decodeURIComponent(m[1]), req, res);
       else app(req, res);
-    }, this.cfg.host, this.cfg.port);
+    }, this.cfg.host, this.cfg.port, CONTROLLER_LISTEN_BACKLOG_CONNECTIONS);
     this.log.info('controller listening', {
       port: this.server.port, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
     });

@@ -20,12 +20,18 @@ interface PushAnswer {
   body: { epoch?: unknown; error?: { code?: unknown } } | null;
 }
 
+/**
+ * Published tables kept to encode deltas from: a receiver that holds any of them gets the change
+ * from there, not the whole table. They share their unchanged entries, so each costs about one
+ * array of P references. Unit: epochs.
+ */
+export const TABLE_DELTA_HISTORY_EPOCHS = 32;
+
 interface EncodedEpoch {
   table: PartitionTable;
   checksum: string;
-  /** The change from the epoch published before, or null for the first table. */
-  delta: Buffer | null;
-  baseEpoch: number;
+  /** Deltas to this epoch by the epoch they start from, each encoded when first needed. */
+  deltas: Map<number, Buffer>;
   /** Made when the first receiver needs it. */
   compact: Buffer | null;
 }
@@ -53,6 +59,8 @@ export class TablePublisher {
   /** Receivers whose push was held back, with where to send. */
   private readonly waiting = new Map<string, PushTarget>();
   private encoded: EncodedEpoch | null = null;
+  /** Recent published tables by epoch (see TABLE_DELTA_HISTORY_EPOCHS). */
+  private readonly history = new Map<number, PartitionTable>();
   private readonly pushedBytes: Counter<'encoding'>;
   private readonly pushes: Counter<'encoding' | 'outcome'>;
   private readonly encodedBytes: Gauge<'encoding'>;
@@ -105,9 +113,22 @@ export class TablePublisher {
 
   private pushCurrent(t: PushTarget): void {
     const e = this.encoded;
-    if (!e || (this.held.get(t.id) ?? -1) >= e.table.epoch) return;
-    const useDelta = e.delta !== null && this.held.get(t.id) === e.baseEpoch;
-    this.send(t, e.table.epoch, useDelta ? 'delta' : 'compact', useDelta ? (e.delta as Buffer) : this.compactBody(e.table));
+    const held = this.held.get(t.id) ?? -1;
+    if (!e || held >= e.table.epoch) return;
+    const delta = this.deltaFrom(e, held);
+    this.send(t, e.table.epoch, delta ? 'delta' : 'compact', delta ?? this.compactBody(e.table));
+  }
+
+  /** The change from `base` to the current epoch, if `base` is recent enough; encoded once per base. */
+  private deltaFrom(e: EncodedEpoch, base: number): Buffer | null {
+    const cached = e.deltas.get(base);
+    if (cached) return cached;
+    const from = this.history.get(base);
+    if (!from || from.digits !== e.table.digits || from.redundancy !== e.table.redundancy) return null;
+    const body = Buffer.from(JSON.stringify(encodeTableDelta(from, e.table, e.checksum)));
+    e.deltas.set(base, body);
+    if (base === e.table.epoch - 1) this.encodedBytes.set({ encoding: 'delta' }, body.length);
+    return body;
   }
 
   private settled(t: PushTarget): void {
@@ -121,12 +142,11 @@ export class TablePublisher {
 
   private encode(table: PartitionTable): EncodedEpoch {
     if (this.encoded?.table === table) return this.encoded;
-    const previous = this.encoded?.table ?? null;
-    const checksum = tableChecksum(table);
-    const usable = previous !== null && previous.epoch < table.epoch && previous.digits === table.digits && previous.redundancy === table.redundancy;
-    const delta = usable ? Buffer.from(JSON.stringify(encodeTableDelta(previous, table, checksum))) : null;
-    this.encoded = { table, checksum, delta, baseEpoch: previous?.epoch ?? -1, compact: null };
-    this.encodedBytes.set({ encoding: 'delta' }, delta?.length ?? 0);
+    this.history.set(table.epoch, table);
+    for (const epoch of this.history.keys()) if (epoch <= table.epoch - TABLE_DELTA_HISTORY_EPOCHS) this.history.delete(epoch);
+    this.encoded = { table, checksum: tableChecksum(table), deltas: new Map(), compact: null };
+    // The common case, every receiver one epoch behind, is encoded right away.
+    this.encodedBytes.set({ encoding: 'delta' }, this.deltaFrom(this.encoded, table.epoch - 1)?.length ?? 0);
     return this.encoded;
   }
 
@@ -165,10 +185,10 @@ export class TablePublisher {
     }
     this.pushes.inc({ encoding, outcome: 'refused' });
     const code = res.body?.error?.code;
-    if (encoding === 'delta' && code === 'FOG_ERR_TABLE_BASE_MISMATCH' && this.encoded?.table.epoch === epoch) {
+    if (encoding === 'delta' && code === 'FOG_ERR_TABLE_BASE_MISMATCH' && this.encoded !== null) {
       // It missed an epoch: the whole table, once.
       this.held.delete(target.id);
-      this.send(target, epoch, 'compact', this.compactBody(this.encoded.table));
+      this.send(target, this.encoded.table.epoch, 'compact', this.compactBody(this.encoded.table));
       return;
     }
     this.log.warn('table push refused', { node: target.id, status: res.status, code: String(code ?? ''), epoch, encoding });

@@ -504,6 +504,14 @@ export class ControllerCore {
   }
 }
 
+/** Whether two tables list the same node ids, each in a state that serves (or not) alike. */
+function sameNodeSet(a: PartitionTable, b: PartitionTable): boolean {
+  const ids = Object.keys(b.nodes);
+  if (ids.length !== Object.keys(a.nodes).length) return false;
+  const serving = (n: TableNode | undefined): boolean => n !== undefined && n.state !== 'out' && n.state !== 'left';
+  return ids.every((id) => a.nodes[id] !== undefined && serving(a.nodes[id]) === serving(b.nodes[id]));
+}
+
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);
 }
@@ -533,13 +541,22 @@ export function assertTable(t: PartitionTable, previous: PartitionTable | null =
   if (t.partitions.length !== partitionCount(t.digits)) throw new Error(`table has ${t.partitions.length} partitions, expected ${partitionCount(t.digits)}`);
   const serving = Object.values(t.nodes).filter((n) => n.state !== 'out' && n.state !== 'left').length;
   const want = Math.min(t.redundancy, serving);
-  t.partitions.forEach((entry, p) => {
+  // Runs on every epoch over every partition: plain loops, no allocation per partition. An
+  // entry shared with the previous table was checked then, unless what it is checked against
+  // (the node list, the replica count owed) changed since.
+  const same = previous !== null && sameNodeSet(previous, t) &&
+    Math.min(previous.redundancy, Object.values(previous.nodes).filter((n) => n.state !== 'out' && n.state !== 'left').length) === want;
+  for (let p = 0; p < t.partitions.length; p++) {
+    const entry = t.partitions[p];
+    if (same && previous.partitions[p] === entry) continue;
     if (entry.replicas.length + entry.pending.length < want) {
       throw new Error(`partition ${p} has ${entry.replicas.length} replicas and ${entry.pending.length} pending, fewer than ${want}`);
     }
     if (entry.replicas.length === 0 && want > 0) throw new Error(`partition ${p} has no active replica`);
-    const all = [...entry.replicas, ...entry.pending];
-    if (new Set(all).size !== all.length) throw new Error(`partition ${p} names a node twice`);
-    for (const id of all) if (!t.nodes[id]) throw new Error(`partition ${p} names unknown node ${id}`);
-  });
+    const all = entry.pending.length === 0 ? entry.replicas : [...entry.replicas, ...entry.pending];
+    for (let i = 0; i < all.length; i++) {
+      if (!t.nodes[all[i]]) throw new Error(`partition ${p} names unknown node ${all[i]}`);
+      for (let j = 0; j < i; j++) if (all[j] === all[i]) throw new Error(`partition ${p} names a node twice`);
+    }
+  }
 }

@@ -98,7 +98,8 @@ async function waitUntil<T>(what: string, probe: () => T | null | Promise<T | nu
 type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number };
 
 function heartbeatThread(port: number, intervalMs: number): void {
-  const hbAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  // One connection per node, as real nodes have: a shared pool would queue heartbeats behind each other.
+  const hbAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const epochOf = new Map<string, number>();
   const timers = new Map<string, NodeJS.Timeout>();
   const beat = (id: string): void => {
