@@ -102,13 +102,21 @@ function heartbeatThread(port: number, intervalMs: number): void {
   const hbAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const epochOf = new Map<string, number>();
   const timers = new Map<string, NodeJS.Timeout>();
+  // As a real node's controller link does: one heartbeat in flight, the next one an interval
+  // after the answer.
   const beat = (id: string): void => {
     const data = Buffer.from(JSON.stringify({ epoch: epochOf.get(id) ?? 0 }));
-    const req = http.request({ host: LOOPBACK, port, method: 'POST', path: `/v1/nodes/${id}/heartbeat`, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => res.resume());
-    req.on('error', () => undefined);
+    const again = (): void => {
+      if (timers.has(id)) timers.set(id, setTimeout(() => beat(id), intervalMs));
+    };
+    const req = http.request({ host: LOOPBACK, port, method: 'POST', path: `/v1/nodes/${id}/heartbeat`, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+      res.resume();
+      res.on('end', again);
+    });
+    req.on('error', again);
     req.end(data);
-    timers.set(id, setTimeout(() => beat(id), intervalMs));
   };
+  parentPort!.postMessage('ready');
   parentPort!.on('message', (m: HeartbeatMessage) => {
     if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
     else if (m.kind === 'start' && !timers.has(m.id)) timers.set(m.id, setTimeout(() => beat(m.id), Math.random() * intervalMs));
@@ -332,6 +340,11 @@ async function main(): Promise<void> {
   try {
     await waitUntil('the controller', () => request(controllerPort, 'GET', '/health').then(() => true, () => null), 100);
     heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs } });
+    // Nodes register only once their heartbeats can start.
+    await new Promise<void>((resolve, reject) => {
+      heartbeats!.once('message', () => resolve());
+      heartbeats!.once('error', reject);
+    });
     console.log(`controller pid ${controller.pid} on port ${controllerPort}, log ${path.join(logDir, 'controller.log')}`);
     console.log(`N=${N} D=${args.digits} K=${args.redundancy} zones=${args.zones} heartbeat ${heartbeatMs} ms`);
 
