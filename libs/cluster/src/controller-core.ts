@@ -375,8 +375,10 @@ export class ControllerCore {
   }
 
   private maybeFormFirstTable(): boolean {
-    const storage = this.storageMembers().filter((m) => m.state === 'up');
-    if (storage.length < this.config.expectedStorage) return false;
+    // Counted without sorting: this runs on every registration until the table forms.
+    let up = 0;
+    for (const m of this.members.values()) if (m.role === 'storage' && m.state === 'up') up += 1;
+    if (up < this.config.expectedStorage) return false;
     const placement = computePlacement({ nodes: this.placementNodes(), redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits) });
     this.target = placement.replicas;
     this.targetWhy = placement.reasons;
