@@ -6,6 +6,8 @@ import type { PlacementState } from './placement-state';
  * (a weight or K change) checking them all would cost O(P * n). Unit: nodes.
  */
 export const SHED_RECEIVERS_CHECKED_MAX = 16;
+/** Up to this many slots to shed, a node picks them by repeated selection; beyond, by one sort. Unit: slots. */
+const SHED_SELECT_MAX = 8;
 
 /**
  * Nodes over quota give up replicas until they are at quota. Where a node gives one up decides
@@ -38,6 +40,15 @@ export function shedExcess(state: PlacementState): void {
       const repeated = state.zoneUsed(p, state.zoneOf[node], slot);
       const fits = repeated || receivers.some((r) => !state.has(p, r) && state.zoneLoss(p, slot, r) <= 0);
       fit[i] = repeated ? 0 : fits ? 1 : 2;
+    }
+    if (excess > SHED_SELECT_MAX) {
+      // Many to shed (a node joined a small cluster): one sort. A node's own removals change
+      // only the holes of partitions it already gave up, so the order computed here holds.
+      const score = mine.map((p) => state.score(p, node));
+      const holes = mine.map((p) => state.holes(p));
+      const order = mine.map((_, i) => i).sort((a, b) => holes[a] - holes[b] || fit[a] - fit[b] || score[a] - score[b] || mine[a] - mine[b]);
+      for (const i of order.slice(0, excess)) state.removeSlot(mine[i], state.slotOf(mine[i], node));
+      continue;
     }
     const shed = new Uint8Array(mine.length);
     for (; excess > 0; excess--) {

@@ -16,6 +16,13 @@ const ZONE_REPAIR_PASSES_MAX = 16;
  * nothing before the costly one is taken. Unit: swap probes.
  */
 export const ZONE_REPAIR_FREE_SEARCH_PROBES_MAX = 64;
+/**
+ * Candidate swaps examined for one partition before it is left as it is for this pass. Where
+ * a swap exists one is found within a few probes (the searches resume where the last one
+ * stopped); a partition the loads force to repeat a zone would otherwise scan every partition
+ * of every node of the zones it lacks. Unit: swap probes.
+ */
+export const ZONE_REPAIR_SEARCH_PROBES_MAX = 512;
 
 interface Swap {
   q: number;
@@ -69,6 +76,12 @@ class ZoneRepair {
   /** Partitions per node, built on first need: most runs find nothing hopeful and never ask. */
   private heldLists: number[][] | null = null;
   private readonly scratch = new Int32Array(64);
+  /**
+   * Where the next search through each node's partitions starts: just past the partner the
+   * last search used. Starting at the front every time would walk past every partition already
+   * swapped (quadratic in the number of repairs).
+   */
+  private readonly cursor: Int32Array;
   /** Partitions containing zone z. */
   private readonly presence: number[];
   /** Partitions containing both zones, at [a * zoneCount + b]. */
@@ -89,6 +102,7 @@ class ZoneRepair {
     for (let p = 0; p < state.partitions; p++) this.index(p, true);
     this.pairsBound = pairsBound(state, target);
     this.probes = state.partitions * state.width * ZONE_REPAIR_PROBES_PER_SLOT;
+    this.cursor = new Int32Array(state.nodeCount);
   }
 
   run(): void {
@@ -187,6 +201,7 @@ class ZoneRepair {
   /** Finds and applies one swap that raises p's spread; false if none is found. */
   private improve(p: number): boolean {
     const { state } = this;
+    const searchStartsAt = this.probes;
     const dp = state.distinctZones(p);
     const gainP = this.worth(dp + 1) - this.worth(dp);
     let costly = null as Swap | null;
@@ -209,7 +224,7 @@ class ZoneRepair {
         if (state.zoneUsed(p, zoneC) || !this.hopeful(zoneA, zoneC, dp)) continue;
         // q keeps its spread when it repeats zone C: try those first.
         for (const q of this.repeatedIn[zoneC]) {
-          const swap = this.consider(p, q, slotA, zoneC, gainP);
+          const swap = this.consider(p, q, slotA, zoneC, gainP, searchStartsAt);
           if (swap === 'stop') return costly ? this.apply(p, costly) : false;
           const chosen = pick(swap);
           if (chosen) return this.apply(p, chosen);
@@ -218,11 +233,16 @@ class ZoneRepair {
         for (let i = 0; i < nodes.length; i++) {
           // Start at a different node per partition so the swaps spread over the zone.
           const c = nodes[(p + i) % nodes.length];
-          for (const q of this.held(c)) {
-            const swap = this.consider(p, q, slotA, zoneC, gainP);
+          const list = this.held(c);
+          for (let k = 0; k < list.length; k++) {
+            const at = (this.cursor[c] + k) % list.length;
+            const swap = this.consider(p, list[at], slotA, zoneC, gainP, searchStartsAt);
             if (swap === 'stop') return costly ? this.apply(p, costly) : false;
             const chosen = pick(swap);
-            if (chosen) return this.apply(p, chosen);
+            if (chosen) {
+              this.cursor[c] = at + 1;
+              return this.apply(p, chosen);
+            }
           }
         }
       }
@@ -230,9 +250,9 @@ class ZoneRepair {
     return costly ? this.apply(p, costly) : false;
   }
 
-  private consider(p: number, q: number, slotA: number, zoneC: number, gainP: number): Swap | null | 'stop' {
+  private consider(p: number, q: number, slotA: number, zoneC: number, gainP: number, searchStartsAt: number): Swap | null | 'stop' {
     const { state } = this;
-    if (this.probes <= 0) return 'stop';
+    if (this.probes <= 0 || searchStartsAt - this.probes >= ZONE_REPAIR_SEARCH_PROBES_MAX) return 'stop';
     this.probes -= 1;
     if (q === p) return null;
     const a = state.at(p, slotA);
