@@ -10,6 +10,12 @@ export type TableEncoding = 'delta' | 'compact';
  * (not in a socket pool, where waiting would count against their timeout). Unit: requests.
  */
 export const TABLE_PUSHES_IN_FLIGHT_MAX = 16;
+/**
+ * Bytes of pushes in flight at once. Whole tables to a thousand new nodes are a gigabyte at D=4:
+ * sent at full speed they would keep the event loop writing and heartbeats waiting; paced by
+ * this bound they go out in the background. A push larger than the bound goes alone. Unit: bytes.
+ */
+export const TABLE_PUSH_BYTES_IN_FLIGHT_MAX = 4 * 1024 * 1024;
 /** How long one push may take once sent (a compact table at D=4 is about a megabyte). Unit: ms. */
 export const TABLE_PUSH_TIMEOUT_MS = 10_000;
 /** Largest push answer read (it is a small JSON object). Unit: bytes. */
@@ -66,8 +72,9 @@ export class TablePublisher {
   private readonly encodedBytes: Gauge<'encoding'>;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: TABLE_PUSHES_IN_FLIGHT_MAX });
   /** Pushes waiting for a slot, oldest first. */
-  private readonly queue: Array<() => void> = [];
+  private readonly queue: Array<{ bytes: number; start: () => void }> = [];
   private active = 0;
+  private activeBytes = 0;
 
   constructor(private readonly log: Logger, registry: Registry) {
     this.pushedBytes = new Counter({ name: 'fog_controller_table_push_bytes_total', help: 'Bytes of table pushes sent, by encoding (delta or compact full table).', labelNames: ['encoding'] as const, registers: [registry] });
@@ -152,7 +159,7 @@ export class TablePublisher {
 
   private send(target: PushTarget, epoch: number, encoding: TableEncoding, body: Buffer): void {
     this.inFlight.add(target.id);
-    this.queue.push(() => {
+    this.queue.push({ bytes: body.length, start: () => {
       this.pushedBytes.inc({ encoding }, body.length);
       this.put(target.address, body).then(
         (res) => this.answered(target, epoch, encoding, res),
@@ -163,16 +170,23 @@ export class TablePublisher {
           this.log.warn('table push failed', { node: target.id, epoch, encoding, error: err.message });
           this.settled(target);
         },
-      );
-    });
+      ).finally(() => {
+        this.active -= 1;
+        this.activeBytes -= body.length;
+        this.pump();
+      });
+    } });
     this.pump();
   }
 
   private pump(): void {
     while (this.active < TABLE_PUSHES_IN_FLIGHT_MAX && this.queue.length > 0) {
-      const next = this.queue.shift() as () => void;
+      const next = this.queue[0];
+      if (this.active > 0 && this.activeBytes + next.bytes > TABLE_PUSH_BYTES_IN_FLIGHT_MAX) return;
+      this.queue.shift();
       this.active += 1;
-      next();
+      this.activeBytes += next.bytes;
+      next.start();
     }
   }
 
@@ -225,9 +239,6 @@ export class TablePublisher {
       req.setTimeout(TABLE_PUSH_TIMEOUT_MS, () => req.destroy(new Error(`no answer in ${TABLE_PUSH_TIMEOUT_MS} ms`)));
       req.on('error', reject);
       req.end(body);
-    }).finally(() => {
-      this.active -= 1;
-      this.pump();
     });
   }
 }

@@ -44,7 +44,7 @@ export interface ControllerConfig {
 }
 
 export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
-export const STALL_AFTER_MS_DEFAULT = 1000;
+export const STALL_AFTER_MS_DEFAULT = 500;
 
 export interface RegisterResult {
   member: Member;
