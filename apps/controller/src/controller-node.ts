@@ -105,10 +105,15 @@ export class ControllerNode {
 
   private heartbeat(id: string, req: http.IncomingMessage, res: http.ServerResponse): void {
     const arrivedMs = Date.now();
+    const started = process.hrtime.bigint();
     const chunks: Buffer[] = [];
     let size = 0;
     const answer = (status: number, body: unknown, outcome: string): void => {
       this.heartbeats.inc({ outcome });
+      // Counted like every other route (op="heartbeat"), though it bypasses Express.
+      const labels = { op: 'heartbeat', status: String(status) };
+      this.metrics.requests.inc(labels);
+      this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       res.end(text);

@@ -96,14 +96,16 @@ describe('table delta', () => {
 });
 
 describe('compact table', () => {
-  it('round-trips the replicas, pending replicas and nodes, without reasons', () => {
+  it('round-trips the replicas, pending replicas, reasons and nodes', () => {
     const t = table(9, 7, 3);
     t.partitions[5] = { replicas: ['s1', 's2'], pending: ['s6'] };
+    t.partitions[6] = { ...t.partitions[6], why: ['kept', 'fallback', 'rank'] };
     const compact = JSON.parse(JSON.stringify(encodeCompactTable(t)));
     const decoded = decodeTableMessage(null, compact) as PartitionTable;
-    expect(decoded.partitions.map((e) => [e.replicas, e.pending])).toEqual(t.partitions.map((e) => [e.replicas, e.pending]));
+    expect(decoded.partitions).toEqual(t.partitions);
     expect(decoded.nodes).toEqual(t.nodes);
-    expect(decoded.partitions[0].why).toBeUndefined();
+    // Two distinct reason lists in the whole table.
+    expect(compact.why.lists).toHaveLength(2);
     expect(JSON.stringify(compact).length).toBeLessThan(JSON.stringify(t).length / 3);
   });
 
@@ -113,6 +115,7 @@ describe('compact table', () => {
     ['a node entry with a bad state', (c: ReturnType<typeof encodeCompactTable>) => ((c.nodes[0] as { state: string }).state = 'gone')],
     ['a fractional index', (c: ReturnType<typeof encodeCompactTable>) => (c.rows[1] = [0.5])],
     ['a huge D', (c: ReturnType<typeof encodeCompactTable>) => (c.digits = 40)],
+    ['a reason index past the dictionary', (c: ReturnType<typeof encodeCompactTable>) => (c.why!.index[0] = 9)],
   ])('refuses %s with FOG_ERR_BAD_REQUEST', (_, spoil) => {
     const c = encodeCompactTable(table(2));
     spoil(c);

@@ -6,8 +6,9 @@ import { NODE_STATES, partitionCount, type NodeState, type PartitionEntry, type 
  *
  * - delta: the change from the epoch before: changed partitions and node entries only. What is
  *   pushed when the receiver holds the base epoch; its size follows the change, not the table.
- * - compact: the whole table with replicas as indices into the node list and no placement
- *   reasons, for a receiver that is new or too far behind (about a tenth of the plain JSON).
+ * - compact: the whole table with replicas as indices into the node list and the placement
+ *   reasons as a small dictionary, for a receiver that is new or too far behind (about a tenth
+ *   of the plain JSON).
  * - plain: the PartitionTable object itself (GET /v1/table, older controllers).
  *
  * Both encodings carry a checksum of the resulting table; a receiver that computes another one
@@ -22,6 +23,11 @@ export interface CompactTable {
   nodes: TableNode[];
   /** Per partition: active replicas as node indices, then pending ones as -(index + 1). */
   rows: number[][];
+  /**
+   * Placement reasons (what `locate` explains), as a dictionary: the distinct reason lists, and
+   * per partition the index of its list (-1: none). A few distinct lists cover a whole table.
+   */
+  why?: { lists: string[][]; index: number[] };
 }
 
 export interface TableDelta {
@@ -122,7 +128,7 @@ export function encodeTableDelta(base: PartitionTable, next: PartitionTable, che
   return { format: 'delta', baseEpoch: base.epoch, epoch: next.epoch, digits: next.digits, redundancy: next.redundancy, checksum, nodesSet, nodesRemoved, partitions };
 }
 
-/** The whole table with node indices and no reasons. */
+/** The whole table with node indices, reasons by dictionary. */
 export function encodeCompactTable(table: PartitionTable, checksum = tableChecksum(table)): CompactTable {
   const nodes = Object.values(table.nodes);
   const index = new Map(nodes.map((n, i) => [n.id, i]));
@@ -132,7 +138,23 @@ export function encodeCompactTable(table: PartitionTable, checksum = tableChecks
     for (const id of e.pending) row.push(-(index.get(id) as number) - 1);
     return row;
   });
-  return { format: 'compact', epoch: table.epoch, digits: table.digits, redundancy: table.redundancy, checksum, nodes, rows };
+  const lists: string[][] = [];
+  const listIndex = new Map<string, number>();
+  const whyIndex = table.partitions.map((e) => {
+    if (!e.why) return -1;
+    const key = e.why.join('\u0000');
+    let i = listIndex.get(key);
+    if (i === undefined) {
+      i = lists.length;
+      lists.push(e.why);
+      listIndex.set(key, i);
+    }
+    return i;
+  });
+  return {
+    format: 'compact', epoch: table.epoch, digits: table.digits, redundancy: table.redundancy, checksum, nodes, rows,
+    ...(lists.length > 0 ? { why: { lists, index: whyIndex } } : {}),
+  };
 }
 
 const bad = (why: string): FogError => new FogError('FOG_ERR_BAD_REQUEST', `malformed table: ${why}`);
@@ -179,6 +201,7 @@ function decodeCompact(m: Record<string, unknown>): PartitionTable {
   const list = m.nodes.map(readNode);
   const nodes: Record<string, TableNode> = {};
   for (const n of list) nodes[n.id] = n;
+  const why = readWhy(m.why, m.rows.length);
   const partitions: PartitionEntry[] = new Array(m.rows.length);
   for (let p = 0; p < m.rows.length; p++) {
     const row = m.rows[p];
@@ -189,9 +212,19 @@ function decodeCompact(m: Record<string, unknown>): PartitionTable {
       if (!Number.isInteger(index) || index < 0 || index >= list.length) throw bad('compact row');
       (typeof cell === 'number' && cell < 0 ? entry.pending : entry.replicas).push(list[index as number].id);
     }
+    if (why && why.index[p] >= 0) entry.why = why.lists[why.index[p]];
     partitions[p] = entry;
   }
   return verify({ ...header, partitions, nodes }, m.checksum);
+}
+
+function readWhy(x: unknown, partitions: number): { lists: string[][]; index: number[] } | null {
+  if (x === undefined) return null;
+  if (!isObject(x) || !Array.isArray(x.lists) || !Array.isArray(x.index) || x.index.length !== partitions) throw bad('compact reasons');
+  const lists = x.lists;
+  if (!lists.every((l) => Array.isArray(l) && l.every((w) => typeof w === 'string'))) throw bad('compact reasons');
+  if (!x.index.every((i) => Number.isInteger(i) && (i as number) >= -1 && (i as number) < lists.length)) throw bad('compact reasons');
+  return { lists: lists as string[][], index: x.index as number[] };
 }
 
 function applyDelta(current: PartitionTable, m: Record<string, unknown>): PartitionTable {
