@@ -264,6 +264,11 @@ export class ControllerCore {
         if (m.role === 'storage') replanNeeded = true;
       }
     }
+    // Enough storage nodes may be up only now (some were down when the last one registered).
+    if (!this.current && !this.recovery && this.maybeFormFirstTable()) {
+      this.lastPublishMs = nowMs;
+      return true;
+    }
     if (replanNeeded && this.current) this.requestReplan('replace');
     if (this.planReason !== null) {
       const reason = this.planReason;

@@ -422,3 +422,21 @@ describe('placement off the request path', () => {
     expect(core.listMoves().every((m) => m.reason === 'join')).toBe(true);
   });
 });
+
+describe('forming the first table', () => {
+  it('forms it at a tick once enough nodes are up again, not only on a registration', () => {
+    const core = new ControllerCore({ ...CONFIG, expectedStorage: 3 });
+    core.register(storage(1), 0);
+    core.register(storage(2), 0);
+    // s1 and s2 fall silent before the third node registers: no table yet.
+    core.tick(4000);
+    expect(core.member('s1')!.state).toBe('down');
+    core.register(storage(3), 4000);
+    expect(core.table()).toBeNull();
+    // They come back: the next tick forms the table.
+    core.heartbeat('s1', 4100);
+    core.heartbeat('s2', 4100);
+    expect(core.tick(4100)).toBe(true);
+    expect(core.epoch()).toBe(1);
+  });
+});
