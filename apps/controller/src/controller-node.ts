@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import http from 'node:http';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
@@ -12,6 +12,7 @@ import {
   DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, NODE_ID_RE, NODE_STATES, PARTITION_HEALTHS, ZONE_RE, tableProblem, type ClusterView, type PartitionTable,
 } from '@fog/protocol';
 import { STATUS_PAGE_LIMITS, renderStatusPage } from './status-page';
+import { TablePublisher } from './table-publisher';
 
 export interface ControllerConfig {
   host: string;
@@ -29,7 +30,24 @@ export interface ControllerConfig {
   tickIntervalMs: number;
   /** Where the state file lives; null keeps state in memory only. */
   dataDir: string | null;
+  /** A gap between ticks longer than this is the controller's own stall, not the nodes' silence. */
+  stallAfterMs: number;
 }
+
+/**
+ * A tick (failure detection, placement, publication) that takes longer than this is logged as a
+ * warning: it held up the event loop, heartbeats included. Unit: ms.
+ */
+export const TICK_SLOW_MS = 250;
+/** Largest heartbeat body read (it is `{"epoch":N}`). Unit: bytes. */
+export const HEARTBEAT_BODY_BYTES_MAX = 1024;
+/**
+ * Connections the kernel may queue for the controller before it accepts them: every node holds
+ * one, and a thousand nodes (re)connecting at once must not see their SYNs dropped and retried
+ * seconds later, which would read as silence. Unit: connections.
+ */
+export const CONTROLLER_LISTEN_BACKLOG_CONNECTIONS = 4096;
+const HEARTBEAT_PATH_RE = /^\/v1\/nodes\/([^/?]+)\/heartbeat(?:\?.*)?$/;
 
 /** Wires the controller core to HTTP, time and table pushes. */
 export class ControllerNode {
@@ -47,12 +65,16 @@ export class ControllerNode {
   private readonly observer = new ClusterObserver();
   private readonly load = new NodeLoadTracker();
   private readonly refusals: RefusalReporter;
+  private readonly publisher: TablePublisher;
+  private tickScheduled = false;
+  private tickSeconds!: Histogram;
+  private heartbeats!: Counter<'outcome'>;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
     const coreConfig = {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
-      syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs,
+      syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs, stallAfterMs: cfg.stallAfterMs,
     };
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
@@ -62,10 +84,18 @@ export class ControllerNode {
     this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.registerMetrics();
+    this.publisher = new TablePublisher(log, this.metrics.registry);
   }
 
   async start(): Promise<number> {
-    this.server = await listen(this.expressApp(), this.cfg.host, this.cfg.port);
+    const app = this.expressApp();
+    // Heartbeats are the controller's hot path (a thousand nodes: a thousand a second): they are
+    // answered on bare node:http, ahead of Express, which costs several times more per request.
+    this.server = await listen((req, res) => {
+      const m = req.method === 'POST' ? HEARTBEAT_PATH_RE.exec(req.url ?? '') : null;
+      if (m) this.heartbeat(decodeURIComponent(m[1]), req, res);
+      else app(req, res);
+    }, this.cfg.host, this.cfg.port, CONTROLLER_LISTEN_BACKLOG_CONNECTIONS);
     this.log.info('controller listening', {
       port: this.server.port, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
     });
@@ -79,6 +109,53 @@ export class ControllerNode {
     if (this.ticker) clearInterval(this.ticker);
     await this.server?.close();
     this.agent.destroy();
+    this.publisher.close();
+  }
+
+  private heartbeat(id: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const arrivedMs = Date.now();
+    const started = process.hrtime.bigint();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const answer = (status: number, body: unknown, outcome: string): void => {
+      this.heartbeats.inc({ outcome });
+      // Counted like every other route (op="heartbeat"), though it bypasses Express.
+      const labels = { op: 'heartbeat', status: String(status) };
+      this.metrics.requests.inc(labels);
+      this.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= HEARTBEAT_BODY_BYTES_MAX) chunks.push(c);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (size > HEARTBEAT_BODY_BYTES_MAX) return answer(413, new FogError('FOG_ERR_BODY_TOO_LARGE').toBody(), 'bad');
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString());
+      } catch {
+        return answer(400, new FogError('FOG_ERR_BAD_REQUEST', 'heartbeat body must be JSON').toBody(), 'bad');
+      }
+      const hb = body as { epoch?: unknown; load?: unknown } | null;
+      if (typeof hb !== 'object' || hb === null || Array.isArray(hb) || (hb.epoch !== undefined && !(Number.isSafeInteger(hb.epoch) && (hb.epoch as number) >= 0))) {
+        return answer(400, new FogError('FOG_ERR_BAD_REQUEST', 'a heartbeat is {"epoch": N} with N the epoch of the table held').toBody(), 'bad');
+      }
+      let load: ReturnType<typeof validateLoad>;
+      try {
+        load = validateLoad(hb.load);
+      } catch (err) {
+        return answer(400, (err as FogError).toBody(), 'bad');
+      }
+      // Silence is measured from when the heartbeat was read, not from when a tick looks.
+      if (!this.core.heartbeat(id, arrivedMs)) return answer(404, new FogError('FOG_ERR_NODE_NOT_FOUND').toBody(), 'unknown');
+      if (load) this.load.report(id, load, arrivedMs);
+      this.publisher.noteHeld(id, hb.epoch);
+      answer(200, { epoch: this.core.epoch(), state: this.core.member(id)!.state }, 'ok');
+    });
   }
 
   /** While the controller has no table but registered nodes do, fetch the newest one (one fetch at a time). */
@@ -114,7 +191,32 @@ export class ControllerNode {
     });
   }
 
+  /**
+   * A change a request asked for (a join, a decommission) is planned right after the answer is
+   * sent, off the request path: the answer goes out first, and nothing else arriving meanwhile
+   * waits for the placement inside a request.
+   */
+  private scheduleTick(): void {
+    if (this.tickScheduled || !this.core.hasPendingChanges()) return;
+    this.tickScheduled = true;
+    setImmediate(() => {
+      this.tickScheduled = false;
+      this.tick();
+    });
+  }
+
   private tick(): void {
+    const started = performance.now();
+    try {
+      this.tickOnce();
+    } finally {
+      const ms = performance.now() - started;
+      this.tickSeconds.observe(ms / 1000);
+      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch() });
+    }
+  }
+
+  private tickOnce(): void {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const published = this.core.tick(Date.now());
@@ -166,19 +268,15 @@ export class ControllerNode {
     }
   }
 
-  /** Push the current table to every registered node. Failures are logged: heartbeats carry the epoch, so a missed push is caught up by a fetch. */
+  /**
+   * Push the current table to every registered node, as a delta where the node holds the epoch
+   * before. Failures are logged: heartbeats carry the epoch, so a missed push is caught up by a
+   * fetch.
+   */
   private pushTable(): void {
     const table = this.core.table();
     if (!table) return;
-    for (const m of this.core.listMembers()) {
-      if (m.state === 'out') continue;
-      this.http.put(`http://${m.address}${INTERNAL_PATHS.table}`, table).then(
-        (res) => {
-          if (res.status !== 200) this.log.warn('table push refused', { node: m.id, status: res.status, epoch: table.epoch });
-        },
-        (err: Error) => this.log.warn('table push failed', { node: m.id, epoch: table.epoch, error: err.message }),
-      );
-    }
+    this.publisher.push(table, this.core.listMembers().filter((m) => m.state !== 'out'));
   }
 
   private expressApp(): express.Express {
@@ -207,18 +305,11 @@ export class ControllerNode {
       if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
       this.observe();
-      res.status(200).set(HEADERS.epoch, String(this.core.epoch())).json({ node: publicMember(member), table: this.core.table() });
-    });
-    app.post('/v1/nodes/:id/heartbeat', op('heartbeat'), (req, res) => {
-      const id = req.params.id as string;
-      const body = req.body as { epoch?: unknown } | undefined;
-      if (typeof body !== 'object' || body === null || Array.isArray(body) || (body.epoch !== undefined && !(Number.isSafeInteger(body.epoch) && (body.epoch as number) >= 0))) {
-        throw new FogError('FOG_ERR_BAD_REQUEST', 'a heartbeat is {"epoch": N} with N the epoch of the table held');
-      }
-      const load = validateLoad(req.body?.load);
-      if (!this.core.heartbeat(id, Date.now())) throw new FogError('FOG_ERR_NODE_NOT_FOUND');
-      if (load) this.load.report(id, load, Date.now());
-      res.json({ epoch: this.core.epoch(), state: this.core.member(id)!.state });
+      const table = this.core.table();
+      // The registering node gets the whole table in compact form (it is new or restarting).
+      const body = `{"node":${JSON.stringify(publicMember(member))},"table":${table ? this.publisher.compactBody(table).toString() : 'null'}}`;
+      res.status(200).set(HEADERS.epoch, String(this.core.epoch())).type('json').send(body);
+      this.scheduleTick();
     });
     app.post('/v1/nodes/:id/suspect', op('suspect'), (req, res) => {
       const reporter = (req.body as { reporter?: unknown } | undefined)?.reporter;
@@ -251,6 +342,7 @@ export class ControllerNode {
       this.observe();
       this.log.info('decommission started', { node: m.id });
       res.status(202).json({ node: publicMember(m), movesPending: this.core.listMoves().length });
+      this.scheduleTick();
     });
     app.delete('/v1/cluster/nodes/:id', op('forget'), (req, res) => {
       const m = this.core.forget(req.params.id as string);
@@ -269,10 +361,14 @@ export class ControllerNode {
       const plan = this.core.plan(add ? { add: { id: add, zone, weight } } : { remove });
       res.json({ epoch: this.core.epoch(), ...plan });
     });
-    app.get('/v1/table', op('table'), (_req, res) => {
+    app.get('/v1/table', op('table'), (req, res) => {
       const table = this.core.table();
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
-      res.set(HEADERS.epoch, String(table.epoch)).json(table);
+      const format = req.query.format ?? 'plain';
+      if (format !== 'plain' && format !== 'compact') throw new FogError('FOG_ERR_BAD_REQUEST', 'format must be plain or compact');
+      res.set(HEADERS.epoch, String(table.epoch));
+      if (format === 'compact') res.type('json').send(this.publisher.compactBody(table));
+      else res.json(table);
     });
     app.get('/v1/cluster', op('cluster'), (req, res) => {
       res.json(this.clusterView(movesMaxOf(req.query.movesMax)));
@@ -322,6 +418,14 @@ export class ControllerNode {
   private registerMetrics(): void {
     const reg = this.metrics.registry;
     const core = this.core;
+    this.heartbeats = new Counter({ name: 'fog_controller_heartbeats_total', help: 'Heartbeats received, by outcome (ok, unknown node, bad request).', labelNames: ['outcome'] as const, registers: [reg] });
+    for (const outcome of ['ok', 'unknown', 'bad']) this.heartbeats.inc({ outcome }, 0);
+    this.tickSeconds = new Histogram({
+      name: 'fog_controller_tick_seconds',
+      help: 'How long one controller tick (failure detection, placement, publication) held the event loop.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [reg],
+    });
     new Gauge({ name: 'fog_controller_table_epoch', help: 'Epoch of the current partition table (0 before the first).', registers: [reg], collect() { this.set(core.epoch()); } });
     new Gauge({
       name: 'fog_controller_nodes',

@@ -4,7 +4,7 @@ import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, type LogLevel 
 import {
   BUILD_VERSION, PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
-import { FAILURE_DEFAULTS, SYNC_PUBLISH_INTERVAL_MS_DEFAULT } from '@fog/cluster';
+import { FAILURE_DEFAULTS, STALL_AFTER_MS_DEFAULT, SYNC_PUBLISH_INTERVAL_MS_DEFAULT } from '@fog/cluster';
 import { ControllerNode } from './controller-node';
 
 const parser = yargs(hideBin(process.argv))
@@ -24,6 +24,7 @@ const parser = yargs(hideBin(process.argv))
   .option('sync-publish-interval-ms', { type: 'number', default: SYNC_PUBLISH_INTERVAL_MS_DEFAULT, describe: 'completed partition copies are published together at most this often (failures and joins are not delayed)' })
   .option('frontend-forget-after-ms', { type: 'number', default: FAILURE_DEFAULTS.frontendForgetAfterMs, describe: 'a frontend out (silent) this long is removed from the membership (more than --out-after-ms)' })
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
+  .option('stall-after-ms', { type: 'number', describe: `a gap between ticks longer than this is the controller's own stall and is not counted as the nodes' silence (default ${STALL_AFTER_MS_DEFAULT}, at most half of down-after-ms)` })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
   .help()
@@ -56,6 +57,7 @@ const downAfterMs = num(args['down-after-ms'], undefined, 3 * heartbeatIntervalM
 const outAfterMs = num(args['out-after-ms'], undefined, FAILURE_DEFAULTS.outAfterMs, 'out-after-ms');
 const suspectAfterMs = num(args['suspect-after-ms'], undefined, Math.round(1.5 * heartbeatIntervalMs), 'suspect-after-ms');
 const tickIntervalMs = num(args['tick-interval-ms'], undefined, 200, 'tick-interval-ms');
+const stallAfterMs = num(args['stall-after-ms'], undefined, Math.min(STALL_AFTER_MS_DEFAULT, Math.floor(downAfterMs / 2)), 'stall-after-ms');
 const syncPublishIntervalMs = num(args['sync-publish-interval-ms'], undefined, SYNC_PUBLISH_INTERVAL_MS_DEFAULT, 'sync-publish-interval-ms');
 if (syncPublishIntervalMs < 0 || syncPublishIntervalMs > 60_000) fail('sync-publish-interval-ms must be 0..60000');
 if (heartbeatIntervalMs < 10) fail('heartbeat-interval-ms must be >= 10');
@@ -65,12 +67,15 @@ if (suspectAfterMs < heartbeatIntervalMs) fail('suspect-after-ms must be at leas
 const frontendForgetAfterMs = num(args['frontend-forget-after-ms'], undefined, FAILURE_DEFAULTS.frontendForgetAfterMs, 'frontend-forget-after-ms');
 if (frontendForgetAfterMs <= outAfterMs) fail(`frontend-forget-after-ms (${frontendForgetAfterMs}) must exceed out-after-ms (${outAfterMs})`);
 if (tickIntervalMs < 10 || tickIntervalMs > downAfterMs) fail('tick-interval-ms must be in [10, down-after-ms]');
+if (stallAfterMs <= tickIntervalMs || stallAfterMs + heartbeatIntervalMs >= downAfterMs) {
+  fail(`stall-after-ms (${stallAfterMs}) must be above tick-interval-ms (${tickIntervalMs}) and below down-after-ms minus one heartbeat (${downAfterMs - heartbeatIntervalMs})`);
+}
 
 const log = createLogger('controller', args['log-level'] as LogLevel);
 let node: ControllerNode;
 try {
   node = new ControllerNode(
-  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, dataDir: args['data-dir'] ?? null },
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, stallAfterMs, dataDir: args['data-dir'] ?? null },
   log,
   );
 } catch (err) {

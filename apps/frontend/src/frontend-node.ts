@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -150,12 +150,9 @@ export class FrontendNode {
       refused: (reason) => this.refusals.refuse('table_push', reason),
     });
     app.put(INTERNAL_PATHS.table, op('table_push'), internalBody, (req, res) => {
-      const problem = this.tableProblem(req.body);
-      if (problem) {
-        this.refusals.refuse('table_push', problem.reason, problem.message);
-        throw new FogError(problem.code, problem.message);
-      }
-      const adopted = this.adoptTable(req.body as PartitionTable, 'push');
+      // A delta, a compact table or a plain one (a delta must start from the epoch held), then checked strictly.
+      const table = decodePushedTable(this.table, req.body, (t) => this.tableProblem(t), this.refusals);
+      const adopted = table !== null && this.adoptTable(table, 'push');
       res.json({ adopted, epoch: this.table?.epoch ?? 0 });
     });
     app.use(notFoundHandler());

@@ -5,13 +5,13 @@ import { Counter, Gauge } from 'prom-client';
 import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, internalJsonBody, listenWithPreface,
+  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
   metricsMiddleware, mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics,
   type InternalBodyLimits, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem, opsVersionAheadProblem,
-  partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
+  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem,
+  opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { BinaryOpsServer } from './binary-ops';
@@ -319,12 +319,9 @@ export class StorageNode {
       res.json(table);
     });
     app.put(INTERNAL_PATHS.table, op('table_push'), (req, res) => {
-      const problem = this.tableProblem(req.body);
-      if (problem) {
-        this.refusals.refuse('table_push', problem.reason, problem.message);
-        throw new FogError(problem.code, problem.message);
-      }
-      const adopted = this.adoptTable(req.body as PartitionTable, 'push');
+      // A delta, a compact table or a plain one (a delta must start from the epoch held), then checked strictly.
+      const table = decodePushedTable(this.engine.currentTable(), req.body, (t) => this.tableProblem(t), this.refusals);
+      const adopted = table !== null && this.adoptTable(table, 'push');
       res.set(HEADERS.epoch, String(this.engine.epoch())).json({ adopted, epoch: this.engine.epoch() });
     });
     app.post(HANDOFF_PATH, op('partition_page'), (req, res) => {

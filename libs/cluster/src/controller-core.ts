@@ -41,9 +41,18 @@ export interface ControllerConfig {
   syncPublishIntervalMs?: number;
   /** See FAILURE_DEFAULTS.frontendForgetAfterMs; must exceed outAfterMs. */
   frontendForgetAfterMs?: number;
+  /**
+   * A gap between two ticks longer than this means the controller itself was stalled (a long
+   * computation, a collector pause, a slow disk, the process stopped): heartbeats that arrived
+   * meanwhile may still wait in its sockets. The gap beyond this bound is then credited to every
+   * node's silence, so a stalled controller does not declare everyone down. Must be below
+   * downAfterMs minus one heartbeat interval, or a node could be credited into being up.
+   */
+  stallAfterMs?: number;
 }
 
 export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
+export const STALL_AFTER_MS_DEFAULT = 500;
 
 export interface RegisterResult {
   member: Member;
@@ -112,6 +121,9 @@ export class ControllerCore {
   /** Only completed copies wait to be published (see syncPublishIntervalMs). */
   private syncsUnpublished = false;
   private lastPublishMs = -Infinity;
+  /** A placement is owed (joins, leaves, failures since the last tick): computed once, at the next tick. */
+  private planReason: Move['reason'] | null = null;
+  private lastTickMs: number | null = null;
   /** Set when registering nodes hold a table this controller does not have (it lost its state). */
   private recovery: { id: string; address: string; epoch: number } | null = null;
 
@@ -168,7 +180,7 @@ export class ControllerCore {
 
   /** True when changes wait for the next tick to be published. */
   hasPendingChanges(): boolean {
-    return this.dirty || this.syncsUnpublished;
+    return this.dirty || this.syncsUnpublished || this.planReason !== null;
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
@@ -211,8 +223,9 @@ export class ControllerCore {
     if (member.role !== 'storage') return { member, tableChanged: false, previousAddress };
     if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable(), previousAddress };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
-      // A new node, or one that was out or left: it joins and takes a share.
-      this.replan('join', nowMs);
+      // A new node, or one that was out or left: it joins and takes a share (at the next tick,
+      // off the request path, one placement for every node that joined meanwhile).
+      this.requestReplan('join');
     } else if (detailsChanged || previousState !== member.state) {
       this.dirty = true;
     }
@@ -222,7 +235,7 @@ export class ControllerCore {
       this.publish();
       return { member, tableChanged: true, previousAddress };
     }
-    return { member, tableChanged: this.dirty, previousAddress };
+    return { member, tableChanged: this.dirty || this.planReason !== null, previousAddress };
   }
 
   /** Record a heartbeat. False when the node is unknown or out (it should register again). */
@@ -248,8 +261,11 @@ export class ControllerCore {
     return true;
   }
 
-  /** Graceful leave: hand every partition of the node to others, then mark it `left`. */
-  decommission(id: string, nowMs: number): Member {
+  /**
+   * Graceful leave: hand every partition of the node to others, then mark it `left`. The moves
+   * are planned (and their start times set) at the next tick.
+   */
+  decommission(id: string, _nowMs: number): Member {
     const m = this.members.get(id);
     if (!m || m.role !== 'storage') throw new FogError('FOG_ERR_NODE_NOT_FOUND', `no storage node ${id}`);
     if (m.state === 'left' || m.state === 'leaving') return m;
@@ -260,7 +276,7 @@ export class ControllerCore {
       throw new FogError('FOG_ERR_BAD_REQUEST', `decommissioning ${id} would leave ${remaining.length} storage nodes for K=${this.config.redundancy}`, { remaining: remaining.length });
     }
     m.state = 'leaving';
-    this.replan('decommission', nowMs);
+    this.requestReplan('decommission');
     return m;
   }
 
@@ -304,6 +320,16 @@ export class ControllerCore {
 
   /** Failure detection and publication. Returns true when a new table was produced. */
   tick(nowMs: number): boolean {
+    const stallMs = this.lastTickMs === null ? 0 : nowMs - this.lastTickMs;
+    this.lastTickMs = nowMs;
+    const stallAfterMs = this.config.stallAfterMs ?? STALL_AFTER_MS_DEFAULT;
+    if (stallMs > stallAfterMs) {
+      // The controller could not listen for that long: the silence is its own, not the nodes'.
+      // Only the part beyond stallAfterMs is credited, so a controller that is late on every
+      // tick still sees a dead node's silence grow.
+      const creditMs = stallMs - stallAfterMs;
+      for (const m of this.members.values()) m.lastHeartbeatMs = Math.min(nowMs, m.lastHeartbeatMs + creditMs);
+    }
     let replanNeeded = false;
     for (const m of this.members.values()) {
       const silentMs = nowMs - m.lastHeartbeatMs;
@@ -318,7 +344,17 @@ export class ControllerCore {
         if (m.role === 'storage') replanNeeded = true;
       }
     }
-    if (replanNeeded && this.current) this.replan('replace', nowMs);
+    // Enough storage nodes may be up only now (some were down when the last one registered).
+    if (!this.current && !this.recovery && this.maybeFormFirstTable()) {
+      this.lastPublishMs = nowMs;
+      return true;
+    }
+    if (replanNeeded && this.current) this.requestReplan('replace');
+    if (this.planReason !== null) {
+      const reason = this.planReason;
+      this.planReason = null;
+      this.replan(reason, nowMs);
+    }
     this.retireLeftNodes();
     this.forgetLongOutFrontends(nowMs);
     const syncInterval = this.config.syncPublishIntervalMs ?? SYNC_PUBLISH_INTERVAL_MS_DEFAULT;
@@ -465,14 +501,25 @@ export class ControllerCore {
   }
 
   private maybeFormFirstTable(): boolean {
-    const storage = this.storageMembers().filter((m) => m.state === 'up');
-    if (storage.length < this.config.expectedStorage) return false;
+    // Counted without sorting: this runs on every registration until the table forms.
+    let up = 0;
+    for (const m of this.members.values()) if (m.role === 'storage' && m.state === 'up') up += 1;
+    if (up < this.config.expectedStorage) return false;
     const placement = computePlacement({ nodes: this.placementNodes(), redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits) });
     this.target = placement.replicas;
     this.targetWhy = placement.reasons;
     this.entries = placement.replicas.map((replicas, p) => ({ replicas: [...replicas], pending: [], why: placement.reasons[p] }));
     this.dirty = true;
     return this.publish();
+  }
+
+  /**
+   * Several changes before one tick make one placement. A node going out decides the reason
+   * shown for its moves ('replace'); otherwise the first change asked for names them.
+   */
+  private requestReplan(reason: Move['reason']): void {
+    if (!this.entries || !this.target) return;
+    if (this.planReason === null || reason === 'replace') this.planReason = reason;
   }
 
   /** Recompute the target and turn the difference into pending replicas. */
@@ -503,7 +550,12 @@ export class ControllerCore {
         for (const id of pending) this.moves.delete(moveKey(p, id));
         return { replicas: [...want], pending: [], why: placement.reasons[p] };
       }
-      if (pending.length === 0) return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      if (pending.length === 0) {
+        // Unchanged: keep the entry (and the reasons it was first placed for), so the next
+        // table's delta does not list it.
+        if (entry.pending.length === 0 && sameIds(entry.replicas, want)) return entry;
+        return { replicas: [...want], pending: [], why: placement.reasons[p] };
+      }
       return { replicas: alive, pending, why: entry.why };
     });
     this.dirty = true;
@@ -576,7 +628,9 @@ export class ControllerCore {
       epoch: this.epoch() + 1,
       digits: this.config.digits,
       redundancy: this.config.redundancy,
-      partitions: this.entries.map((e) => ({ replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) })),
+      // Entries are never changed in place (every change makes a new one), so the published
+      // table shares them with the working set: an epoch costs O(P) references, not a copy.
+      partitions: this.entries.slice(),
       nodes,
     };
     assertTable(table, this.current);
@@ -587,6 +641,18 @@ export class ControllerCore {
 
 function copyEntry(e: PartitionEntry): PartitionEntry {
   return { ...e, replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) };
+}
+
+/** Whether two tables list the same node ids, each in a state that serves (or not) alike. */
+function sameNodeSet(a: PartitionTable, b: PartitionTable): boolean {
+  const ids = Object.keys(b.nodes);
+  if (ids.length !== Object.keys(a.nodes).length) return false;
+  const serving = (n: TableNode | undefined): boolean => n !== undefined && n.state !== 'out' && n.state !== 'left';
+  return ids.every((id) => a.nodes[id] !== undefined && serving(a.nodes[id]) === serving(b.nodes[id]));
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 function placeable(m: Member): boolean {
@@ -620,13 +686,22 @@ export function assertTable(t: PartitionTable, previous: PartitionTable | null =
   if (t.partitions.length !== partitionCount(t.digits)) throw new Error(`table has ${t.partitions.length} partitions, expected ${partitionCount(t.digits)}`);
   const serving = Object.values(t.nodes).filter((n) => n.state !== 'out' && n.state !== 'left').length;
   const want = Math.min(t.redundancy, serving);
-  t.partitions.forEach((entry, p) => {
+  // Runs on every epoch over every partition: plain loops, no allocation per partition. An
+  // entry shared with the previous table was checked then, unless what it is checked against
+  // (the node list, the replica count owed) changed since.
+  const same = previous !== null && sameNodeSet(previous, t) &&
+    Math.min(previous.redundancy, Object.values(previous.nodes).filter((n) => n.state !== 'out' && n.state !== 'left').length) === want;
+  for (let p = 0; p < t.partitions.length; p++) {
+    const entry = t.partitions[p];
+    if (same && previous.partitions[p] === entry) continue;
     if (entry.replicas.length + entry.pending.length < want) {
       throw new Error(`partition ${p} has ${entry.replicas.length} replicas and ${entry.pending.length} pending, fewer than ${want}`);
     }
     if (entry.replicas.length === 0 && want > 0) throw new Error(`partition ${p} has no active replica`);
-    const all = [...entry.replicas, ...entry.pending];
-    if (new Set(all).size !== all.length) throw new Error(`partition ${p} names a node twice`);
-    for (const id of all) if (!t.nodes[id]) throw new Error(`partition ${p} names unknown node ${id}`);
-  });
+    const all = entry.pending.length === 0 ? entry.replicas : [...entry.replicas, ...entry.pending];
+    for (let i = 0; i < all.length; i++) {
+      if (!t.nodes[all[i]]) throw new Error(`partition ${p} names unknown node ${all[i]}`);
+      for (let j = 0; j < i; j++) if (all[j] === all[i]) throw new Error(`partition ${p} names a node twice`);
+    }
+  }
 }

@@ -5,3 +5,4 @@ export * from './partition-health';
 export * from './move-progress';
 export * from './cluster-observer';
 export * from './node-load';
+export * from './state-delta';

@@ -161,7 +161,8 @@ describe('forgetting nodes', () => {
     expect(core.member('f1')!.state).toBe('out');
     // f2 keeps heartbeating through goOut; now let it go out too.
     expect(core.forget('f1').id).toBe('f1');
-    for (const end = t + CONFIG.frontendForgetAfterMs! + 1000; t <= end; t += 1000) {
+    // Ticks as often as the controller's (a longer gap would count as its own stall).
+    for (const end = t + CONFIG.frontendForgetAfterMs! + 1000; t <= end; t += 200) {
       beat(core, t, ['f2']);
       core.tick(t);
     }

@@ -5,7 +5,11 @@ import { ControllerCore, type ControllerConfig } from './controller-core';
  * tables the controller would publish checked after each step.
  */
 // Completed copies are published at the next tick here; batching them is tested on its own.
-const CONFIG: ControllerConfig = { expectedStorage: 3, redundancy: 3, digits: 2, downAfterMs: 3000, outAfterMs: 10_000, suspectAfterMs: 1500, syncPublishIntervalMs: 0 };
+// These stories jump seconds between ticks, which a running controller would read as its own
+// stall (stallAfterMs); stall credit is switched off here and tested in its own scenarios.
+const CONFIG: ControllerConfig = {
+  expectedStorage: 3, redundancy: 3, digits: 2, downAfterMs: 3000, outAfterMs: 10_000, suspectAfterMs: 1500, syncPublishIntervalMs: 0, stallAfterMs: Infinity,
+};
 const storage = (i: number, zone = 'z') => ({ id: `s${i}`, role: 'storage', address: `127.0.0.1:${7100 + i}`, zone, weight: 1 });
 
 function formed(n = 3, config: Partial<ControllerConfig> = {}): ControllerCore {
@@ -413,5 +417,79 @@ describe('publishing completed copies', () => {
     expect(core.tick(2500)).toBe(true);
     expect(core.tick(3001)).toBe(true);
     expect(core.table()!.nodes.s1.state).toBe('down');
+  });
+});
+
+describe('a controller that was itself stalled', () => {
+  /** Ticks every 200 ms from `from` to `to`, every node heartbeating at each tick except `silent`. */
+  function run(core: ControllerCore, from: number, to: number, silent: string[] = []): void {
+    for (let t = from; t <= to; t += 200) {
+      beat(core, t, silent);
+      core.tick(t);
+    }
+  }
+
+  it('does not declare heartbeating nodes down after a stall longer than down-after', () => {
+    const core = formed(4, { expectedStorage: 4, stallAfterMs: 1000 });
+    run(core, 0, 2000);
+    // Nothing ran for 5 s (a long computation, a pause): heartbeats waited in the sockets.
+    expect(core.tick(7000)).toBe(false);
+    for (const m of core.listMembers()) expect(m.state).toBe('up');
+    run(core, 7000, 9000);
+    for (const m of core.listMembers()) expect(m.state).toBe('up');
+  });
+
+  it('still declares a node down that was silent before the stall and stays silent after it', () => {
+    const core = formed(4, { expectedStorage: 4, stallAfterMs: 1000 });
+    run(core, 0, 2000, ['s2']);
+    core.tick(7000);
+    expect(core.member('s2')!.state).toBe('up');
+    // Its silence before the stall (2 s) counts, and of the stall (5 s) only the first second.
+    run(core, 7200, 8200, ['s2']);
+    expect(core.member('s2')!.state).toBe('down');
+    for (const id of ['s1', 's3', 's4']) expect(core.member(id)!.state).toBe('up');
+  });
+
+  it('without stall credit the same pause would have marked every node down', () => {
+    const core = formed(4, { expectedStorage: 4, stallAfterMs: Infinity });
+    run(core, 0, 2000);
+    core.tick(7000);
+    expect(core.listMembers().filter((m) => m.state === 'down')).toHaveLength(4);
+  });
+});
+
+describe('placement off the request path', () => {
+  it('a join is placed at the next tick, and joins between two ticks make one placement and one epoch', () => {
+    const core = formed(3);
+    const epoch = core.epoch();
+    core.register(storage(4), 10);
+    core.register(storage(5), 20);
+    // Registering changed nothing published yet: no placement ran in the request.
+    expect(core.epoch()).toBe(epoch);
+    expect(core.listMoves()).toEqual([]);
+    expect(core.hasPendingChanges()).toBe(true);
+    expect(core.tick(100)).toBe(true);
+    expect(core.epoch()).toBe(epoch + 1);
+    expect(pendingFor(core, 's4')).toBeGreaterThan(100);
+    expect(pendingFor(core, 's5')).toBeGreaterThan(100);
+    expect(core.listMoves().every((m) => m.reason === 'join')).toBe(true);
+  });
+});
+
+describe('forming the first table', () => {
+  it('forms it at a tick once enough nodes are up again, not only on a registration', () => {
+    const core = new ControllerCore({ ...CONFIG, expectedStorage: 3 });
+    core.register(storage(1), 0);
+    core.register(storage(2), 0);
+    // s1 and s2 fall silent before the third node registers: no table yet.
+    core.tick(4000);
+    expect(core.member('s1')!.state).toBe('down');
+    core.register(storage(3), 4000);
+    expect(core.table()).toBeNull();
+    // They come back: the next tick forms the table.
+    core.heartbeat('s1', 4100);
+    core.heartbeat('s2', 4100);
+    expect(core.tick(4100)).toBe(true);
+    expect(core.epoch()).toBe(1);
   });
 });

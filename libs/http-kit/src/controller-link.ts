@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
-import type { HandoffReport, NodeLoadReport, NodeRegistration, PartitionTable } from '@fog/protocol';
+import { decodeTableMessage, type HandoffReport, type NodeLoadReport, type NodeRegistration, type PartitionTable } from '@fog/protocol';
 
 /** Fewest ms between two reports about the same unreachable node. */
 export const SUSPECT_REPORT_INTERVAL_MS = 1000;
@@ -101,12 +101,21 @@ export class ControllerLink {
 
   private async fetchTable(): Promise<void> {
     try {
-      const res = await this.http.get('/v1/table');
-      if (res.status === 200 && res.data && typeof res.data.epoch === 'number') {
-        if (res.data.epoch > this.opts.currentEpoch()) this.opts.onTable(res.data as PartitionTable);
-      }
+      const res = await this.http.get('/v1/table', { params: { format: 'compact' } });
+      if (res.status === 200) this.offerTable(res.data, 'fetch');
     } catch (err) {
       this.opts.log.warn('table fetch failed', { error: (err as Error).message });
+    }
+  }
+
+  /** A whole table from the controller (compact or plain), checked against its checksum. */
+  private offerTable(body: unknown, from: string): void {
+    if (typeof (body as { epoch?: unknown })?.epoch !== 'number' || (body as { epoch: number }).epoch <= this.opts.currentEpoch()) return;
+    try {
+      const table = decodeTableMessage(null, body);
+      if (table) this.opts.onTable(table);
+    } catch (err) {
+      this.opts.log.warn('table from the controller refused', { from, error: (err as Error).message });
     }
   }
 
@@ -119,7 +128,7 @@ export class ControllerLink {
         if (res.status === 200 || res.status === 201) {
           this.registered = true;
           this.opts.log.info('registered with controller', { controller: this.opts.controller, id: this.opts.self.id });
-          if (res.data?.table && res.data.table.epoch > this.opts.currentEpoch()) this.opts.onTable(res.data.table);
+          if (res.data?.table) this.offerTable(res.data.table, 'registration');
         } else {
           this.opts.log.error('controller refused registration', { status: res.status, code: res.data?.error?.code });
           delay = this.opts.registerRetryIntervalMs;

@@ -7,3 +7,4 @@ export * from './node-cli';
 export * from './build-info';
 export * from './internal-body';
 export * from './refusals';
+export * from './table-push';

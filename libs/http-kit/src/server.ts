@@ -29,12 +29,15 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 }
 
 /** Listen, resolving with the bound port (port 0 picks a free one). */
-export function listen(handler: http.RequestListener, host: string, port: number): Promise<RunningServer> {
+/** Connections the kernel queues before the process accepts them (Node's default is 511). */
+export const LISTEN_BACKLOG_DEFAULT = 511;
+
+export function listen(handler: http.RequestListener, host: string, port: number, backlog = LISTEN_BACKLOG_DEFAULT): Promise<RunningServer> {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(port, host, backlog, () => {
       server.off('error', reject);
       const addr = server.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;

@@ -1,6 +1,46 @@
 import { applyChain, MoveGraph, NO_NODE, type Step } from './move-graph';
 import type { PlacementState } from './placement-state';
 
+/**
+ * Above this many nodes the balance repair first tries single moves from a node with too much
+ * straight to a node with room: the dense move graph costs O(n^2) edges per search, each row
+ * O(P), which at a thousand nodes is seconds; with many nodes a direct move almost always
+ * exists. The chain search still settles whatever direct moves cannot. Unit: nodes.
+ */
+export const DENSE_REPAIR_NODES_MAX = 64;
+
+/**
+ * Direct moves source -> target, each the cheapest in copies, then in zones lost, over the
+ * source's partitions that the target lacks. Each cuts the violation by one.
+ */
+function moveDirectly(state: PlacementState, isSource: (node: number) => boolean, isTarget: (node: number) => boolean): void {
+  const held = state.partitionsByNode().map((list) => new Set(list));
+  const zoneWeight = state.width + 1;
+  // Nothing beats a move that regains a copy without losing a zone (or, with no previous
+  // table, any move that loses no zone): stop looking once one is found.
+  const weightFloor = state.hasPrevious ? -zoneWeight : 0;
+  for (let source = 0; source < state.nodeCount; source++) {
+    while (isSource(source)) {
+      let best: { partition: number; target: number; weight: number } | null = null;
+      for (let target = 0; target < state.nodeCount; target++) {
+        if (target === source || !isTarget(target)) continue;
+        for (const p of held[source]) {
+          if (held[target].has(p)) continue;
+          const slot = state.slotOf(p, source);
+          const weight = state.moveCost(p, slot, target) * zoneWeight + Math.max(0, state.zoneLoss(p, slot, target));
+          if (best === null || weight < best.weight) best = { partition: p, target, weight };
+          if (best.weight <= weightFloor) break;
+        }
+        if (best !== null && best.weight <= weightFloor) break;
+      }
+      if (best === null) break;
+      state.replaceSlot(best.partition, state.slotOf(best.partition, source), best.target, 'fallback');
+      held[source].delete(best.partition);
+      held[best.target].add(best.partition);
+    }
+  }
+}
+
 /** Walks predecessors back from `target`; null if they loop (a negative cycle got in the way). */
 function walkBack(target: number, via: readonly number[], viaPartition: readonly number[]): Step[] | null {
   const chain: Step[] = [];
@@ -107,12 +147,19 @@ function fewestSteps(
  * moves only what it must when the greedy passes got stuck.
  */
 export function repairBalance(state: PlacementState): void {
-  const graph = new MoveGraph(state);
   const n = state.nodeCount;
   const above = (node: number): boolean => state.load[node] > state.quotaHigh[node];
   const below = (node: number): boolean => state.load[node] < state.quotaLow[node];
   const roomBelowHigh = (node: number): boolean => state.load[node] < state.quotaHigh[node];
   const roomAboveLow = (node: number): boolean => state.load[node] > state.quotaLow[node];
+  let violations = 0;
+  for (let node = 0; node < n; node++) if (above(node) || below(node)) violations += 1;
+  if (violations === 0) return;
+  if (n > DENSE_REPAIR_NODES_MAX) {
+    moveDirectly(state, above, roomBelowHigh);
+    moveDirectly(state, roomAboveLow, below);
+  }
+  const graph = new MoveGraph(state);
   for (let chain = findChain(graph, n, above, roomBelowHigh); chain; chain = findChain(graph, n, above, roomBelowHigh)) {
     applyChain(state, graph, chain);
   }

@@ -39,7 +39,7 @@ export class MoveGraph {
   }
 
   touch(partition: number): void {
-    for (const node of this.state.members[partition]) this.dirty[node] = true;
+    for (let s = 0; s < this.state.size(partition); s++) this.dirty[this.state.at(partition, s)] = true;
   }
 
   private refreshRow(from: number): void {
@@ -48,21 +48,21 @@ export class MoveGraph {
     const zoneCounts = new Array<number>(state.zoneCount).fill(0);
     const fromZone = state.zoneOf[from];
     for (let p = 0; p < state.partitions; p++) {
-      const members = state.members[p];
-      if (!members.includes(from)) continue;
-      for (const node of members) zoneCounts[state.zoneOf[node]] += 1;
+      if (!state.has(p, from)) continue;
+      const size = state.size(p);
+      for (let s = 0; s < size; s++) zoneCounts[state.zoneOf[state.at(p, s)]] += 1;
       // Zones lost = the giver's zone disappearing, minus the taker's zone appearing.
       const fromZoneGoes = zoneCounts[fromZone] === 1 ? 1 : 0;
       const fromFresh = state.heldBefore(p, from) ? 0 : 1;
       for (let to = 0; to < state.nodeCount; to++) {
-        if (members.includes(to)) continue;
+        if (state.has(p, to)) continue;
         const toZone = state.zoneOf[to];
         const toZoneComes = zoneCounts[toZone] - (toZone === fromZone ? 1 : 0) === 0 ? 1 : 0;
         const copies = (state.heldBefore(p, to) ? 0 : 1) - fromFresh;
         const weight = copies * this.copyWeight + Math.max(0, fromZoneGoes - toZoneComes);
         if (weight < row[to].weight) row[to] = { weight, partition: p };
       }
-      for (const node of members) zoneCounts[state.zoneOf[node]] = 0;
+      for (let s = 0; s < size; s++) zoneCounts[state.zoneOf[state.at(p, s)]] = 0;
     }
     this.rows[from] = row;
     this.dirty[from] = false;

@@ -1,3 +1,4 @@
+import { DENSE_REPAIR_NODES_MAX } from './balance-repair';
 import { applyChain, MoveGraph, NO_NODE, type Step } from './move-graph';
 import type { PlacementState } from './placement-state';
 
@@ -11,7 +12,7 @@ const CYCLES_PER_SLOT_MAX = 1;
 /** Replicas in the given partitions that the node did not hold before, i.e. copies to make. */
 function copiesIn(state: PlacementState, partitions: Iterable<number>): number {
   let copies = 0;
-  for (const p of partitions) for (const node of state.members[p]) if (!state.heldBefore(p, node)) copies += 1;
+  for (const p of partitions) for (let s = 0; s < state.size(p); s++) if (!state.heldBefore(p, state.at(p, s))) copies += 1;
   return copies;
 }
 
@@ -21,9 +22,10 @@ function copiesIn(state: PlacementState, partitions: Iterable<number>): number {
  */
 function hasWaste(state: PlacementState): boolean {
   for (let p = 0; p < state.partitions; p++) {
-    const members = state.members[p];
-    const returning = state.previous[p].some((node) => !members.includes(node));
-    if (returning && members.some((node) => !state.heldBefore(p, node))) return true;
+    let returning = false;
+    for (let s = 0; s < state.previousSize(p) && !returning; s++) returning = !state.has(p, state.previousAt(p, s));
+    if (!returning) continue;
+    for (let s = 0; s < state.size(p); s++) if (!state.heldBefore(p, state.at(p, s))) return true;
   }
   return false;
 }
@@ -74,7 +76,9 @@ function findNegativeCycle(graph: MoveGraph, nodeCount: number): Step[] | null {
  * may make the sum lie.
  */
 export function reduceMoves(state: PlacementState): void {
-  if (!hasWaste(state)) return;
+  // The cycle search is O(n^3); at scale the greedy passes and the direct balance moves are
+  // already copy-aware, and a search would cost seconds.
+  if (state.nodeCount > DENSE_REPAIR_NODES_MAX || !hasWaste(state)) return;
   const graph = new MoveGraph(state);
   const limit = state.partitions * state.width * CYCLES_PER_SLOT_MAX;
   for (let round = 0; round < limit; round++) {

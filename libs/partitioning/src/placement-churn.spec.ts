@@ -10,13 +10,45 @@
  * with an independent matching oracle (testing/removal-oracle.ts): where a leave-only
  * reassignment exists it asserts exactly that; elsewhere it bounds the extra movement. In 381
  * random leaves (P = 16 and 256) 19 were of the second kind.
+ *
+ * Conflict between minimal movement and the zone rule (zone-repair.ts): when a change leaves a
+ * partition spread over fewer zones than the loads allow, the placement swaps replicas to widen
+ * it even though that copies data. So a move that is neither the joiner's nor the leaver's must
+ * have been made by the zone rule or the balance (reason 'zone' or 'fallback'), and there may be
+ * at most two per partition that now spans more zones than before, plus a small fraction of the
+ * change for repairing what the change itself narrowed (measured worst: 10 stray copies on a
+ * leaver holding 37 replicas, P = 256, K = 5).
  */
 import { fairShares } from './fair-share';
 import { computePlacement } from './placement';
+import type { Placement } from './placement-types';
 import { diffPlacement, movedReplicaCount } from './table-diff';
-import { checkBalance, loadsOf } from './testing/placement-checks';
+import { checkBalance, loadsOf, widenedPartitions } from './testing/placement-checks';
 import { removalOnlyFeasible } from './testing/removal-oracle';
 import { mulberry32, randomCases, randomInt, randomNodes, type RandomCase } from './testing/seeded-random';
+
+/** Replicas one zone swap copies: one into each of the two partitions. Unit: replica slots. */
+const ZONE_SWAP_COPIES_MAX = 2;
+/** Stray copies the zone rule may spend repairing what a change narrowed, over the change's own copies. Unit: fraction. */
+const ZONE_REPAIR_STRAY_FRACTION = 0.3;
+
+/**
+ * Reasons of the new replicas in `after` that the change does not explain: any new replica other
+ * than the joiner, or beyond the one that replaces the leaver where it was.
+ */
+function strayReasons(before: Placement, after: Placement, change: { joiner?: string; leaver?: string }): string[] {
+  const reasons: string[] = [];
+  after.replicas.forEach((row, p) => {
+    const fresh = row.flatMap((id, slot) => (before.replicas[p].includes(id) || id === change.joiner ? [] : [after.reasons[p][slot]]));
+    if (change.leaver !== undefined && before.replicas[p].includes(change.leaver) && fresh.length > 0) {
+      // The leaver's replacement: whichever fresh replica the rule did not place.
+      const own = fresh.findIndex((reason) => reason !== 'zone' && reason !== 'fallback');
+      fresh.splice(own >= 0 ? own : 0, 1);
+    }
+    reasons.push(...fresh);
+  });
+  return reasons;
+}
 
 /** Allowed movement on a join, over the ideal (the joiner's fair share). Unit: fraction. */
 const JOIN_MOVEMENT_SLACK_FRACTION = 0.1;
@@ -44,11 +76,16 @@ describe.each(CASES.map((c) => [label(c), c] as const))('churn on random members
     const nodes = [...c.nodes, joiner];
     const after = computePlacement({ nodes, redundancy, partitions, previous: before.replicas });
     const ideal = fairShares(nodes, partitions, redundancy).get(joiner.id) as number;
-    expect(movedReplicaCount(before.replicas, after.replicas)).toBeLessThanOrEqual(
-      ideal * (1 + JOIN_MOVEMENT_SLACK_FRACTION) + JOIN_MOVEMENT_ROUNDING_SLOTS,
+    const strays = diffPlacement(before.replicas, after.replicas).reduce(
+      (sum, move) => sum + move.added.filter((id) => id !== joiner.id).length,
+      0,
     );
-    const strays = diffPlacement(before.replicas, after.replicas).filter((move) => move.added.length !== 1 || move.added[0] !== joiner.id);
-    expect(strays).toEqual([]);
+    const widened = widenedPartitions(before.replicas, after.replicas, nodes);
+    expect(strayReasons(before, after, { joiner: joiner.id }).filter((reason) => reason !== 'zone' && reason !== 'fallback')).toEqual([]);
+    expect(strays).toBeLessThanOrEqual(ZONE_SWAP_COPIES_MAX * widened + ZONE_REPAIR_STRAY_FRACTION * ideal);
+    expect(movedReplicaCount(before.replicas, after.replicas)).toBeLessThanOrEqual(
+      ideal * (1 + JOIN_MOVEMENT_SLACK_FRACTION) + JOIN_MOVEMENT_ROUNDING_SLOTS + strays,
+    );
     expect(checkBalance(after, nodes, partitions, redundancy).outsideRounding).toEqual([]);
   });
 
@@ -60,12 +97,15 @@ describe.each(CASES.map((c) => [label(c), c] as const))('churn on random members
     expect(checkBalance(after, survivors, partitions, redundancy).outsideRounding).toEqual([]);
     const moves = diffPlacement(before.replicas, after.replicas);
     const leaverLoad = loadsOf(before.replicas).get(leaver.id) ?? 0;
+    // Copies beyond one per replica the leaver held.
+    const strays = movedReplicaCount(before.replicas, after.replicas) - moves.filter((move) => move.removed.includes(leaver.id)).length;
+    const widened = widenedPartitions(before.replicas, after.replicas, c.nodes);
     if (removalOnlyFeasible(before.replicas, survivors, partitions, redundancy)) {
-      const strays = moves.filter((move) => move.removed.length !== 1 || move.removed[0] !== leaver.id || move.added.length > 1);
-      expect(strays).toEqual([]);
+      expect(strayReasons(before, after, { leaver: leaver.id }).filter((reason) => reason !== 'zone' && reason !== 'fallback')).toEqual([]);
+      expect(strays).toBeLessThanOrEqual(ZONE_SWAP_COPIES_MAX * widened + ZONE_REPAIR_STRAY_FRACTION * leaverLoad);
     } else {
       expect(movedReplicaCount(before.replicas, after.replicas)).toBeLessThanOrEqual(
-        leaverLoad * (1 + LEAVE_EXTRA_MOVEMENT_FRACTION) + LEAVE_EXTRA_MOVEMENT_SLOTS,
+        leaverLoad * (1 + LEAVE_EXTRA_MOVEMENT_FRACTION) + LEAVE_EXTRA_MOVEMENT_SLOTS + ZONE_SWAP_COPIES_MAX * widened,
       );
     }
   });

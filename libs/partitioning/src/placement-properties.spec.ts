@@ -110,7 +110,7 @@ describe('determinism', () => {
 });
 
 describe('performance sanity', () => {
-  it('places P=4096, n=20, K=3 (the suite stays fast: the algorithm is about O(P * K * n))', () => {
+  it('places P=4096, n=20, K=3 (the suite stays fast: the common case is O(P * K))', () => {
     const nodes: PlacementNode[] = Array.from({ length: 20 }, (_, i) => ({ id: `node-${i}`, zone: `z${i % 5}`, weight: 1 + (i % 4) }));
     const placement = computePlacement({ nodes, redundancy: 3, partitions: 4096 });
     expect(shapeProblems(placement, nodes, 4096, 3)).toEqual([]);

@@ -21,6 +21,10 @@ export interface PlacementInput {
   previous?: string[][] | null;
 }
 
+/**
+ * Treat as read-only: a row that did not change is the very array passed in `previous`, and
+ * rows of reasons are shared.
+ */
 export interface Placement {
   /** replicas[p] = min(K, nodes.length) distinct node ids; kept replicas first, in their previous order. */
   replicas: string[][];

@@ -5,6 +5,7 @@ import { canonicalNodes, zoneIndices } from './node-order';
 import { PlacementState } from './placement-state';
 import { reduceMoves } from './move-reduction';
 import type { Placement, PlacementInput } from './placement-types';
+import type { ReplicaReason } from './reasons';
 import { heldCounts, normalizePrevious, seedKept } from './previous-table';
 import { roundShares } from './quotas';
 import { shedExcess } from './shed';
@@ -22,13 +23,21 @@ import { repairZones } from './zone-repair';
  * 5. Fallbacks are evened out by augmenting chains until every load is within floor/ceil of its
  *    share (balance-repair.ts); with a previous table, wasted copies are then cancelled
  *    (move-reduction.ts).
- * 6. Zone clashes are swapped away where that costs no copy (zone-repair.ts).
+ * 6. The zone rule: replicas are swapped between partitions until each spans min(K, zones)
+ *    zones, or as many as the loads allow (zone-repair.ts).
  *
- * Cost is about O(P * n * K) for the fill (one SHA-1 per partition and node) plus the repairs,
- * which only work where the greedy passes got stuck.
+ * Cost is O(P * K) for every pass in the common case (see each pass for what it bounds), plus
+ * the repairs, which only work where the greedy passes got stuck. Measured by
+ * tools/placement-bench (docs/scale.md).
  *
  * Deterministic: nodes are put in id order first, so only the input's content matters.
  */
+/** One shared, frozen ['kept', ...] row per width: a join leaves most rows as they were. */
+function keptRows(): (width: number) => ReplicaReason[] {
+  const rows: ReplicaReason[][] = [];
+  return (width) => (rows[width] ??= Object.freeze(new Array<ReplicaReason>(width).fill('kept')) as ReplicaReason[]);
+}
+
 export function computePlacement(input: PlacementInput): Placement {
   const { redundancy, partitions } = input;
   assertPlacementParams(input.nodes, partitions, redundancy);
@@ -50,9 +59,20 @@ export function computePlacement(input: PlacementInput): Placement {
   if (previous) reduceMoves(state);
   repairZones(state);
 
-  const rows = state.members.map((_, p) => state.orderedRow(p));
-  return {
-    replicas: rows.map((row) => row.nodes.map((node) => ids[node])),
-    reasons: rows.map((row) => row.reasons),
-  };
+  const replicas: string[][] = new Array(partitions);
+  const reasons: Placement['reasons'] = new Array(partitions);
+  const allKept = keptRows();
+  for (let p = 0; p < partitions; p++) {
+    const before = input.previous?.[p];
+    if (before && state.unchanged(p) && before.length === state.size(p)) {
+      // The row is exactly the previous one: hand back the caller's array, allocate nothing.
+      replicas[p] = before;
+      reasons[p] = allKept(before.length);
+      continue;
+    }
+    const row = state.orderedRow(p, ids);
+    replicas[p] = row.nodes;
+    reasons[p] = row.reasons;
+  }
+  return { replicas, reasons };
 }

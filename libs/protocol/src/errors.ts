@@ -29,6 +29,8 @@ export const ERRORS = {
   FOG_ERR_NOT_READY: { status: 503, message: 'the node is alive but cannot serve yet' },
   FOG_ERR_NODE_NOT_REMOVABLE: { status: 409, message: 'only a left node, or an out node the table no longer names, can be forgotten' },
   FOG_ERR_STALE_EPOCH: { status: 409, message: 'the table sent is older than the one held' },
+  FOG_ERR_TABLE_BASE_MISMATCH: { status: 409, message: 'the table change starts from an epoch this node does not hold; send the full table' },
+  FOG_ERR_TABLE_CHECKSUM: { status: 400, message: 'the table, once the change is applied, does not match its checksum' },
   FOG_ERR_CLUSTER_MISMATCH: { status: 409, message: 'the node does not fit the cluster (duplicate id or address)' },
   FOG_ERR_COPY_INCOMPLETE: { status: 409, message: 'the partition copy did not take data from every active replica of the partition' },
   FOG_ERR_INSUFFICIENT_STORAGE: { status: 507, message: 'the storage node cannot write to disk (disk full or failing); reads still work' },

@@ -11,3 +11,4 @@ export * from './build-info';
 export * from './table-check';
 export * from './ops-check';
 export * from './ops-frames';
+export * from './table-codec';

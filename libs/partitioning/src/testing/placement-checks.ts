@@ -90,3 +90,23 @@ export function distinctZonesAchievable(nodes: readonly PlacementNode[], partiti
   }
   return ceilRoom >= ceilsToGive;
 }
+
+/** Distinct zones per partition. `nodes` must name every id the table uses. */
+export function zoneSpreads(replicas: readonly (readonly string[])[], nodes: readonly PlacementNode[]): number[] {
+  const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]));
+  return replicas.map((row) => new Set(row.map((id) => zoneOf.get(id))).size);
+}
+
+/**
+ * Partitions whose replicas span more zones after a change than before: what the zone rule may
+ * spend copies on (a swap copies at most two replicas and widens one partition).
+ */
+export function widenedPartitions(
+  before: readonly (readonly string[])[],
+  after: readonly (readonly string[])[],
+  nodes: readonly PlacementNode[],
+): number {
+  const was = zoneSpreads(before, nodes);
+  const is = zoneSpreads(after, nodes);
+  return is.filter((spread, p) => spread > was[p]).length;
+}
