@@ -15,10 +15,10 @@ export function decodePushedTable(
   try {
     table = decodeTableMessage(held, body);
   } catch (err) {
-    if (err instanceof FogError && err.code !== 'FOG_ERR_TABLE_BASE_MISMATCH') {
-      refusals.refuse('table_push', err.code === 'FOG_ERR_TABLE_CHECKSUM' ? 'checksum' : 'malformed', err.message);
-    }
-    throw err;
+    if (!(err instanceof FogError) || err.code === 'FOG_ERR_TABLE_BASE_MISMATCH') throw err;
+    refusals.refuse('table_push', err.code === 'FOG_ERR_TABLE_CHECKSUM' ? 'checksum' : 'malformed', err.message);
+    // A message that does not decode is a table refused whole, like one that fails the checks.
+    throw err.code === 'FOG_ERR_BAD_REQUEST' ? new FogError('FOG_ERR_BAD_TABLE', err.message) : err;
   }
   if (table === null) return null;
   const p = problem(table);
