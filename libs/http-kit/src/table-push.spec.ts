@@ -40,7 +40,7 @@ describe('a pushed table', () => {
   it('that decodes is still checked strictly, and an old one is ignored', async () => {
     const { refusals, counted } = reporter();
     const newer = { ...held, epoch: 6 };
-    expect(() => decodePushedTable(held, newer, () => ({ code: 'FOG_ERR_BAD_TABLE', reason: 'replicas', message: 'no' }), refusals)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_TABLE' }));
+    expect(() => decodePushedTable(held, newer, () => ({ code: 'FOG_ERR_BAD_TABLE', reason: 'mismatch', message: 'no' }), refusals)).toThrow(expect.objectContaining({ code: 'FOG_ERR_BAD_TABLE' }));
     expect(await counted()).toBe(1);
     expect(decodePushedTable(held, newer, () => null, refusals)?.epoch).toBe(6);
     expect(decodePushedTable(held, { ...held, epoch: 4 }, () => null, refusals)).toBeNull();
