@@ -1,11 +1,12 @@
 import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
-  RefusalReporter, asyncHandler, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
+  ClusterAuth, InflightBytes, RefusalReporter, authenticate, asyncHandler, internalJsonBody, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -32,7 +33,14 @@ export interface ControllerConfig {
   dataDir: string | null;
   /** A gap between ticks longer than this is the controller's own stall, not the nodes' silence. */
   stallAfterMs: number;
+  /** The cluster secret; null or absent: insecure (node and admin routes open). */
+  secret?: string | null;
 }
+
+/** Largest body of a registration, report or admin request. Unit: bytes. */
+export const CONTROLLER_BODY_BYTES_MAX = 64 * 1024;
+/** Bytes of such bodies buffered at once. Unit: bytes. */
+export const CONTROLLER_INFLIGHT_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
  * A tick (failure detection, placement, publication) that takes longer than this is logged as a
@@ -69,9 +77,13 @@ export class ControllerNode {
   private tickScheduled = false;
   private tickSeconds!: Histogram;
   private heartbeats!: Counter<'outcome'>;
+  readonly auth: ClusterAuth;
 
   constructor(private readonly cfg: ControllerConfig, private readonly log: Logger) {
+    this.auth = new ClusterAuth(cfg.secret ?? null);
     const coreConfig = {
+      // The cluster's id if its first table forms here (saved state or a recovered table keep theirs).
+      clusterId: randomBytes(8).toString('hex'),
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
       syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs, stallAfterMs: cfg.stallAfterMs,
@@ -79,12 +91,29 @@ export class ControllerNode {
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
     this.core = saved ? ControllerCore.restore(saved, coreConfig, Date.now()) : new ControllerCore(coreConfig);
-    if (saved) log.info('state restored', { file: this.stateFile!.file, epoch: this.core.epoch(), nodes: this.core.listMembers().length });
+    if (saved) log.info('state restored', { file: this.stateFile!.file, epoch: this.core.epoch(), nodes: this.core.listMembers().length, cluster: this.core.clusterId() || null });
+    // Signed again with the secret this run has (it may have been rotated while stopped).
+    const restored = this.core.table();
+    if (restored) delete restored.sig;
     this.metrics = createHttpMetrics('controller');
+    this.auth.registerMetrics(this.metrics.registry, 'controller', (reason, message) => this.refusals.refuse('auth', reason, message));
     this.refusals = new RefusalReporter(this.metrics.refused, log);
     this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
+    this.auth.signAxios(this.http);
     this.registerMetrics();
-    this.publisher = new TablePublisher(log, this.metrics.registry);
+    this.publisher = new TablePublisher(log, this.metrics.registry, (method, path, body) => this.auth.headersFor(method, path, body));
+  }
+
+  /**
+   * The current table, signed: every table that leaves the controller (pushes, registration
+   * answers, GET /v1/table) goes through here. Tables are immutable once published, so each
+   * epoch is signed once.
+   */
+  private table(): PartitionTable | null {
+    const t = this.core.table();
+    this.auth.learnCluster(this.core.clusterId());
+    if (t && t.sig === undefined) this.auth.sign(t);
+    return t;
   }
 
   async start(): Promise<number> {
@@ -96,12 +125,13 @@ export class ControllerNode {
       if (m) this.heartbeat(decodeURIComponent(m[1]), req, res);
       else app(req, res);
     }, this.cfg.host, this.cfg.port, CONTROLLER_LISTEN_BACKLOG_CONNECTIONS);
+    if (this.auth.insecure) this.log.warn('running with --insecure: node registrations, reports and admin routes accept requests from anyone who can reach them');
     this.log.info('controller listening', {
-      port: this.server.port, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
+      port: this.server.port, cluster: this.core.clusterId() || null, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
     });
     this.ticker = setInterval(() => this.tick(), this.cfg.tickIntervalMs);
     // A restored table is pushed at once: nodes that missed the last one catch up.
-    if (this.core.table()) this.pushTable();
+    if (this.table()) this.pushTable();
     return this.server.port;
   }
 
@@ -134,6 +164,12 @@ export class ControllerNode {
     req.on('error', () => undefined);
     req.on('end', () => {
       if (size > HEARTBEAT_BODY_BYTES_MAX) return answer(413, new FogError('FOG_ERR_BODY_TOO_LARGE').toBody(), 'bad');
+      try {
+        authenticate(this.auth, req, Buffer.concat(chunks));
+      } catch (err) {
+        this.refusals.refuse('heartbeat', 'auth', (err as Error).message);
+        return answer((err as FogError).status, (err as FogError).toBody(), 'refused');
+      }
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString());
@@ -158,6 +194,12 @@ export class ControllerNode {
     });
   }
 
+  /** A recovered table must carry this cluster's signature (insecure: anything passes). */
+  private recoveredTableAuthProblem(table: PartitionTable): { message: string } | null {
+    const problem = this.auth.tableProblem(table);
+    return problem ? { message: problem } : null;
+  }
+
   /** While the controller has no table but registered nodes do, fetch the newest one (one fetch at a time). */
   private maybeRecoverTable(): void {
     const from = this.core.recoveryCandidate();
@@ -168,7 +210,7 @@ export class ControllerNode {
         const table = res.data as PartitionTable;
         // The node's claim to hold a table came with its registration: check what it sends
         // as strictly as a node checks a pushed table before adopting any of it.
-        const problem = res.status === 200 ? tableProblem(table, null) : null;
+        const problem = res.status === 200 ? (tableProblem(table, null) ?? this.recoveredTableAuthProblem(table)) : null;
         if (res.status !== 200 || problem) {
           // A malformed table stays malformed: said once, not at every tick.
           if (problem) this.recoveryRefusedEpoch = from.epoch;
@@ -274,7 +316,7 @@ export class ControllerNode {
    * fetch.
    */
   private pushTable(): void {
-    const table = this.core.table();
+    const table = this.table();
     if (!table) return;
     this.publisher.push(table, this.core.listMembers().filter((m) => m.state !== 'out'));
   }
@@ -283,7 +325,15 @@ export class ControllerNode {
     const app = express();
     app.disable('x-powered-by');
     app.use(metricsMiddleware(this.metrics));
-    mountStandardRoutes(app, this.metrics, () => ({ role: 'controller', epoch: this.core.epoch() }), () => (this.core.table() ? [] : ['no_table']));
+    mountStandardRoutes(app, this.metrics, () => ({
+      role: 'controller', epoch: this.core.epoch(), cluster: this.core.clusterId() || null, internalAuth: this.auth.insecure ? 'open (--insecure)' : 'cluster secret',
+    }), () => (this.core.table() ? [] : ['no_table']));
+    // Node registrations and reports, and the admin routes (decommission, forget, plan), need
+    // a request signed with the cluster secret; reading the table and the cluster view does not.
+    app.use(['/v1/nodes', '/v1/cluster/nodes', '/v1/cluster/plan'], internalJsonBody({
+      bodyBytesMax: CONTROLLER_BODY_BYTES_MAX, inflight: new InflightBytes(CONTROLLER_INFLIGHT_BYTES_MAX),
+      refused: (reason) => this.refusals.refuse('admin', reason), auth: this.auth,
+    }));
     app.use('/v1', express.json({ limit: '64kb' }));
     app.post('/v1/nodes', op('register'), (req, res) => {
       const epochBefore = this.core.epoch();
@@ -305,7 +355,7 @@ export class ControllerNode {
       if (this.core.epoch() !== epochBefore) this.afterTableChange();
       else this.persist();
       this.observe();
-      const table = this.core.table();
+      const table = this.table();
       // The registering node gets the whole table in compact form (it is new or restarting).
       const body = `{"node":${JSON.stringify(publicMember(member))},"table":${table ? this.publisher.compactBody(table).toString() : 'null'}}`;
       res.status(200).set(HEADERS.epoch, String(this.core.epoch())).type('json').send(body);
@@ -362,7 +412,7 @@ export class ControllerNode {
       res.json({ epoch: this.core.epoch(), ...plan });
     });
     app.get('/v1/table', op('table'), (req, res) => {
-      const table = this.core.table();
+      const table = this.table();
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
       const format = req.query.format ?? 'plain';
       if (format !== 'plain' && format !== 'compact') throw new FogError('FOG_ERR_BAD_REQUEST', 'format must be plain or compact');

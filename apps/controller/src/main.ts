@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, type LogLevel } from '@fog/http-kit';
+import { LOG_LEVELS, createLogger, loadClusterSecret, onShutdown, parseWithKnownEnv, type LogLevel } from '@fog/http-kit';
 import {
   BUILD_VERSION, PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
@@ -26,6 +26,9 @@ const parser = yargs(hideBin(process.argv))
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('stall-after-ms', { type: 'number', describe: `a gap between ticks longer than this is the controller's own stall and is not counted as the nodes' silence (default ${STALL_AFTER_MS_DEFAULT}, at most half of down-after-ms)` })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
+  .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (the same on every node; at least 16 bytes): registrations, reports, table pushes and admin routes are signed and checked with it. See docs/security.md' })
+  .option('cluster-secret', { type: 'string', hidden: true, describe: 'the cluster secret itself: give it as FOG_CLUSTER_SECRET, never on the command line' })
+  .option('insecure', { type: 'boolean', default: false, describe: 'run without a cluster secret: node and admin routes accept any request (said at start, in the log and in /health)' })
   .strictOptions()
   .help()
   .version(BUILD_VERSION);
@@ -71,11 +74,18 @@ if (stallAfterMs <= tickIntervalMs || stallAfterMs + heartbeatIntervalMs >= down
   fail(`stall-after-ms (${stallAfterMs}) must be above tick-interval-ms (${tickIntervalMs}) and below down-after-ms minus one heartbeat (${downAfterMs - heartbeatIntervalMs})`);
 }
 
+let secret: string | null = null;
+try {
+  secret = loadClusterSecret({ clusterSecretFile: args['cluster-secret-file'], clusterSecret: args['cluster-secret'], insecure: args.insecure === true });
+} catch (err) {
+  fail((err as Error).message);
+}
+
 const log = createLogger('controller', args['log-level'] as LogLevel);
 let node: ControllerNode;
 try {
   node = new ControllerNode(
-  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, stallAfterMs, dataDir: args['data-dir'] ?? null },
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, stallAfterMs, dataDir: args['data-dir'] ?? null, secret },
   log,
   );
 } catch (err) {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
-import { INTERNAL_PATHS, encodeCompactTable, encodeTableDelta, tableChecksum, type PartitionTable } from '@fog/protocol';
+import { INTERNAL_PATHS, encodeCompactTable, internalAddressOf, encodeTableDelta, tableChecksum, type PartitionTable } from '@fog/protocol';
 
 export type TableEncoding = 'delta' | 'compact';
 
@@ -45,6 +45,8 @@ interface EncodedEpoch {
 export interface PushTarget {
   id: string;
   address: string;
+  /** Its internal listener, when it has one of its own: pushes go there. */
+  internal?: string;
 }
 
 /**
@@ -76,7 +78,11 @@ export class TablePublisher {
   private active = 0;
   private activeBytes = 0;
 
-  constructor(private readonly log: Logger, registry: Registry) {
+  /** `sign`: the headers authenticating a push (http-kit ClusterAuth.headersFor; none when insecure). */
+  constructor(
+    private readonly log: Logger, registry: Registry,
+    private readonly sign: (method: string, path: string, body: Buffer) => Record<string, string> = () => ({}),
+  ) {
     this.pushedBytes = new Counter({ name: 'fog_controller_table_push_bytes_total', help: 'Bytes of table pushes sent, by encoding (delta or compact full table).', labelNames: ['encoding'] as const, registers: [registry] });
     this.pushes = new Counter({ name: 'fog_controller_table_pushes_total', help: 'Table pushes by encoding and outcome (ok, refused, failed).', labelNames: ['encoding', 'outcome'] as const, registers: [registry] });
     this.encodedBytes = new Gauge({ name: 'fog_controller_table_encoded_bytes', help: 'Size of the current epoch\'s encodings (delta from the previous epoch, compact full table).', labelNames: ['encoding'] as const, registers: [registry] });
@@ -161,7 +167,7 @@ export class TablePublisher {
     this.inFlight.add(target.id);
     this.queue.push({ bytes: body.length, start: () => {
       this.pushedBytes.inc({ encoding }, body.length);
-      this.put(target.address, body).then(
+      this.put(internalAddressOf(target), body).then(
         (res) => this.answered(target, epoch, encoding, res),
         (err: Error) => {
           this.pushes.inc({ encoding, outcome: 'failed' });
@@ -216,7 +222,10 @@ export class TablePublisher {
     const port = Number(address.slice(colon + 1));
     return new Promise<PushAnswer>((resolve, reject) => {
       const req = http.request(
-        { host, port, method: 'PUT', path: INTERNAL_PATHS.table, agent: this.agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          host, port, method: 'PUT', path: INTERNAL_PATHS.table, agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length, ...this.sign('PUT', INTERNAL_PATHS.table, body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

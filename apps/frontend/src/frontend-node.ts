@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ClusterAuth, ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -36,6 +36,12 @@ export interface FrontendConfig {
   /** Largest internal request body (a table push), and bytes of them buffered at once. */
   internalBodyBytesMax?: number;
   internalInflightBytesMax?: number;
+  /** The cluster secret; null or absent: insecure (internal routes open). */
+  secret?: string | null;
+  /** A listener of its own for internal routes (table pushes); null/absent: they share `port`. */
+  internalPort?: number | null;
+  /** host:port the controller reaches the internal listener on. */
+  internalAddress?: string | null;
 }
 
 /** The client-facing node: original API and v1 REST over the coordinator. */
@@ -47,21 +53,35 @@ export class FrontendNode {
   private readonly hints: HintDelivery;
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
+  private internalServer: RunningServer | null = null;
   private readonly refusals: RefusalReporter;
+  readonly auth: ClusterAuth;
+  private readonly internalBody: ReturnType<typeof internalJsonBody>;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
     this.refusals = new RefusalReporter(this.metrics.refused, log);
+    this.auth = new ClusterAuth(cfg.secret ?? null);
+    this.auth.registerMetrics(this.metrics.registry, 'frontend', (reason, message) => this.refusals.refuse('auth', reason, message));
+    this.internalBody = internalJsonBody({
+      bodyBytesMax: cfg.internalBodyBytesMax ?? DEFAULT_LIMITS.internalBodyBytesMax,
+      inflight: new InflightBytes(cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax),
+      refused: (reason) => this.refusals.refuse('table_push', reason),
+      auth: this.auth,
+    });
     const transportOptions = {
       requestTimeoutMs: cfg.replicaRequestTimeoutMs,
       inflightRequestsMaxPerNode: cfg.replicaInflightRequestsMax,
       queueOpsMaxPerNode: cfg.replicaQueueOpsMax,
     };
-    this.transport = cfg.replicaTransport === 'http' ? new BatchingReplicaClient(transportOptions) : new BinaryReplicaClient(transportOptions);
+    this.transport = cfg.replicaTransport === 'http'
+      ? new BatchingReplicaClient(transportOptions, (i) => void this.auth.signAxios(i))
+      : new BinaryReplicaClient(transportOptions, () => this.auth.connectionLine());
     this.link = new ControllerLink({
       controller: cfg.controller,
-      self: { id: cfg.id, role: 'frontend', address: cfg.address, zone: cfg.zone, weight: 1 },
+      self: { id: cfg.id, role: 'frontend', address: cfg.address, ...(cfg.internalAddress ? { internal: cfg.internalAddress } : {}), zone: cfg.zone, weight: 1 },
       log,
+      auth: this.auth,
       requestTimeoutMs: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs,
       registerRetryIntervalMs: DEFAULT_TIMEOUTS.registerRetryIntervalMs,
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
@@ -83,13 +103,20 @@ export class FrontendNode {
   }
 
   async start(): Promise<number> {
-    const app = this.expressApp();
+    const split = (this.cfg.internalPort ?? null) !== null;
+    // With an internal listener of its own, the client port serves no internal route.
+    const app = this.expressApp({ client: true, internal: !split });
     const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
+    if (split) this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!);
     // The data routes answer on bare node:http; Express answers everything else (hot-path.ts).
     this.server = await listen((req, res) => {
       if (!hot.handle(req, res)) app(req, res);
     }, this.cfg.host, this.cfg.port);
-    this.log.info('frontend listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
+    this.log.info('frontend listening', {
+      id: this.cfg.id, address: this.cfg.address, port: this.server.port, internalAddress: this.cfg.internalAddress ?? this.cfg.address,
+      internalPort: this.internalServer?.port ?? this.server.port,
+    });
+    if (this.auth.insecure) this.log.warn('running with --insecure: internal routes accept requests from anyone who can reach them', { id: this.cfg.id });
     this.link.start();
     this.hints.start();
     return this.server.port;
@@ -99,6 +126,7 @@ export class FrontendNode {
     this.link.stop();
     this.hints.stop();
     await this.server?.close();
+    await this.internalServer?.close();
     this.transport.close();
   }
 
@@ -115,6 +143,12 @@ export class FrontendNode {
       return false;
     }
     if (this.table && table.epoch <= this.table.epoch) return false;
+    const authProblem = this.auth.tableProblem(table);
+    if (authProblem) {
+      this.refusals.refuse(`table_${from}`, 'auth', authProblem);
+      return false;
+    }
+    this.auth.learnCluster(table.cluster);
     this.table = table;
     this.log.info('table adopted', { epoch: table.epoch, from });
     return true;
@@ -125,39 +159,42 @@ export class FrontendNode {
     return this.table.redundancy;
   }
 
-  private expressApp(): express.Express {
+  /** client: the client API; internal: the internal routes (table pushes and reads). */
+  private expressApp(serve: { client: boolean; internal: boolean }): express.Express {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
     app.use(metricsMiddleware(this.metrics));
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
+      cluster: this.auth.cluster || null, internalAuth: this.auth.insecure ? 'open (--insecure)' : 'cluster secret',
     }), () => this.notReadyReasons());
-    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
-    mountOriginalRoutes(app, ctx);
+    if (serve.client) {
+      const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
+      mountOriginalRoutes(app, ctx);
+      // ---- v1 REST (docs/api.md) ----
+      app.use('/v1', v1Router(ctx));
+    }
+    if (serve.internal) this.mountInternalRoutes(app);
+    app.use(notFoundHandler());
+    app.use(errorMiddleware(this.log));
+    return app;
+  }
 
-    // ---- v1 REST (docs/api.md) ----
-    app.use('/v1', v1Router(ctx));
-
+  private mountInternalRoutes(app: express.Express): void {
+    // Every internal request is signed with the cluster secret; bodies are bounded.
+    app.use('/internal', this.internalBody);
     // The table this frontend holds: a controller that lost its state recovers it from the nodes.
     app.get(INTERNAL_PATHS.table, op('table_get'), (_req, res) => {
       if (!this.table) throw new FogError('FOG_ERR_NO_TABLE');
       res.json(this.table);
     });
-    const internalBody = internalJsonBody({
-      bodyBytesMax: this.cfg.internalBodyBytesMax ?? DEFAULT_LIMITS.internalBodyBytesMax,
-      inflight: new InflightBytes(this.cfg.internalInflightBytesMax ?? DEFAULT_LIMITS.internalInflightBytesMax),
-      refused: (reason) => this.refusals.refuse('table_push', reason),
-    });
-    app.put(INTERNAL_PATHS.table, op('table_push'), internalBody, (req, res) => {
+    app.put(INTERNAL_PATHS.table, op('table_push'), (req, res) => {
       // A delta, a compact table or a plain one (a delta must start from the epoch held), then checked strictly.
       const table = decodePushedTable(this.table, req.body, (t) => this.tableProblem(t), this.refusals);
       const adopted = table !== null && this.adoptTable(table, 'push');
       res.json({ adopted, epoch: this.table?.epoch ?? 0 });
     });
-    app.use(notFoundHandler());
-    app.use(errorMiddleware(this.log));
-    return app;
   }
 
   /**

@@ -3,7 +3,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Argv } from 'yargs';
 import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
 import type { Logger } from '@fog/http-kit';
-import type { PartitionTable, Version, WireOp } from '@fog/protocol';
+import { internalAddressOf, type PartitionTable, type Version, type WireOp } from '@fog/protocol';
 import { HINT_COUNTER_NAMES, HINT_LIMITS, HintQueue, hintOutcomeOf, type HintBatch, type HintCounters, type HintLimits } from '@fog/replica-sync';
 
 /** The delivery timer's period: each turn expires old hints and sends what the budget allows. */
@@ -92,7 +92,8 @@ export class HintDelivery {
 
   /** Send a batch in queue order (the transport keeps a node's operations in order). */
   private async send(table: PartitionTable, batch: HintBatch): Promise<void> {
-    const address = table.nodes[batch.node]?.address;
+    const node = table.nodes[batch.node];
+    const address = node ? internalAddressOf(node) : undefined;
     const replies = batch.hints.map((h): Promise<ReplicaReply | null> => {
       if (!address) return Promise.resolve(null);
       const op: WireOp = { op: 'put', p: h.partition, key: h.key, ver: h.ver, val: h.val, via: 'hint' };

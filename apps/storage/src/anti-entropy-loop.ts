@@ -13,7 +13,7 @@ import {
 } from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
-import { DEFAULT_LIMITS, FogError, PARTITION_DIGITS_MAX, partitionCount, type PartitionTable } from '@fog/protocol';
+import { DEFAULT_LIMITS, FogError, PARTITION_DIGITS_MAX, internalAddressOf, partitionCount, type PartitionTable } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
 import type { Persistence } from './persistence';
 
@@ -97,6 +97,7 @@ export class AntiEntropyLoop {
     registry: Registry,
     private persistence: Persistence | null,
     private readonly refreshTable: () => Promise<void>,
+    signAxios: (instance: AxiosInstance) => void = () => undefined,
   ) {
     this.http = axios.create({
       httpAgent: this.agent,
@@ -108,6 +109,7 @@ export class AntiEntropyLoop {
       headers: { 'content-type': 'application/json' },
       validateStatus: (s) => s === 200,
     });
+    signAxios(this.http);
     const saved = this.readContact();
     this.tracker = new ContactTracker(cfg.tombstoneGraceMs, saved.lastContactMs);
     this.cursor = saved.cursor;
@@ -443,11 +445,11 @@ export class AntiEntropyLoop {
     this.log.info('tombstones purged', { purged, partitionsRaised: raised.length, graceMs: this.cfg.tombstoneGraceMs });
   }
 
-  private transport(nodes: Record<string, { address: string }>): PassTransport {
+  private transport(nodes: Record<string, { address: string; internal?: string }>): PassTransport {
     const url = (peer: string, p: string) => {
       const node = nodes[peer];
       if (!node) throw new Error(`no address for ${peer}`);
-      return `http://${node.address}${p}`;
+      return `http://${internalAddressOf(node)}${p}`;
     };
     const post = async <T>(peer: string, p: string, body: unknown, check: (x: unknown) => x is T): Promise<T> => {
       const res = await this.http.post<unknown>(url(peer, p), body);

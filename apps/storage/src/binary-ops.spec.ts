@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { createHttpMetrics, createLogger } from '@fog/http-kit';
 import {
-  FrameReader, decodeOpsResponse, encodeOpsRequest, type DecodedOpsResponse, type OpsRequest, type OpsResponse, type PartitionTable,
+  FogError, FrameReader, decodeOpsResponse, encodeOpsRequest, type DecodedOpsResponse, type OpsRequest, type OpsResponse, type PartitionTable,
   type WireOp,
 } from '@fog/protocol';
 import { ReplicaEngine } from '@fog/storage-core';
@@ -29,6 +29,7 @@ describe('BinaryOpsServer', () => {
       answerOps: (body: OpsRequest, nowMs: number, finish: (status: number, out: unknown) => void) => finish(200, engine.handle(body, nowMs)),
       frameBytesMax: 4096, batchOpsMax: 3,
       metrics: createHttpMetrics('storage'), log: createLogger('storage', 'error', () => undefined),
+      checkOpening: (line) => (line === 'let-me-in' ? null : new FogError('FOG_ERR_UNAUTHENTICATED', 'no')),
     });
     server = net.createServer((s) => binary.accept(s, Buffer.alloc(0)));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -37,8 +38,9 @@ describe('BinaryOpsServer', () => {
   afterAll(() => new Promise((r) => server.close(r)));
 
   /** A connection that sends frames and collects the decoded answers. */
-  const connect = () => {
+  const connect = (opening = 'let-me-in') => {
     const socket = net.connect({ host: '127.0.0.1', port });
+    socket.write(`${opening}\n`);
     const reader = new FrameReader(1 << 20);
     const answers: DecodedOpsResponse[] = [];
     socket.on('data', (d: Buffer) => {
@@ -55,6 +57,15 @@ describe('BinaryOpsServer', () => {
   };
 
   const put = (key: string, val: string): WireOp => ({ op: 'put', p: 1, key, ver: { ms: 1000, c: 0, w: 'fe' }, val: Buffer.from(val).toString('base64') });
+
+  it('refuses a connection whose opening line is not accepted, answering frame id 0 and closing it', async () => {
+    const c = connect('forged');
+    c.socket.write(encodeOpsRequest(11, 2, [put('never', 'written')]));
+    const [refusal] = await c.until(1);
+    await c.closed;
+    expect(refusal).toMatchObject({ id: 0, ok: false, status: 401 });
+    expect(engine.store.get(1, 'never')).toBeUndefined();
+  });
 
   it('answers puts and gets through the engine, by request id', async () => {
     const c = connect();

@@ -1,6 +1,8 @@
 import type net from 'node:net';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
-import { FogError, FrameReader, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse } from '@fog/protocol';
+import {
+  FogError, FrameReader, OPS_OPENING_LINE_BYTES_MAX, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
+} from '@fog/protocol';
 
 export interface BinaryOpsDeps {
   /** The table epoch this node holds. */
@@ -12,6 +14,11 @@ export interface BinaryOpsDeps {
   batchOpsMax: number;
   metrics: HttpMetrics;
   log: Logger;
+  /**
+   * Judges the connection's opening line (the cluster's signed connection opening): null
+   * accepts it, otherwise the refusal sent (frame id 0) before the connection is closed.
+   */
+  checkOpening: (line: string) => FogError | null;
 }
 
 /**
@@ -29,9 +36,38 @@ export class BinaryOpsServer {
     this.okLatency = deps.metrics.latency.labels({ op: 'internal_ops', status: '200' });
   }
 
-  /** A connection that sent the preface; `rest` is what followed it. */
+  /**
+   * A connection that sent the preface; `rest` is what followed it. Its first line must be an
+   * accepted opening (the cluster's signature) before any frame is read.
+   */
   accept(socket: net.Socket, rest: Buffer): void {
     socket.setNoDelay(true);
+    socket.on('error', () => socket.destroy());
+    let head = rest;
+    const onOpening = (chunk: Buffer | null): void => {
+      if (chunk) head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      const nl = head.indexOf(0x0a);
+      if (nl < 0) {
+        if (head.length > OPS_OPENING_LINE_BYTES_MAX) this.closeWith(socket, new FogError('FOG_ERR_BAD_REQUEST', 'the connection opening line is too long'));
+        return;
+      }
+      socket.off('data', onOpening);
+      const refused = nl > OPS_OPENING_LINE_BYTES_MAX
+        ? new FogError('FOG_ERR_BAD_REQUEST', 'the connection opening line is too long')
+        : this.deps.checkOpening(head.subarray(0, nl).toString('latin1'));
+      if (refused) return this.closeWith(socket, refused);
+      this.serve(socket, head.subarray(nl + 1));
+    };
+    socket.on('data', onOpening);
+    onOpening(null);
+  }
+
+  private closeWith(socket: net.Socket, err: FogError): void {
+    if (!socket.destroyed) socket.end(encodeOpsRefusal(0, err.status, err.toBody()));
+    this.count(err.status, performance.now());
+  }
+
+  private serve(socket: net.Socket, rest: Buffer): void {
     const reader = new FrameReader(this.deps.frameBytesMax);
     const frames: Buffer[] = [];
     const onData = (chunk: Buffer): void => {
@@ -51,7 +87,6 @@ export class BinaryOpsServer {
       frames.length = 0;
     };
     socket.on('data', onData);
-    socket.on('error', () => socket.destroy());
     if (rest.length > 0) onData(rest);
   }
 

@@ -2,6 +2,7 @@ import express from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
 import { ANTI_ENTROPY_DEFAULTS } from '@fog/replica-sync';
+import type { AxiosInstance } from 'axios';
 import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type PartitionTable, type WireResult } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
 import { AntiEntropyLoop } from './anti-entropy-loop';
@@ -47,6 +48,8 @@ export class Durability {
     private readonly log: Logger,
     private readonly registry: Registry,
     refreshTable: () => Promise<void>,
+    /** Signs anti-entropy requests with the cluster secret (http-kit ClusterAuth.signAxios). */
+    signAxios: (instance: AxiosInstance) => void = () => undefined,
   ) {
     this.faults = new FaultInjector(flags.faultInjectFile);
     this.ae = new AntiEntropyLoop(engine, {
@@ -58,7 +61,7 @@ export class Durability {
       antiEntropyRequestTimeoutMs: ANTI_ENTROPY_DEFAULTS.requestTimeoutMs,
       tombstoneGraceMs: flags.tombstoneGraceMs,
       dataDir: flags.dataDir,
-    }, log, registry, null, refreshTable);
+    }, log, registry, null, refreshTable, signAxios);
     this.m = {
       diskErrors: new Counter({ name: 'fog_storage_disk_errors_total', help: 'Failed disk operations, by operation (write, fsync, snapshot, open).', labelNames: ['op'] as const, registers: [registry] }),
       fsyncSeconds: new Histogram({ name: 'fog_storage_log_fsync_duration_seconds', help: 'Time one fsync of the log took.', buckets: FSYNC_BUCKETS_SECONDS, registers: [registry] }),

@@ -23,7 +23,7 @@ if (problems.length) {
 const log = createLogger('storage', cli.logLevel, undefined, { node: cli.id });
 const node = new StorageNode(
   {
-    ...cli, handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+    ...cli, secret: cli.secret, internalPort: cli.internalPort, internalAddress: cli.internalAddress, handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
     durability: {
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
       maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs, antiEntropy: cli.antiEntropy,

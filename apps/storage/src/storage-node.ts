@@ -1,16 +1,18 @@
 import express from 'express';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type http from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ControllerLink, InflightBytes, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
+  ClusterAuth, ControllerLink, InflightBytes, authError, authenticate, listen, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
   metricsMiddleware, mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics,
   type InternalBodyLimits, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem,
+  CLUSTER_ID_RE, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem,
   opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
@@ -51,7 +53,16 @@ export interface StorageConfig {
   durability?: StorageFlags;
   /** Ceiling on the rate at which this node copies partitions it is given. */
   handoffBytesPerSecMax?: number;
+  /** The cluster secret; null or absent: insecure (internal routes open). */
+  secret?: string | null;
+  /** A listener of its own for internal routes (null/absent: they share `port`). */
+  internalPort?: number | null;
+  /** host:port peers reach the internal listener on. */
+  internalAddress?: string | null;
 }
+
+/** File in the data dir holding the id of the cluster the node's data belongs to. */
+export const CLUSTER_ID_FILE = 'cluster-id';
 
 /** Wires the replica engine to HTTP, the controller and metrics. */
 export class StorageNode {
@@ -59,7 +70,9 @@ export class StorageNode {
   private readonly metrics: HttpMetrics;
   private readonly link: ControllerLink;
   private server: RunningServer | null = null;
+  private internalServer: RunningServer | null = null;
   private handoff!: HandoffWorker;
+  readonly auth: ClusterAuth;
   /** Partitions the table no longer gives this node, with when they were given away. */
   private readonly releasedAtMs = new Map<number, number>();
   private dropTimer: NodeJS.Timeout | null = null;
@@ -78,11 +91,15 @@ export class StorageNode {
     this.versionAheadMsMax = cfg.versionAheadMsMax ?? CLOCK_DEFAULTS.forwardJumpMsMax;
     this.metrics = createHttpMetrics('storage');
     this.refusals = new RefusalReporter(this.metrics.refused, log);
+    this.auth = new ClusterAuth(cfg.secret ?? null);
+    this.auth.registerMetrics(this.metrics.registry, 'storage', (reason, message) => this.refusals.refuse('auth', reason, message));
+    this.auth.learnCluster(this.readClusterId() ?? undefined);
     this.registerMetrics();
     this.link = new ControllerLink({
       controller: cfg.controller,
-      self: { id: cfg.id, role: 'storage', address: cfg.address, zone: cfg.zone, weight: cfg.weight },
+      self: { id: cfg.id, role: 'storage', address: cfg.address, ...(cfg.internalAddress ? { internal: cfg.internalAddress } : {}), zone: cfg.zone, weight: cfg.weight },
       log,
+      auth: this.auth,
       requestTimeoutMs: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs,
       registerRetryIntervalMs: DEFAULT_TIMEOUTS.registerRetryIntervalMs,
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
@@ -99,16 +116,39 @@ export class StorageNode {
         return { keys: st.keys, bytes: st.bytes, requestsTotal: await requestsServed(this.metrics) };
       },
     });
-    this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable());
+    const sign = (i: Parameters<ClusterAuth['signAxios']>[0]) => void this.auth.signAxios(i);
+    this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable(), sign);
     // A copy is reported done only once it is on disk as the fsync policy promises: the old
     // replica is dropped after that report.
-    this.handoff = new HandoffWorker(this.engine, this.link, log, this.durability, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax });
+    this.handoff = new HandoffWorker(this.engine, this.link, log, this.durability, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax }, sign);
+  }
+
+  private readClusterId(): string | null {
+    const dir = this.cfg.durability?.dataDir;
+    if (!dir) return null;
+    try {
+      const id = readFileSync(path.join(dir, CLUSTER_ID_FILE), 'utf8').trim();
+      return CLUSTER_ID_RE.test(id) ? id : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Remember the cluster the data belongs to: after a restart, tables of another cluster are refused. */
+  private saveClusterId(id: string): void {
+    const dir = this.cfg.durability?.dataDir;
+    if (!dir) return;
+    try {
+      writeFileSync(path.join(dir, CLUSTER_ID_FILE), `${id}\n`);
+    } catch (err) {
+      this.log.warn('cannot save the cluster id in the data dir', { error: (err as Error).message });
+    }
   }
 
   async start(): Promise<number> {
     // Replay the data before listening: a node never answers from a half-loaded store.
     await this.durability.open();
-    const app = this.expressApp();
+    const app = this.expressApp(true);
     // The internal ops route is the hot path: it skips Express (about 4x its CPU per request).
     const handler: http.RequestListener = (req, res) => {
       if (req.method === 'POST' && req.url === INTERNAL_PATHS.ops) this.handleOps(req, res);
@@ -129,9 +169,26 @@ export class StorageNode {
         this.durability.answerOps(body, nowMs, finish);
       },
       frameBytesMax: this.cfg.internalBodyBytesMax, batchOpsMax: this.cfg.internalBatchOpsMax, metrics: this.metrics, log: this.log,
+      checkOpening: (line) => {
+        const problem = this.auth.checkConnection(line);
+        if (!problem) return null;
+        this.refusals.refuse('internal_connection', problem.reason, problem.message);
+        return authError(problem);
+      },
     });
-    this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
-    this.log.info('storage listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
+    const internalPort = this.cfg.internalPort ?? null;
+    if (internalPort !== null) {
+      // Internal routes on their own listener; the client port answers /health, /ready and /metrics only.
+      this.internalServer = await listenWithPreface(handler, this.cfg.host, internalPort, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
+      this.server = await listen(this.expressApp(false), this.cfg.host, this.cfg.port);
+    } else {
+      this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
+    }
+    this.log.info('storage listening', {
+      id: this.cfg.id, address: this.cfg.address, port: this.server.port,
+      internalAddress: this.cfg.internalAddress ?? this.cfg.address, internalPort: this.internalServer?.port ?? this.server.port,
+    });
+    if (this.auth.insecure) this.log.warn('running with --insecure: internal routes accept requests from anyone who can reach them', { id: this.cfg.id });
     this.link.start();
     this.durability.start();
     this.dropTimer = setInterval(() => this.dropReleasedPartitions(Date.now()), PARTITION_DROP_CHECK_INTERVAL_MS);
@@ -143,6 +200,7 @@ export class StorageNode {
     this.handoff.stop();
     if (this.dropTimer) clearInterval(this.dropTimer);
     await this.server?.close();
+    await this.internalServer?.close();
     await this.durability.stop();
   }
 
@@ -162,10 +220,21 @@ export class StorageNode {
       this.refusals.refuse(`table_${from}`, problem.reason, problem.message);
       return false;
     }
+    // Signed by the cluster's controller, and of the cluster this node's data belongs to.
+    const authProblem = this.auth.tableProblem(table);
+    if (authProblem) {
+      this.refusals.refuse(`table_${from}`, 'auth', authProblem);
+      return false;
+    }
     const previous = this.engine.currentTable();
     const before = new Set(this.engine.heldPartitions());
     const adopted = this.engine.offerTable(table);
     if (!adopted) return false;
+    if (table.cluster && !this.auth.cluster) {
+      this.auth.learnCluster(table.cluster);
+      this.saveClusterId(table.cluster);
+      this.log.info('cluster id learned', { cluster: table.cluster });
+    }
     this.log.info('table adopted', { epoch: table.epoch, from, partitions: this.engine.heldPartitions().length });
     const now = Date.now();
     for (const p of before) if (!this.engine.holds(p) && !this.releasedAtMs.has(p)) this.releasedAtMs.set(p, now);
@@ -270,6 +339,7 @@ export class StorageNode {
       fail(new FogError(problem.code, problem.message));
     };
     readInternalBody(req, res, this.bodyLimits(opName)).then((buf) => {
+      authenticate(this.auth, req, buf);
       const body = parseInternalJson(buf);
       const problem = this.opsProblem(body);
       if (problem) return refuse(problem);
@@ -289,17 +359,24 @@ export class StorageNode {
     req.on('error', () => res.destroy());
   }
 
-  private expressApp(): express.Express {
+  /** internal: the app of the internal routes (with /health, /ready, /metrics too); otherwise those three only. */
+  private expressApp(internal: boolean): express.Express {
     const app = express();
     app.disable('x-powered-by');
     app.use(metricsMiddleware(this.metrics));
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'storage', epoch: this.engine.epoch(), registered: this.link.isRegistered(), state: this.link.nodeState(),
-      writable: this.durability.writable,
+      writable: this.durability.writable, cluster: this.auth.cluster || null, internalAuth: this.auth.insecure ? 'open (--insecure)' : 'cluster secret',
     }), () => this.notReadyReasons());
-    // Every internal body is read within the body limit and the node's in-flight budget
-    // before any route sees it (the routes' own JSON parsers then find it consumed).
-    app.use('/internal', internalJsonBody(this.bodyLimits('internal')));
+    if (!internal) {
+      app.use(notFoundHandler());
+      app.use(errorMiddleware(this.log));
+      return app;
+    }
+    // Every internal body is read within the body limit and the node's in-flight budget, and
+    // its signature checked, before any route sees it (the routes' own JSON parsers then find it
+    // consumed). The operator routes under /v1 (stats, keys) need the secret too.
+    app.use(['/internal', '/v1'], internalJsonBody({ ...this.bodyLimits('internal'), auth: this.auth }));
     // Anti-entropy entries are stored as they come: a stamp far in the future would win every
     // later write of its key, so it is refused before the exchange sees it.
     app.post(ANTI_ENTROPY_PATHS.push, op('ae_push'), (req, _res, next) => {

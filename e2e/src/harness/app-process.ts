@@ -1,3 +1,4 @@
+import { secretEnv } from './cluster-secret';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppChild, stopChildren } from '@fog/launcher';
@@ -52,7 +53,7 @@ export class AppProcess extends AppChild {
       main: appMain(spawnOptions.app),
       args: spawnOptions.args,
       cwd: WORKSPACE_ROOT,
-      env: { ...childEnv(), NODE_PATH: appNodePath(), ...spawnOptions.env },
+      env: { ...childEnv(), NODE_PATH: appNodePath(), ...secretEnv(spawnOptions.args, spawnOptions.env), ...spawnOptions.env },
       stdoutPath: path.join(spawnOptions.logDir, `${spawnOptions.name}.out.log`),
       stderrPath: path.join(spawnOptions.logDir, `${spawnOptions.name}.err.log`),
       header: true,

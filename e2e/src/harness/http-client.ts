@@ -1,5 +1,6 @@
 import axios, { type Method } from 'axios';
 import http from 'node:http';
+import { E2E_AUTH } from './cluster-secret';
 
 export interface HttpResponse {
   status: number;
@@ -26,13 +27,23 @@ const client = axios.create({
   decompress: false,
 });
 
-/** One HTTP request; any status is returned (never thrown), bodies come back as raw bytes. */
-export async function request(method: Method, url: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpResponse> {
+/**
+ * One HTTP request; any status is returned (never thrown), bodies come back as raw bytes.
+ * Signed with the e2e cluster secret (harmless on client routes) unless `sign` is false.
+ */
+export async function request(
+  method: Method, url: string, body?: Buffer | string, headers: Record<string, string> = {}, sign = true,
+): Promise<HttpResponse> {
+  const u = new URL(url);
   const res = await client.request({
     method,
     url,
     data: body,
-    headers: { 'content-type': 'application/octet-stream', ...headers },
+    headers: {
+      'content-type': 'application/octet-stream',
+      ...(sign ? E2E_AUTH.headersFor(String(method).toUpperCase(), u.pathname + u.search, body ?? '') : {}),
+      ...headers,
+    },
   });
   const buf = Buffer.isBuffer(res.data) ? res.data : Buffer.from(res.data as ArrayBuffer);
   const flat: Record<string, string> = {};

@@ -11,3 +11,4 @@ export * from './temp-dir';
 export * from './use-cluster';
 export * from './wait-for';
 export * from './promql-names';
+export * from './cluster-secret';

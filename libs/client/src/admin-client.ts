@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { ClusterView } from '@fog/protocol';
+import { deriveAuthKeys, signRequest, type AuthKeys, type ClusterView } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 
 export const ADMIN_DEFAULTS = {
@@ -26,8 +27,14 @@ export class FogAdmin {
   private readonly http: AxiosInstance;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   readonly url: string;
+  private readonly keys: AuthKeys | null;
 
-  constructor(controller: string, requestTimeoutMs: number = ADMIN_DEFAULTS.requestTimeoutMs) {
+  /**
+   * `clusterSecret`: the cluster's shared secret, which the admin routes (decommission, forget,
+   * plan) need; reading the cluster view does not.
+   */
+  constructor(controller: string, requestTimeoutMs: number = ADMIN_DEFAULTS.requestTimeoutMs, clusterSecret?: string) {
+    this.keys = clusterSecret ? deriveAuthKeys(clusterSecret) : null;
     this.url = /^https?:\/\//.test(controller) ? controller.replace(/\/+$/, '') : `http://${controller}`;
     this.http = axios.create({
       baseURL: this.url, httpAgent: this.agent, proxy: false, timeout: requestTimeoutMs, maxRedirects: 0,
@@ -73,7 +80,9 @@ export class FogAdmin {
   private async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string): Promise<T> {
     let res;
     try {
-      res = await this.http.request<ArrayBuffer>({ method, url: path });
+      // Signed over method, path and (empty) body, as every internal and admin request is.
+      const headers = this.keys ? { 'x-fog-auth': signRequest(this.keys, { method, path, body: '', cluster: '' }, Date.now(), randomBytes(12).toString('base64url')) } : {};
+      res = await this.http.request<ArrayBuffer>({ method, url: path, headers });
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';

@@ -1,6 +1,6 @@
 import { computePlacement, diffPlacement, type PlacementNode } from '@fog/partitioning';
 import {
-  FogError, partitionCount, type HandoffReport, type MoveView, type MovesProgressView, type NodeRegistration, type PartitionEntry,
+  FogError, internalAddressOf, partitionCount, type HandoffReport, type MoveView, type MovesProgressView, type NodeRegistration, type PartitionEntry,
   type PartitionTable, type TableNode,
 } from '@fog/protocol';
 import { validateRegistration, type Member } from './member';
@@ -49,6 +49,12 @@ export interface ControllerConfig {
    * downAfterMs minus one heartbeat interval, or a node could be credited into being up.
    */
   stallAfterMs?: number;
+  /**
+   * The id the cluster takes when its first table forms here (the app draws it at random). A
+   * controller with saved state keeps the saved id; one that recovers its table from the nodes
+   * takes that table's id.
+   */
+  clusterId?: string;
 }
 
 export const SYNC_PUBLISH_INTERVAL_MS_DEFAULT = 1000;
@@ -89,6 +95,8 @@ export interface ControllerState {
    * completed would have no move left, and stay pending for ever. Absent in older state files.
    */
   entries?: PartitionEntry[] | null;
+  /** The cluster id, fixed when the first table formed (absent in older state files: taken from the table). */
+  clusterId?: string;
 }
 
 export interface PlanResult {
@@ -126,6 +134,8 @@ export class ControllerCore {
   private lastTickMs: number | null = null;
   /** Set when registering nodes hold a table this controller does not have (it lost its state). */
   private recovery: { id: string; address: string; epoch: number } | null = null;
+  /** Fixed when the first table forms (or is recovered); stamped on every table. */
+  private fixedClusterId: string | null = null;
 
   constructor(readonly config: ControllerConfig) {
     if (!(config.expectedStorage >= 1)) throw new Error('expectedStorage must be >= 1');
@@ -204,10 +214,12 @@ export class ControllerCore {
     const wasPlaced = existing !== undefined && (existing.state === 'up' || existing.state === 'down' || existing.state === 'leaving');
     // The same process run registering again (its answer was lost) has lost nothing.
     const sameRun = existing !== undefined && boot !== undefined && existing.boot === boot;
-    const detailsChanged = existing !== undefined && (existing.address !== reg.address || existing.zone !== reg.zone || existing.weight !== reg.weight);
+    const detailsChanged = existing !== undefined && (existing.address !== reg.address || existing.internal !== reg.internal || existing.zone !== reg.zone || existing.weight !== reg.weight);
     const member: Member = existing ?? { ...reg, state: 'up', registeredAtMs: nowMs, lastHeartbeatMs: nowMs };
     const previousState = member.state;
     Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs, ...(boot !== undefined ? { boot } : {}) });
+    if (reg.internal !== undefined) member.internal = reg.internal;
+    else delete member.internal;
     // A decommissioned node stays out of placement when it restarts: leaving was the
     // operator's decision, and only a new id brings the machine back as a fresh node.
     if (member.state === 'left') return { member, tableChanged: false, previousAddress };
@@ -218,7 +230,7 @@ export class ControllerCore {
     if (!this.current && (nodeEpoch ?? 0) > (this.recovery?.epoch ?? 0)) {
       // The cluster existed before this controller's state did: recover its table from the
       // node that holds the newest one rather than form a new first table over live data.
-      this.recovery = { id: member.id, address: member.address, epoch: nodeEpoch! };
+      this.recovery = { id: member.id, address: internalAddressOf(member), epoch: nodeEpoch! };
     }
     if (member.role !== 'storage') return { member, tableChanged: false, previousAddress };
     if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable(), previousAddress };
@@ -414,6 +426,7 @@ export class ControllerCore {
       );
     }
     if (table.partitions.length !== partitionCount(table.digits)) throw new Error('recovered table has the wrong number of partitions');
+    if (table.cluster) this.fixedClusterId = table.cluster;
     for (const n of Object.values(table.nodes)) {
       if (this.members.has(n.id)) continue;
       // Not heard from yet: given the usual time to speak up before it is declared down or out.
@@ -458,7 +471,13 @@ export class ControllerCore {
       members: this.listMembers().map((m) => ({ ...m })),
       moves: this.listMoves().map((m) => ({ ...m })),
       entries: this.entries ? this.entries.map(copyEntry) : null,
+      ...(this.fixedClusterId ? { clusterId: this.fixedClusterId } : {}),
     };
+  }
+
+  /** The cluster's id ('' until its first table formed or was recovered). */
+  clusterId(): string {
+    return this.fixedClusterId ?? '';
   }
 
   /**
@@ -476,6 +495,7 @@ export class ControllerCore {
     const core = new ControllerCore(config);
     for (const m of state.members) core.members.set(m.id, { ...m, lastHeartbeatMs: nowMs });
     core.current = state.table;
+    core.fixedClusterId = state.clusterId ?? state.table?.cluster ?? null;
     core.target = state.target;
     core.targetWhy = state.targetWhy ?? [];
     const published = state.table ? state.table.partitions.map(copyEntry) : null;
@@ -622,8 +642,9 @@ export class ControllerCore {
     const nodes: Record<string, TableNode> = {};
     for (const m of this.storageMembers()) {
       if (m.state === 'left') continue;
-      nodes[m.id] = { id: m.id, address: m.address, zone: m.zone, weight: m.weight, state: m.state };
+      nodes[m.id] = { id: m.id, address: m.address, ...(m.internal ? { internal: m.internal } : {}), zone: m.zone, weight: m.weight, state: m.state };
     }
+    if (this.fixedClusterId === null && this.config.clusterId) this.fixedClusterId = this.config.clusterId;
     const table: PartitionTable = {
       epoch: this.epoch() + 1,
       digits: this.config.digits,
@@ -632,6 +653,7 @@ export class ControllerCore {
       // table shares them with the working set: an epoch costs O(P) references, not a copy.
       partitions: this.entries.slice(),
       nodes,
+      ...(this.fixedClusterId ? { cluster: this.fixedClusterId } : {}),
     };
     assertTable(table, this.current);
     this.current = table;

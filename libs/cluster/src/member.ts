@@ -21,6 +21,7 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   if (typeof r.id !== 'string' || !NODE_ID_RE.test(r.id)) throw bad('id');
   if (r.role !== 'storage' && r.role !== 'frontend') throw bad('role');
   if (typeof r.address !== 'string' || !ADDRESS_RE.test(r.address)) throw bad('address');
+  if (r.internal !== undefined && (typeof r.internal !== 'string' || !ADDRESS_RE.test(r.internal))) throw bad('internal');
   const zone = r.zone ?? 'default';
   if (typeof zone !== 'string' || !ZONE_RE.test(zone)) throw bad('zone');
   const weight = r.weight ?? 1;
@@ -28,5 +29,5 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   if (r.empty !== undefined && typeof r.empty !== 'boolean') throw bad('empty');
   if (r.epoch !== undefined && !(Number.isSafeInteger(r.epoch) && r.epoch >= 0)) throw bad('epoch');
   if (r.boot !== undefined && (typeof r.boot !== 'string' || !BOOT_ID_RE.test(r.boot))) throw bad('boot');
-  return { id: r.id, role: r.role, address: r.address, zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0, ...(r.boot !== undefined ? { boot: r.boot } : {}) };
+  return { id: r.id, role: r.role, address: r.address, ...(r.internal !== undefined ? { internal: r.internal } : {}), zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0, ...(r.boot !== undefined ? { boot: r.boot } : {}) };
 }

@@ -24,7 +24,7 @@ const moveKey = (m: Pick<Move, 'partition' | 'node'>): string => `${m.partition}
 
 function sameMember(a: Member, b: Member): boolean {
   return (
-    a.id === b.id && a.role === b.role && a.address === b.address && a.zone === b.zone && a.weight === b.weight &&
+    a.id === b.id && a.role === b.role && a.address === b.address && a.internal === b.internal && a.zone === b.zone && a.weight === b.weight &&
     a.state === b.state && a.registeredAtMs === b.registeredAtMs
   );
 }

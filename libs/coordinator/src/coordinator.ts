@@ -1,7 +1,7 @@
 import type { HybridClock } from '@fog/clock';
 import { compareEntries, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
-import { FogError, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
+import { FogError, internalAddressOf, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
@@ -459,7 +459,7 @@ export class Coordinator {
       return null;
     }
     try {
-      const reply = await this.deps.transport.send(node.address, table.epoch, op);
+      const reply = await this.deps.transport.send(internalAddressOf(node), table.epoch, op);
       this.deps.clock.observe(reply.clock, this.deps.nowMs());
       if (reply.epoch > table.epoch) void this.deps.refreshTable();
       const res = reply.result;

@@ -4,6 +4,7 @@ import { decodeTableMessage, type HandoffReport, type NodeLoadReport, type NodeR
 
 /** Fewest ms between two reports about the same unreachable node. */
 export const SUSPECT_REPORT_INTERVAL_MS = 1000;
+import type { ClusterAuth } from './cluster-auth';
 import type { Logger } from './logger';
 
 export interface ControllerLinkOptions {
@@ -22,6 +23,8 @@ export interface ControllerLinkOptions {
   registrationExtras?: () => Partial<NodeRegistration>;
   /** The node's load, sent with each heartbeat (keys, bytes, requests served). */
   heartbeatLoad?: () => Promise<NodeLoadReport>;
+  /** Signs every request to the controller (absent or insecure: unsigned). */
+  auth?: ClusterAuth;
 }
 
 /**
@@ -48,6 +51,7 @@ export class ControllerLink {
       maxRedirects: 0,
       validateStatus: () => true,
     });
+    opts.auth?.signAxios(this.http);
   }
 
   start(): void {

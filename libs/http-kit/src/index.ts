@@ -8,3 +8,4 @@ export * from './build-info';
 export * from './internal-body';
 export * from './refusals';
 export * from './table-push';
+export * from './cluster-auth';

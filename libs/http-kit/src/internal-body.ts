@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { RequestHandler } from 'express';
 import { FogError } from '@fog/protocol';
+import { authError, type ClusterAuth } from './cluster-auth';
 
 /**
  * The bytes of internal request bodies one node buffers at once. A body takes its share before
@@ -38,6 +39,15 @@ export interface InternalBodyLimits {
   inflight: InflightBytes;
   /** Told why a body was refused (a counter with a reason label). */
   refused?: (reason: 'body_too_large' | 'inflight_limit') => void;
+  /** When given, the request (method, path, body) must be signed with the cluster secret. */
+  auth?: ClusterAuth;
+}
+
+/** Refuse (throw) a request that is not signed by the cluster; nothing when the node is insecure. */
+export function authenticate(auth: ClusterAuth | undefined, req: http.IncomingMessage, body: Buffer): void {
+  if (!auth) return;
+  const problem = auth.check(req.method ?? 'GET', req.url ?? '/', req.headers, body);
+  if (problem) throw authError(problem);
 }
 
 /**
@@ -112,16 +122,25 @@ export function parseInternalJson(body: Buffer): unknown {
 }
 
 /**
- * Express middleware for internal routes: reads the JSON body within the limits and sets
- * req.body (any later express.json sees the body consumed and steps aside).
+ * Express middleware for internal routes: reads the JSON body within the limits, checks the
+ * request's signature when `limits.auth` is given, and sets req.body (any later express.json
+ * sees the body consumed and steps aside). `req.originalUrl` is what was signed.
  */
 export function internalJsonBody(limits: InternalBodyLimits): RequestHandler {
   return (req, res, next) => {
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) return next();
+    if (!hasBody) {
+      try {
+        if (limits.auth) authenticate(limits.auth, { method: req.method, url: req.originalUrl, headers: req.headers } as http.IncomingMessage, Buffer.alloc(0));
+      } catch (err) {
+        return next(err);
+      }
+      return next();
+    }
     readInternalBody(req, res, limits).then(
       (buf) => {
         try {
+          if (limits.auth) authenticate(limits.auth, { method: req.method, url: req.originalUrl, headers: req.headers } as http.IncomingMessage, buf);
           req.body = parseInternalJson(buf);
         } catch (err) {
           return next(err);

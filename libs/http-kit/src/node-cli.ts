@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
+import { loadClusterSecret } from './cluster-auth';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 export const NODE_CLI_DEFAULTS = {
@@ -26,6 +27,12 @@ export interface NodeCliOptions {
   internalBodyBytesMax: number;
   /** Bytes of internal request bodies this node buffers at once (503 over it). */
   internalInflightBytesMax: number;
+  /** The cluster secret (null: --insecure, internal routes open). */
+  secret: string | null;
+  /** Port of the internal listener (null: internal routes answer on `port`). */
+  internalPort: number | null;
+  /** host:port other nodes reach the internal listener on (null: no internal listener of its own). */
+  internalAddress: string | null;
 }
 
 /** Smallest internal body limit a node accepts: a table push at D=1 and an ops request must fit. */
@@ -62,6 +69,14 @@ export function parseNodeCli<T extends object = object>(
       type: 'number', default: DEFAULT_LIMITS.internalInflightBytesMax,
       describe: 'bytes of internal request bodies buffered at once, over every request; a request that would exceed it gets 503 FOG_ERR_INFLIGHT_LIMIT (at least --internal-body-bytes-max)',
     })
+    .option('internal-port', {
+      type: 'number',
+      describe: 'port of a listener of its own for internal routes (replication, tables, anti-entropy); the client port then serves only the client API, /metrics, /health and /ready. Omit: internal routes share the client port',
+    })
+    .option('internal-address', { type: 'string', describe: 'host:port other nodes reach the internal listener on (default: host of --address, --internal-port)' })
+    .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (the same on every node; at least 16 bytes); internal requests are signed and checked with it. See docs/security.md' })
+    .option('cluster-secret', { type: 'string', hidden: true, describe: 'the cluster secret itself: give it as FOG_CLUSTER_SECRET, never on the command line' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'run without a cluster secret: internal routes accept any request (said at start, in the log and in /health)' })
     .strictOptions()
     .help()
     .version(BUILD_VERSION);
@@ -88,6 +103,21 @@ export function parseNodeCli<T extends object = object>(
   if (!(Number.isSafeInteger(internalInflightBytesMax) && internalInflightBytesMax >= internalBodyBytesMax)) fail('internal-inflight-bytes-max must be an integer >= internal-body-bytes-max');
   const port = (args.port as number | undefined) ?? own!.port;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail('port must be 0..65535');
+  const internalPort = (args['internal-port'] as number | undefined) ?? null;
+  if (internalPort !== null && !(Number.isInteger(internalPort) && internalPort >= 1 && internalPort <= 65535)) fail('internal-port must be 1..65535');
+  if (internalPort !== null && internalPort === port && port !== 0) fail('internal-port must differ from the client port');
+  const internalAddressArg = args['internal-address'] as string | undefined;
+  if (internalAddressArg !== undefined && internalPort === null) fail('internal-address needs --internal-port');
+  if (internalAddressArg !== undefined && !parseAddress(internalAddressArg)) fail(`internal-address must be host:port, got '${internalAddressArg}'`);
+  const internalAddress = internalPort === null ? null : internalAddressArg ?? `${own!.host}:${internalPort}`;
+  let secret: string | null = null;
+  try {
+    secret = loadClusterSecret({
+      clusterSecretFile: args['cluster-secret-file'] as string | undefined, clusterSecret: args['cluster-secret'] as string | undefined, insecure: args.insecure === true,
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
   return {
     ...(args as unknown as T),
     controller,
@@ -101,6 +131,9 @@ export function parseNodeCli<T extends object = object>(
     heartbeatIntervalMs,
     internalBodyBytesMax,
     internalInflightBytesMax,
+    secret,
+    internalPort,
+    internalAddress,
   };
 }
 

@@ -16,6 +16,8 @@ export interface NodeRegistration {
   role: NodeRole;
   /** host:port other nodes reach it on. */
   address: string;
+  /** host:port of its internal listener when it has its own (--internal-port). */
+  internal?: string;
   zone: string;
   weight: number;
   /**
@@ -34,7 +36,10 @@ export interface NodeRegistration {
 
 export interface TableNode {
   id: string;
+  /** host:port of the node's client listener (frontends: the client API; storage: health and metrics). */
   address: string;
+  /** host:port of its internal listener when it has its own (--internal-port); absent: `address`. */
+  internal?: string;
   zone: string;
   weight: number;
   state: NodeState;
@@ -59,6 +64,15 @@ export interface PartitionTable {
   partitions: PartitionEntry[];
   /** Every storage node the table names, by id. */
   nodes: Record<string, TableNode>;
+  /** The cluster's id, fixed when its first table formed (auth.ts CLUSTER_ID_RE). */
+  cluster?: string;
+  /** The controller's signature of the table (auth.ts signTable); absent in an insecure cluster. */
+  sig?: string;
+}
+
+/** Where a node's internal routes answer: its internal listener, or its one listener. */
+export function internalAddressOf(n: { address: string; internal?: string }): string {
+  return n.internal ?? n.address;
 }
 
 export function partitionCount(digits: number): number {

@@ -35,6 +35,9 @@ export const ERRORS = {
   FOG_ERR_COPY_INCOMPLETE: { status: 409, message: 'the partition copy did not take data from every active replica of the partition' },
   FOG_ERR_INSUFFICIENT_STORAGE: { status: 507, message: 'the storage node cannot write to disk (disk full or failing); reads still work' },
   FOG_ERR_MEMORY_LIMIT: { status: 507, message: 'the storage node holds as many bytes as its memory limit allows' },
+  FOG_ERR_UNAUTHENTICATED: { status: 401, message: 'this route needs a request signed with the cluster secret' },
+  FOG_ERR_WRONG_CLUSTER: { status: 403, message: 'the request or table comes from another cluster' },
+  FOG_ERR_AUTH_BUSY: { status: 503, message: 'too many signed requests within the replay window; retry' },
   FOG_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -12,3 +12,4 @@ export * from './table-check';
 export * from './ops-check';
 export * from './ops-frames';
 export * from './table-codec';
+export * from './auth';

@@ -30,7 +30,13 @@ import type { Timestamp, Version } from './version';
 import type { OpsResponse, PutOutcome, WireOp, WireResult } from './wire';
 
 /** Sent once by the client when it opens a connection: tells the server this is not HTTP. */
-export const OPS_FRAME_PREFACE = Buffer.from('FOGB1\r\n\r\n', 'latin1');
+export const OPS_FRAME_PREFACE = Buffer.from('FOGB2\r\n\r\n', 'latin1');
+/**
+ * After the preface the client sends one line (ended by \n) before its frames: the cluster's
+ * signed connection opening (auth.ts signConnection), or an empty line in an insecure cluster.
+ * Longer lines close the connection. Unit: bytes.
+ */
+export const OPS_OPENING_LINE_BYTES_MAX = 256;
 /** length + id. */
 export const OPS_FRAME_HEADER_BYTES = 8;
 const STRING_BYTES_MAX = 0xffff;

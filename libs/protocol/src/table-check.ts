@@ -5,6 +5,7 @@
  * refused whole and changes nothing.
  */
 import { NODE_STATES, ADDRESS_RE, NODE_ID_RE, ZONE_RE, partitionCount, type PartitionTable } from './cluster';
+import { CLUSTER_ID_RE } from './auth';
 import { DEFAULT_LIMITS, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_MAX, REDUNDANCY_MIN } from './limits';
 
 /** What the receiving node already holds; null before its first table. */
@@ -53,6 +54,8 @@ export function tableProblem(x: unknown, held: HeldTable | null, nodesMax: numbe
   if (held && t.epoch! < held.epoch) {
     return { code: 'FOG_ERR_STALE_EPOCH', reason: 'stale_epoch', message: `epoch ${t.epoch} is older than the held epoch ${held.epoch}` };
   }
+  if (t.cluster !== undefined && (typeof t.cluster !== 'string' || !CLUSTER_ID_RE.test(t.cluster))) return bad('cluster must be 16 lowercase hex digits');
+  if (t.sig !== undefined && typeof t.sig !== 'string') return bad('sig must be a string');
   const nodes = t.nodes;
   if (typeof nodes !== 'object' || nodes === null || Array.isArray(nodes)) return bad('nodes must be an object of node id to node');
   const ids = Object.keys(nodes);
@@ -61,6 +64,7 @@ export function tableProblem(x: unknown, held: HeldTable | null, nodesMax: numbe
     const n = (nodes as Record<string, unknown>)[id] as Record<string, unknown> | null;
     if (!NODE_ID_RE.test(id) || typeof n !== 'object' || n === null || n.id !== id) return bad('every node needs a valid id matching its key');
     if (typeof n.address !== 'string' || !ADDRESS_RE.test(n.address)) return bad(`node ${id} has an invalid address`);
+    if (n.internal !== undefined && (typeof n.internal !== 'string' || !ADDRESS_RE.test(n.internal))) return bad(`node ${id} has an invalid internal address`);
     if (typeof n.zone !== 'string' || !ZONE_RE.test(n.zone)) return bad(`node ${id} has an invalid zone`);
     if (typeof n.weight !== 'number' || !Number.isFinite(n.weight) || n.weight <= 0) return bad(`node ${id} has an invalid weight`);
     if (!(NODE_STATES as readonly unknown[]).includes(n.state)) return bad(`node ${id} has an invalid state`);

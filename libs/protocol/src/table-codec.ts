@@ -17,6 +17,9 @@ import { NODE_STATES, partitionCount, type NodeState, type PartitionEntry, type 
 export interface CompactTable {
   format: 'compact';
   epoch: number;
+  /** The cluster id and the controller's signature of the table (auth.ts), when it has them. */
+  cluster?: string;
+  sig?: string;
   digits: number;
   redundancy: number;
   checksum: string;
@@ -34,6 +37,9 @@ export interface TableDelta {
   format: 'delta';
   baseEpoch: number;
   epoch: number;
+  /** The cluster id and the signature of the resulting table, when the controller has them. */
+  cluster?: string;
+  sig?: string;
   digits: number;
   redundancy: number;
   checksum: string;
@@ -76,7 +82,7 @@ export function tableChecksum(table: Pick<PartitionTable, 'digits' | 'redundancy
   const idHash = new Map<string, number>();
   for (const id of ids) {
     const n = table.nodes[id];
-    a = fnvString(a, `${n.id}\u0000${n.address}\u0000${n.zone}\u0000${n.weight}\u0000${n.state}`);
+    a = fnvString(a, `${n.id}\u0000${n.address}\u0000${n.zone}\u0000${n.weight}\u0000${n.state}${n.internal !== undefined ? `\u0000${n.internal}` : ''}`);
     b = fnvString(b, `${n.state}\u0000${n.weight}\u0000${n.zone}\u0000${n.address}\u0000${n.id}`);
     idHash.set(id, fnvString(FNV_OFFSET, id) >>> 0);
   }
@@ -107,7 +113,7 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function sameNode(a: TableNode, b: TableNode): boolean {
-  return a.id === b.id && a.address === b.address && a.zone === b.zone && a.weight === b.weight && a.state === b.state;
+  return a.id === b.id && a.address === b.address && a.internal === b.internal && a.zone === b.zone && a.weight === b.weight && a.state === b.state;
 }
 
 /** The change from `base` to `next` (same D and K). */
@@ -125,7 +131,13 @@ export function encodeTableDelta(base: PartitionTable, next: PartitionTable, che
     if (sameIds(was.replicas, is.replicas) && sameIds(was.pending, is.pending) && sameIds(was.why ?? [], is.why ?? [])) continue;
     partitions.push({ p, replicas: is.replicas, pending: is.pending, ...(is.why ? { why: is.why } : {}) });
   }
-  return { format: 'delta', baseEpoch: base.epoch, epoch: next.epoch, digits: next.digits, redundancy: next.redundancy, checksum, nodesSet, nodesRemoved, partitions };
+  return {
+    format: 'delta', baseEpoch: base.epoch, epoch: next.epoch, ...signatureOf(next), digits: next.digits, redundancy: next.redundancy, checksum, nodesSet, nodesRemoved, partitions,
+  };
+}
+
+function signatureOf(t: PartitionTable): { cluster?: string; sig?: string } {
+  return { ...(t.cluster !== undefined ? { cluster: t.cluster } : {}), ...(t.sig !== undefined ? { sig: t.sig } : {}) };
 }
 
 /** The whole table with node indices, reasons by dictionary. */
@@ -152,7 +164,7 @@ export function encodeCompactTable(table: PartitionTable, checksum = tableChecks
     return i;
   });
   return {
-    format: 'compact', epoch: table.epoch, digits: table.digits, redundancy: table.redundancy, checksum, nodes, rows,
+    format: 'compact', epoch: table.epoch, ...signatureOf(table), digits: table.digits, redundancy: table.redundancy, checksum, nodes, rows,
     ...(lists.length > 0 ? { why: { lists, index: whyIndex } } : {}),
   };
 }
@@ -163,13 +175,18 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function readHeader(m: Record<string, unknown>): { epoch: number; digits: number; redundancy: number } {
-  const { epoch, digits, redundancy } = m;
+function readHeader(m: Record<string, unknown>): { epoch: number; digits: number; redundancy: number; cluster?: string; sig?: string } {
+  const { epoch, digits, redundancy, cluster, sig } = m;
+  if (cluster !== undefined && typeof cluster !== 'string') throw bad('cluster');
+  if (sig !== undefined && typeof sig !== 'string') throw bad('sig');
   if (!Number.isSafeInteger(epoch) || (epoch as number) < 1) throw bad('epoch');
   // The receiver allocates 16^D rows: refuse a D no table can have before allocating.
   if (!Number.isInteger(digits) || (digits as number) < 1 || (digits as number) > TABLE_DIGITS_DECODE_MAX) throw bad('digits');
   if (!Number.isInteger(redundancy) || (redundancy as number) < 1) throw bad('redundancy');
-  return { epoch: epoch as number, digits: digits as number, redundancy: redundancy as number };
+  return {
+    epoch: epoch as number, digits: digits as number, redundancy: redundancy as number,
+    ...(cluster !== undefined ? { cluster } : {}), ...(sig !== undefined ? { sig } : {}),
+  };
 }
 
 /** Largest D a receiver decodes (16^6 rows); the controller's own limit is lower. Unit: hex digits. */
@@ -177,11 +194,12 @@ export const TABLE_DIGITS_DECODE_MAX = 6;
 
 function readNode(x: unknown): TableNode {
   if (!isObject(x)) throw bad('node entry');
-  const { id, address, zone, weight, state } = x;
+  const { id, address, internal, zone, weight, state } = x;
   if (typeof id !== 'string' || typeof address !== 'string' || typeof zone !== 'string' || typeof weight !== 'number' || !NODE_STATES.includes(state as NodeState)) {
     throw bad('node entry');
   }
-  return { id, address, zone, weight, state: state as NodeState };
+  if (internal !== undefined && typeof internal !== 'string') throw bad('node entry');
+  return { id, address, ...(internal !== undefined ? { internal } : {}), zone, weight, state: state as NodeState };
 }
 
 function readIds(x: unknown, nodes: Record<string, TableNode>): string[] {

@@ -50,7 +50,8 @@ export class BatchingReplicaClient implements ReplicaTransport {
   private readonly queues = new Map<string, NodeQueue>();
   private readonly opts: ReplicaClientOptions;
 
-  constructor(options: Partial<ReplicaClientOptions> = {}) {
+  /** `sign`: adds the cluster's request signature to every request (http-kit ClusterAuth.signAxios). */
+  constructor(options: Partial<ReplicaClientOptions> = {}, sign?: (instance: AxiosInstance) => void) {
     this.opts = { ...REPLICA_CLIENT_DEFAULTS, ...options };
     this.agent = new http.Agent({ keepAlive: true, maxSockets: this.opts.socketsMaxPerNode });
     this.http = axios.create({
@@ -62,6 +63,7 @@ export class BatchingReplicaClient implements ReplicaTransport {
       headers: { 'content-type': 'application/json' },
       validateStatus: (s) => s === 200,
     });
+    sign?.(this.http);
   }
 
   send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {

@@ -26,6 +26,9 @@ class FakeStorage {
       if (preface) {
         expect(chunk.subarray(0, OPS_FRAME_PREFACE.length).equals(OPS_FRAME_PREFACE)).toBe(true);
         chunk = chunk.subarray(OPS_FRAME_PREFACE.length);
+        // The opening line (empty: this client was made without the cluster secret).
+        expect(chunk[0]).toBe(0x0a);
+        chunk = chunk.subarray(1);
         preface = false;
       }
       const out: Buffer[] = [];

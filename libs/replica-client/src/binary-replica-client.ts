@@ -68,7 +68,11 @@ export class BinaryReplicaClient implements ReplicaTransport {
   private flushScheduled = false;
   private closed = false;
 
-  constructor(options: Partial<BinaryClientOptions> = {}) {
+  /**
+   * `openingLine`: what follows the preface on each new connection, the cluster's signed
+   * connection opening (http-kit ClusterAuth.connectionLine; empty in an insecure cluster).
+   */
+  constructor(options: Partial<BinaryClientOptions> = {}, private readonly openingLine: () => string = () => '') {
     this.opts = { ...BINARY_CLIENT_DEFAULTS, ...options };
   }
 
@@ -183,7 +187,7 @@ export class BinaryReplicaClient implements ReplicaTransport {
     if (node.conns.length < this.opts.socketsMaxPerNode) {
       const socket = net.connect({ host: node.host, port: node.port, noDelay: true });
       const conn: Conn = { socket, reader: new FrameReader(DEFAULT_LIMITS.internalBodyBytesMax), ids: new Set() };
-      socket.write(OPS_FRAME_PREFACE);
+      socket.write(Buffer.concat([OPS_FRAME_PREFACE, Buffer.from(`${this.openingLine()}\n`, 'latin1')]));
       const frames: Buffer[] = [];
       socket.on('data', (chunk: Buffer) => {
         try {

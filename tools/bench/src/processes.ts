@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -41,8 +42,11 @@ export class Proc {
   }
 }
 
+/** The secret of the bench's cluster, drawn per run: the data path is measured as deployed, authenticated. */
+export const BENCH_CLUSTER_SECRET = randomBytes(24).toString('hex');
+
 export function start(name: string, command: string, args: string[], cwd?: string): Proc {
-  return new Proc(name, spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd }));
+  return new Proc(name, spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env: { ...process.env, FOG_CLUSTER_SECRET: BENCH_CLUSTER_SECRET } }));
 }
 
 /** Every process started, so that an interrupted run still stops them. */

@@ -20,7 +20,15 @@ import { performance } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { decodeTableMessage, FogError, INTERNAL_PATHS, type PartitionTable } from '@fog/protocol';
+import { randomBytes } from 'node:crypto';
+import { decodeTableMessage, deriveAuthKeys, FogError, INTERNAL_PATHS, signRequest, type PartitionTable } from '@fog/protocol';
+
+/** The secret of the measured controller (drawn per run): registrations and heartbeats are signed, as real nodes sign them. */
+const SCALE_CLUSTER_SECRET = randomBytes(24).toString('hex');
+const scaleKeys = deriveAuthKeys(SCALE_CLUSTER_SECRET);
+const signed = (method: string, urlPath: string, data: Buffer | undefined): Record<string, string> => ({
+  'x-fog-auth': signRequest(scaleKeys, { method, path: urlPath, body: data ?? '', cluster: '' }, Date.now(), randomBytes(12).toString('base64url')),
+});
 
 /** Ceilings so a mistyped flag cannot exhaust the machine. */
 const NODES_MAX = 5000;
@@ -57,7 +65,7 @@ function request(port: number, method: string, urlPath: string, body?: unknown):
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: LOOPBACK, port, method, path: urlPath, agent, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} },
+      { host: LOOPBACK, port, method, path: urlPath, agent, headers: { ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}), ...signed(method, urlPath, data) } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -109,7 +117,8 @@ function heartbeatThread(port: number, intervalMs: number): void {
     const again = (): void => {
       if (timers.has(id)) timers.set(id, setTimeout(() => beat(id), intervalMs));
     };
-    const req = http.request({ host: LOOPBACK, port, method: 'POST', path: `/v1/nodes/${id}/heartbeat`, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+    const hbPath = `/v1/nodes/${id}/heartbeat`;
+    const req = http.request({ host: LOOPBACK, port, method: 'POST', path: hbPath, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length, ...signed('POST', hbPath, data) } }, (res) => {
       res.resume();
       res.on('end', again);
     });
@@ -331,7 +340,7 @@ async function main(): Promise<void> {
     process.execPath,
     [...args['controller-node-arg'], controllerBin, '--port', String(controllerPort), '--expected-storage', String(N), '--redundancy', String(args.redundancy),
       '--partition-digits', String(args.digits), '--heartbeat-interval-ms', String(heartbeatMs), '--log-level', 'info'],
-    { stdio: ['ignore', log, log] },
+    { stdio: ['ignore', log, log], env: { ...process.env, FOG_CLUSTER_SECRET: SCALE_CLUSTER_SECRET } },
   );
   const stopController = (): void => {
     if (controller.pid && controller.exitCode === null) process.kill(controller.pid, 'SIGTERM');

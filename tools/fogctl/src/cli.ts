@@ -37,6 +37,8 @@ interface Common {
   controller: string;
   json: boolean;
   timeoutMs: number;
+  /** The cluster secret, for the admin commands (decommission, forget, plan). */
+  clusterSecret?: string;
 }
 
 type Action = (c: Common) => Promise<number>;
@@ -68,6 +70,7 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     // Not an array option: yargs arrays swallow the command after them; a repeated flag still gives several.
     .option('frontend', { type: 'string', describe: 'frontend host:port (repeat the flag, or comma-separate; requests fail over between them)', default: envFrontends?.length ? envFrontends.join(',') : FOGCTL_DEFAULTS.frontend })
     .option('controller', { type: 'string', describe: 'controller host:port (status, decommission, forget)', default: io.env.FOG_CONTROLLER || FOGCTL_DEFAULTS.controller })
+    .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (or FOG_CLUSTER_SECRET): decommission, forget and plan need it' })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout, for scripts' })
     .option('timeout-ms', { type: 'number', default: FOGCTL_DEFAULTS.requestTimeoutMs, describe: 'ms one request may take' })
     .command('get <key>', 'print the value of KEY (raw bytes; --json: with its version)', (y) =>
@@ -121,7 +124,12 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
       if (err) parseError = err;
       output = out;
     });
-    common = { frontend: ([] as string[]).concat(args.frontend as string | string[]).flatMap((f) => f.split(',')).filter(Boolean), controller: args.controller as string, json: Boolean(args.json), timeoutMs: args['timeout-ms'] as number };
+    const secretFile = args['cluster-secret-file'] as string | undefined;
+    const clusterSecret = secretFile !== undefined ? (await io.readFile(secretFile)).toString('utf8').trim() : io.env.FOG_CLUSTER_SECRET?.trim() || undefined;
+    common = {
+      frontend: ([] as string[]).concat(args.frontend as string | string[]).flatMap((f) => f.split(',')).filter(Boolean), controller: args.controller as string,
+      json: Boolean(args.json), timeoutMs: args['timeout-ms'] as number, clusterSecret,
+    };
   } catch (err) {
     parseError = err as Error;
   }
@@ -174,7 +182,7 @@ async function withClient<T>(c: Common, fn: (client: FogClient) => Promise<T>): 
 }
 
 async function withAdmin<T>(c: Common, fn: (admin: FogAdmin) => Promise<T>): Promise<T> {
-  const admin = new FogAdmin(c.controller, c.timeoutMs);
+  const admin = new FogAdmin(c.controller, c.timeoutMs, c.clusterSecret);
   try {
     return await fn(admin);
   } finally {

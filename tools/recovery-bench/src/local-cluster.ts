@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AUTH_HEADERS, deriveAuthKeys, signRequest } from '@fog/protocol';
 import { AppChild, LOOPBACK, describeExit, freePort, stopChildren, waitFor } from '@fog/launcher';
 
 /** The built apps (npm run build): <root>/dist/apps/<app>/main.js, found from this bundle's place. */
@@ -16,9 +18,15 @@ function appMain(app: AppName): string {
   return main;
 }
 
-/** GET that must answer 200 with JSON. */
+/** The secret of the bench's cluster (drawn per run); its own requests are signed with it. */
+export const BENCH_CLUSTER_SECRET = randomBytes(24).toString('hex');
+const benchKeys = deriveAuthKeys(BENCH_CLUSTER_SECRET);
+
+/** GET that must answer 200 with JSON (signed: storage nodes' operator routes need the secret). */
 export async function getJson<T>(url: string, timeoutMs = HTTP_TIMEOUT_MS): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const u = new URL(url);
+  const auth = signRequest(benchKeys, { method: 'GET', path: u.pathname + u.search, body: '', cluster: '' }, Date.now(), randomBytes(12).toString('base64url'));
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { [AUTH_HEADERS.auth]: auth } });
   if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   return (await res.json()) as T;
 }
@@ -40,7 +48,7 @@ export class App {
   start(): void {
     if (this.child?.running) throw new Error(`${this.name} is already running (pid ${this.child.pid})`);
     const log = path.join(this.logDir, `${this.name}.log`);
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FOG_')));
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FOG_'))), FOG_CLUSTER_SECRET: BENCH_CLUSTER_SECRET };
     this.child = new AppChild({ name: this.name, app: this.app, main: appMain(this.app), args: this.args, cwd: WORKSPACE_ROOT, env, stdoutPath: log, stderrPath: log, header: true });
   }
 

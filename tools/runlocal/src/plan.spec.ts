@@ -11,11 +11,11 @@ describe('the local cluster plan', () => {
   it('starts the controller in its original form with its data dir, then storage nodes over zones, then frontends', () => {
     const plan = planLocalCluster(options('--storage', '3', '--frontends', '1', '--redundancy', '2', '--zones', '2', '--partition-digits', '1', '--log-level', 'warn'));
     expect(planProcesses(plan).map((p) => `${p.name} ${p.port} ${p.args.join(' ')}`)).toEqual([
-      'controller 7000 7000 3 2 --partition-digits 1 --host 127.0.0.1 --log-level warn --data-dir /repo/.runlocal/data/controller',
-      'storage-1 7101 127.0.0.1:7000 127.0.0.1:7101 --zone z1 --log-level warn --data-dir /repo/.runlocal/data/storage-1',
-      'storage-2 7102 127.0.0.1:7000 127.0.0.1:7102 --zone z2 --log-level warn --data-dir /repo/.runlocal/data/storage-2',
-      'storage-3 7103 127.0.0.1:7000 127.0.0.1:7103 --zone z1 --log-level warn --data-dir /repo/.runlocal/data/storage-3',
-      'frontend-1 8001 127.0.0.1:7000 127.0.0.1:8001 --log-level warn',
+      'controller 7000 7000 3 2 --partition-digits 1 --host 127.0.0.1 --log-level warn --data-dir /repo/.runlocal/data/controller --cluster-secret-file /repo/.runlocal/cluster-secret',
+      'storage-1 7101 127.0.0.1:7000 127.0.0.1:7101 --zone z1 --log-level warn --data-dir /repo/.runlocal/data/storage-1 --cluster-secret-file /repo/.runlocal/cluster-secret',
+      'storage-2 7102 127.0.0.1:7000 127.0.0.1:7102 --zone z2 --log-level warn --data-dir /repo/.runlocal/data/storage-2 --cluster-secret-file /repo/.runlocal/cluster-secret',
+      'storage-3 7103 127.0.0.1:7000 127.0.0.1:7103 --zone z1 --log-level warn --data-dir /repo/.runlocal/data/storage-3 --cluster-secret-file /repo/.runlocal/cluster-secret',
+      'frontend-1 8001 127.0.0.1:7000 127.0.0.1:8001 --log-level warn --cluster-secret-file /repo/.runlocal/cluster-secret',
     ]);
     expect(plan.logDir).toBe('/repo/.runlocal/logs');
   });
@@ -44,6 +44,7 @@ runlocal: Velour Fog cluster is ready (epoch 1): 1 controller, 2 storage node(s)
     curl 'http://127.0.0.1:8001/set/?key=hello&value=world'
     curl 'http://127.0.0.1:8002/get/?key=hello'
     npx fogctl status
+    FOG_CLUSTER_SECRET=$(cat /b/cluster-secret) npx fogctl plan remove storage-127.0.0.1-7101   (admin commands need the secret)
 
 runlocal: running; press Ctrl-C to stop every process
 `);

@@ -23,6 +23,8 @@ export interface LocalPlan {
   frontends: ProcessSpec[];
   logDir: string;
   dataDir: string;
+  /** The cluster secret every process reads (made once, kept between runs, mode 0600). */
+  secretFile: string;
 }
 
 /**
@@ -34,12 +36,14 @@ export function planLocalCluster(o: RunlocalOptions): LocalPlan {
   const logDir = path.join(o.baseDir, 'logs');
   const dataDir = path.join(o.baseDir, 'data');
   const controllerAddress = `${HOST}:${o.controllerPort}`;
+  const secretFile = path.join(o.baseDir, 'cluster-secret');
+  const secret = ['--cluster-secret-file', secretFile];
   const controllerData = path.join(dataDir, 'controller');
   const controller: ProcessSpec = {
     name: 'controller', app: 'controller', port: o.controllerPort, url: `http://${controllerAddress}`, dataDir: controllerData,
     args: [
       String(o.controllerPort), String(o.storage), String(o.redundancy),
-      '--partition-digits', String(o.partitionDigits), '--host', HOST, '--log-level', o.logLevel, '--data-dir', controllerData,
+      '--partition-digits', String(o.partitionDigits), '--host', HOST, '--log-level', o.logLevel, '--data-dir', controllerData, ...secret,
     ],
   };
   const storage = Array.from({ length: o.storage }, (_, k): ProcessSpec => {
@@ -49,17 +53,17 @@ export function planLocalCluster(o: RunlocalOptions): LocalPlan {
     const data = path.join(dataDir, name);
     return {
       name, app: 'storage', port, url: `http://${HOST}:${port}`, zone, dataDir: data,
-      args: [controllerAddress, `${HOST}:${port}`, '--zone', zone, '--log-level', o.logLevel, '--data-dir', data],
+      args: [controllerAddress, `${HOST}:${port}`, '--zone', zone, '--log-level', o.logLevel, '--data-dir', data, ...secret],
     };
   });
   const frontends = Array.from({ length: o.frontends }, (_, k): ProcessSpec => {
     const port = o.frontendPort + k;
     return {
       name: `frontend-${k + 1}`, app: 'frontend', port, url: `http://${HOST}:${port}`,
-      args: [controllerAddress, `${HOST}:${port}`, '--log-level', o.logLevel],
+      args: [controllerAddress, `${HOST}:${port}`, '--log-level', o.logLevel, ...secret],
     };
   });
-  return { controller, storage, frontends, logDir, dataDir };
+  return { controller, storage, frontends, logDir, dataDir, secretFile };
 }
 
 /** Every process of the plan, in start order. */
@@ -94,6 +98,7 @@ export function readyBanner(plan: LocalPlan, o: RunlocalOptions, status: string)
     `    curl '${f1}/set/?key=hello&value=world'`,
     `    curl '${f2}/get/?key=hello'`,
     `    ${fogctl}`,
+    `    FOG_CLUSTER_SECRET=$(cat ${plan.secretFile}) npx fogctl plan remove storage-127.0.0.1-${plan.storage[0].port}   (admin commands need the secret)`,
     '',
     'runlocal: running; press Ctrl-C to stop every process',
     '',

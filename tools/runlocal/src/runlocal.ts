@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -97,6 +98,7 @@ export class Runlocal {
       if (!fs.existsSync(main)) throw new Error(`${path.relative(this.root, main)} is missing: build first (drop --no-build)`);
     }
     fs.mkdirSync(this.plan.logDir, { recursive: true });
+    ensureSecretFile(this.plan.secretFile);
     for (const spec of planProcesses(this.plan)) if (spec.dataDir) fs.mkdirSync(spec.dataDir, { recursive: true });
     await this.checkPorts(); // again: the build above may have taken a while
 
@@ -226,4 +228,11 @@ export async function main(argv: string[], root: string): Promise<number> {
   const code = await runlocal.run();
   await runlocal.stopAll();
   return code;
+}
+
+/** The local cluster's secret: made once at random (readable by the owner only), then reused. */
+export function ensureSecretFile(file: string): void {
+  if (fs.existsSync(file)) return;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
 }
