@@ -9,6 +9,7 @@ import {
   AppProcess, assertValidExposition, freePort, get, getJson, hostPort, installProcessSafetyNet, jsonOf, makeTempDir, removeTempDir,
   request, sampleValue, startListeningApp, useCluster, waitFor, type ListeningApp, type Sample,
 } from './harness';
+import { E2E_AUTH } from './harness';
 
 installProcessSafetyNet();
 
@@ -227,6 +228,8 @@ describe('storage nodes on their own (no controller): replay of damaged logs, di
       partitions: Array.from({ length: 16 ** D }, () => ({ replicas: [id], pending: [] })),
       nodes: { [id]: { id, address: url.replace('http://', ''), zone: 'z', weight: 1, state: 'up' } },
     };
+    // Signed as the cluster's controller signs its tables.
+    E2E_AUTH.sign(table);
     expect((await request('PUT', `${url}/internal/v1/table`, JSON.stringify(table), { 'content-type': 'application/json' })).status).toBe(200);
     return table.epoch;
   }

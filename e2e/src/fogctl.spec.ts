@@ -8,6 +8,7 @@ import {
   WORKSPACE_ROOT, appNodePath, freePort, getJson, hostPort, installProcessSafetyNet, makeTempDir, removeTempDir, request,
   useCluster, waitFor, type Cluster,
 } from './harness';
+import { E2E_CLUSTER_SECRET } from './harness';
 
 installProcessSafetyNet();
 
@@ -48,7 +49,8 @@ function fogctl(args: string[], opts: { stdin?: Buffer | string; env?: Record<st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fogctlMain, ...args], {
       cwd: WORKSPACE_ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), ...opts.env },
+      // The cluster's secret, as an operator's shell would hold it for the admin commands.
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), FOG_CLUSTER_SECRET: E2E_CLUSTER_SECRET, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

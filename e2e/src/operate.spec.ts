@@ -8,6 +8,7 @@ import {
   WORKSPACE_ROOT, appNodePath, checkExposition, get, getJson, installProcessSafetyNet, makeTempDir, removeTempDir, request, sampleValue,
   useCluster, waitFor, type Cluster,
 } from './harness';
+import { E2E_CLUSTER_SECRET } from './harness';
 import { launchBrowser, offsite, type HeadlessBrowser, type Page } from './harness/browser';
 
 installProcessSafetyNet();
@@ -54,7 +55,7 @@ afterAll(async () => {
 /** Run fogctl as a real process (stdout not a terminal); resolves with its exit code and output. */
 function fogctl(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fogctlMain, ...args], { cwd: WORKSPACE_ROOT, env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fogctlMain, ...args], { cwd: WORKSPACE_ROOT, env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), FOG_CLUSTER_SECRET: E2E_CLUSTER_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ClusterAuth, ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ClusterAuth, ControllerLink, InflightBytes, advertisedAt, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -107,7 +107,11 @@ export class FrontendNode {
     // With an internal listener of its own, the client port serves no internal route.
     const app = this.expressApp({ client: true, internal: !split });
     const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
-    if (split) this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!);
+    if (split) {
+      this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!);
+      if (!this.cfg.internalAddress) this.cfg.internalAddress = advertisedAt(this.cfg.address, this.internalServer.port);
+      this.link.setInternalAddress(this.cfg.internalAddress);
+    }
     // The data routes answer on bare node:http; Express answers everything else (hot-path.ts).
     this.server = await listen((req, res) => {
       if (!hot.handle(req, res)) app(req, res);

@@ -58,6 +58,11 @@ export class ControllerLink {
     void this.loop();
   }
 
+  /** The internal listener's address, once known (a node given --internal-port 0); before start. */
+  setInternalAddress(address: string): void {
+    this.opts.self.internal = address;
+  }
+
   isRegistered(): boolean {
     return this.registered;
   }

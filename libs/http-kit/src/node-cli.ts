@@ -31,7 +31,7 @@ export interface NodeCliOptions {
   secret: string | null;
   /** Port of the internal listener (null: internal routes answer on `port`). */
   internalPort: number | null;
-  /** host:port other nodes reach the internal listener on (null: no internal listener of its own). */
+  /** host:port other nodes reach the internal listener on (null: none of its own, or port 0: known once bound). */
   internalAddress: string | null;
 }
 
@@ -104,12 +104,13 @@ export function parseNodeCli<T extends object = object>(
   const port = (args.port as number | undefined) ?? own!.port;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) fail('port must be 0..65535');
   const internalPort = (args['internal-port'] as number | undefined) ?? null;
-  if (internalPort !== null && !(Number.isInteger(internalPort) && internalPort >= 1 && internalPort <= 65535)) fail('internal-port must be 1..65535');
+  if (internalPort !== null && !(Number.isInteger(internalPort) && internalPort >= 0 && internalPort <= 65535)) fail('internal-port must be 0..65535 (0: any free port)');
   if (internalPort !== null && internalPort === port && port !== 0) fail('internal-port must differ from the client port');
   const internalAddressArg = args['internal-address'] as string | undefined;
   if (internalAddressArg !== undefined && internalPort === null) fail('internal-address needs --internal-port');
   if (internalAddressArg !== undefined && !parseAddress(internalAddressArg)) fail(`internal-address must be host:port, got '${internalAddressArg}'`);
-  const internalAddress = internalPort === null ? null : internalAddressArg ?? `${own!.host}:${internalPort}`;
+  // Port 0 without --internal-address: the node advertises the port it was given once bound.
+  const internalAddress = internalPort === null ? null : internalAddressArg ?? (internalPort === 0 ? null : `${own!.host}:${internalPort}`);
   let secret: string | null = null;
   try {
     secret = loadClusterSecret({

@@ -138,3 +138,8 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   process.on('SIGINT', () => handle('SIGINT'));
   process.on('SIGTERM', () => handle('SIGTERM'));
 }
+
+/** host:port of a listener bound on `port`, advertised under the host of `address`. */
+export function advertisedAt(address: string, port: number): string {
+  return `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
+}

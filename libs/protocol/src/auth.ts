@@ -94,7 +94,7 @@ const problem = (reason: AuthRefusal, message: string): AuthProblem => ({
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
 
-  constructor(private readonly windowMs = 2 * AUTH_LIMITS.clockSkewMsMax, private readonly max = AUTH_LIMITS.replayNoncesMax) {}
+  constructor(private readonly windowMs: number = 2 * AUTH_LIMITS.clockSkewMsMax, private readonly max: number = AUTH_LIMITS.replayNoncesMax) {}
 
   get size(): number {
     return this.seen.size;

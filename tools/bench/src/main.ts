@@ -1,3 +1,4 @@
+import { authCost } from './auth-cost';
 /**
  * fog-bench: starts Velour Fog (1 frontend, in-memory storage nodes, K=3) and, in the same run,
  * the anchors users would compare it with (a one-hop bare node:http Map server and a one-hop
@@ -70,7 +71,9 @@ async function measure(t: Target, op: OpName, round: number, keys: number, o: Be
 async function main(): Promise<void> {
   const argv = hideBin(process.argv);
   if (argv[0] === '--serve-anchor') return serveAnchor(argv[1], Number(argv[3] ?? 0));
+  if (argv[0] === '--auth-cost') return authCost(say);
   if (argv.includes('--help')) {
+    say('fog-bench --auth-cost   (what signing and verifying internal requests costs)');
     say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
       + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
       + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR]');
