@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
 import {
-  ClusterAuth, InflightBytes, RefusalReporter, authenticate, asyncHandler, internalJsonBody, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
+  ClusterAuth, InflightBytes, RefusalReporter, authenticate, asyncHandler, internalJsonBody, internalUrl, sharedInternalHttpsAgent, tlsInUse, createHttpMetrics, errorMiddleware, listen, metricsMiddleware, mountStandardRoutes, notFoundHandler, op,
   type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -98,7 +98,7 @@ export class ControllerNode {
     this.metrics = createHttpMetrics('controller');
     this.auth.registerMetrics(this.metrics.registry, 'controller', (reason, message) => this.refusals.refuse('auth', reason, message));
     this.refusals = new RefusalReporter(this.metrics.refused, log);
-    this.http = axios.create({ httpAgent: this.agent, timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
+    this.http = axios.create({ httpAgent: this.agent, httpsAgent: sharedInternalHttpsAgent(), timeout: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs, maxRedirects: 0, validateStatus: () => true, maxBodyLength: Infinity });
     this.auth.signAxios(this.http);
     this.registerMetrics();
     this.publisher = new TablePublisher(log, this.metrics.registry, (method, path, body) => this.auth.headersFor(method, path, body));
@@ -124,7 +124,7 @@ export class ControllerNode {
       const m = req.method === 'POST' ? HEARTBEAT_PATH_RE.exec(req.url ?? '') : null;
       if (m) this.heartbeat(decodeURIComponent(m[1]), req, res);
       else app(req, res);
-    }, this.cfg.host, this.cfg.port, CONTROLLER_LISTEN_BACKLOG_CONNECTIONS);
+    }, this.cfg.host, this.cfg.port, CONTROLLER_LISTEN_BACKLOG_CONNECTIONS, tlsInUse());
     if (this.auth.insecure) this.log.warn('running with --insecure: node registrations, reports and admin routes accept requests from anyone who can reach them');
     this.log.info('controller listening', {
       port: this.server.port, cluster: this.core.clusterId() || null, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
@@ -205,7 +205,7 @@ export class ControllerNode {
     const from = this.core.recoveryCandidate();
     if (!from || this.recovering || from.epoch === this.recoveryRefusedEpoch) return;
     this.recovering = true;
-    this.http.get(`http://${from.address}${INTERNAL_PATHS.table}`).then(
+    this.http.get(internalUrl(from.address, INTERNAL_PATHS.table)).then(
       (res) => {
         const table = res.data as PartitionTable;
         // The node's claim to hold a table came with its registration: check what it sends

@@ -1,6 +1,7 @@
 import http from 'node:http';
+import https from 'node:https';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '@fog/http-kit';
+import { internalHttpsAgent, tlsInUse, type Logger } from '@fog/http-kit';
 import { INTERNAL_PATHS, encodeCompactTable, internalAddressOf, encodeTableDelta, tableChecksum, type PartitionTable } from '@fog/protocol';
 
 export type TableEncoding = 'delta' | 'compact';
@@ -73,6 +74,13 @@ export class TablePublisher {
   private readonly pushes: Counter<'encoding' | 'outcome'>;
   private readonly encodedBytes: Gauge<'encoding'>;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: TABLE_PUSHES_IN_FLIGHT_MAX });
+  private tlsAgent: https.Agent | undefined;
+
+  /** The agent for pushes when the cluster runs TLS (trusting its CA). */
+  private httpsAgent(): https.Agent | undefined {
+    this.tlsAgent ??= internalHttpsAgent({ maxSockets: TABLE_PUSHES_IN_FLIGHT_MAX });
+    return this.tlsAgent;
+  }
   /** Pushes waiting for a slot, oldest first. */
   private readonly queue: Array<{ bytes: number; start: () => void }> = [];
   private active = 0;
@@ -94,6 +102,7 @@ export class TablePublisher {
 
   close(): void {
     this.agent.destroy();
+    this.tlsAgent?.destroy();
   }
 
   /** A receiver told us the epoch it holds (heartbeat or push answer). */
@@ -221,9 +230,10 @@ export class TablePublisher {
     const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
     const port = Number(address.slice(colon + 1));
     return new Promise<PushAnswer>((resolve, reject) => {
-      const req = http.request(
+      const tlsMaterial = tlsInUse();
+      const req = (tlsMaterial ? https.request : http.request)(
         {
-          host, port, method: 'PUT', path: INTERNAL_PATHS.table, agent: this.agent,
+          host, port, method: 'PUT', path: INTERNAL_PATHS.table, agent: tlsMaterial ? this.httpsAgent() : this.agent,
           headers: { 'content-type': 'application/json', 'content-length': body.length, ...this.sign('PUT', INTERNAL_PATHS.table, body) },
         },
         (res) => {

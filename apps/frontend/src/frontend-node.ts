@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
 import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
 import {
-  ClusterAuth, ControllerLink, InflightBytes, advertisedAt, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
+  ClusterAuth, ControllerLink, InflightBytes, LISTEN_BACKLOG_DEFAULT, advertisedAt, tlsInUse, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
@@ -108,14 +108,14 @@ export class FrontendNode {
     const app = this.expressApp({ client: true, internal: !split });
     const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
     if (split) {
-      this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!);
+      this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!, LISTEN_BACKLOG_DEFAULT, tlsInUse());
       if (!this.cfg.internalAddress) this.cfg.internalAddress = advertisedAt(this.cfg.address, this.internalServer.port);
       this.link.setInternalAddress(this.cfg.internalAddress);
     }
     // The data routes answer on bare node:http; Express answers everything else (hot-path.ts).
     this.server = await listen((req, res) => {
       if (!hot.handle(req, res)) app(req, res);
-    }, this.cfg.host, this.cfg.port);
+    }, this.cfg.host, this.cfg.port, LISTEN_BACKLOG_DEFAULT, tlsInUse());
     this.log.info('frontend listening', {
       id: this.cfg.id, address: this.cfg.address, port: this.server.port, internalAddress: this.cfg.internalAddress ?? this.cfg.address,
       internalPort: this.internalServer?.port ?? this.server.port,

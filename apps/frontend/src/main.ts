@@ -1,4 +1,4 @@
-import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
+import { createLogger, onShutdown, parseNodeCli, useTls } from '@fog/http-kit';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
 import { BINARY_CLIENT_DEFAULTS, REPLICA_CLIENT_DEFAULTS, REPLICA_TRANSPORTS, type ReplicaTransportKind } from '@fog/replica-client';
@@ -25,6 +25,7 @@ const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
       describe: 'operations waiting for one storage node before new ones are refused (503 FOG_ERR_OVERLOADED)',
     }),
 );
+useTls(cli.tls);
 const log = createLogger('frontend', cli.logLevel, undefined, { node: cli.id });
 const positiveInt = (name: string, n: unknown): number => {
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) {

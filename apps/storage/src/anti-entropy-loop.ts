@@ -11,7 +11,7 @@ import {
   summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
   type PushRequest, type SummaryRequest, type TreeRequest,
 } from '@fog/replica-sync';
-import { asyncHandler, op, type Logger } from '@fog/http-kit';
+import { asyncHandler, internalHttpsAgent, internalUrl, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
 import { DEFAULT_LIMITS, FogError, PARTITION_DIGITS_MAX, internalAddressOf, partitionCount, type PartitionTable } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
@@ -101,6 +101,7 @@ export class AntiEntropyLoop {
   ) {
     this.http = axios.create({
       httpAgent: this.agent,
+      httpsAgent: internalHttpsAgent({ maxSockets: 16 }),
       timeout: cfg.antiEntropyRequestTimeoutMs,
       maxRedirects: 0,
       proxy: false,
@@ -449,7 +450,7 @@ export class AntiEntropyLoop {
     const url = (peer: string, p: string) => {
       const node = nodes[peer];
       if (!node) throw new Error(`no address for ${peer}`);
-      return `http://${internalAddressOf(node)}${p}`;
+      return internalUrl(internalAddressOf(node), p);
     };
     const post = async <T>(peer: string, p: string, body: unknown, check: (x: unknown) => x is T): Promise<T> => {
       const res = await this.http.post<unknown>(url(peer, p), body);

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import http from 'node:http';
-import type { ControllerLink, Logger } from '@fog/http-kit';
+import { internalHttpsAgent, internalUrl, type ControllerLink, type Logger } from '@fog/http-kit';
 import { DEFAULT_LIMITS, internalAddressOf, type PartitionTable } from '@fog/protocol';
 import { ByteThrottle, COPY_DEFAULTS, CopyJob } from '@fog/replica-sync';
 import { PARTITION_PAGE_DEFAULTS, type PartitionPage, type ReplicaEngine } from '@fog/storage-core';
@@ -86,7 +86,7 @@ export class HandoffWorker {
     signAxios: (instance: AxiosInstance) => void = () => undefined,
   ) {
     this.http = axios.create({
-      httpAgent: this.agent, timeout: opts.requestTimeoutMs, maxRedirects: 0,
+      httpAgent: this.agent, httpsAgent: internalHttpsAgent({ maxSockets: 8 }), timeout: opts.requestTimeoutMs, maxRedirects: 0,
       maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax, validateStatus: (s) => s === 200,
     });
     signAxios(this.http);
@@ -191,7 +191,7 @@ export class HandoffWorker {
   private async page(p: number, slot: Slot, source: string, after: string | null): Promise<void> {
     const node = this.table?.nodes[source];
     if (!node) throw new Error(`no address for ${source}`);
-    const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(`http://${internalAddressOf(node)}${HANDOFF_PATH}`, {
+    const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(internalUrl(internalAddressOf(node), HANDOFF_PATH), {
       epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax, bytesMax: this.pageBytesMax,
     });
     if (slot.cancelled) return;

@@ -1,4 +1,4 @@
-import { createLogger, onShutdown, parseNodeCli } from '@fog/http-kit';
+import { createLogger, onShutdown, parseNodeCli, useTls } from '@fog/http-kit';
 import { DEFAULT_LIMITS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
 import { HANDOFF_DEFAULTS } from './handoff';
@@ -20,6 +20,7 @@ if (problems.length) {
   process.stderr.write(`${problems.map((p) => `error: ${p}`).join('\n')}\n(run with --help for usage)\n`);
   process.exit(2);
 }
+useTls(cli.tls);
 const log = createLogger('storage', cli.logLevel, undefined, { node: cli.id });
 const node = new StorageNode(
   {

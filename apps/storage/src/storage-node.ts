@@ -7,7 +7,7 @@ import { Counter, Gauge } from 'prom-client';
 import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
-  ClusterAuth, ControllerLink, InflightBytes, advertisedAt, authError, authenticate, listen, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
+  ClusterAuth, ControllerLink, InflightBytes, LISTEN_BACKLOG_DEFAULT, advertisedAt, tlsInUse, authError, authenticate, listen, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
   metricsMiddleware, mountStandardRoutes, notFoundHandler, op, parseInternalJson, readInternalBody, requestsServed, type HttpMetrics,
   type InternalBodyLimits, type Logger, type RunningServer,
 } from '@fog/http-kit';
@@ -179,12 +179,12 @@ export class StorageNode {
     const internalPort = this.cfg.internalPort ?? null;
     if (internalPort !== null) {
       // Internal routes on their own listener; the client port answers /health, /ready and /metrics only.
-      this.internalServer = await listenWithPreface(handler, this.cfg.host, internalPort, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
-      this.server = await listen(this.expressApp(false), this.cfg.host, this.cfg.port);
+      this.internalServer = await listenWithPreface(handler, this.cfg.host, internalPort, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest), tlsInUse());
+      this.server = await listen(this.expressApp(false), this.cfg.host, this.cfg.port, LISTEN_BACKLOG_DEFAULT, tlsInUse());
       if (!this.cfg.internalAddress) this.cfg.internalAddress = advertisedAt(this.cfg.address, this.internalServer.port);
       this.link.setInternalAddress(this.cfg.internalAddress);
     } else {
-      this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest));
+      this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest), tlsInUse());
     }
     this.log.info('storage listening', {
       id: this.cfg.id, address: this.cfg.address, port: this.server.port,

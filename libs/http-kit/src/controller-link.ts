@@ -5,6 +5,7 @@ import { decodeTableMessage, type HandoffReport, type NodeLoadReport, type NodeR
 /** Fewest ms between two reports about the same unreachable node. */
 export const SUSPECT_REPORT_INTERVAL_MS = 1000;
 import type { ClusterAuth } from './cluster-auth';
+import { internalHttpsAgent, internalUrl } from './tls';
 import type { Logger } from './logger';
 
 export interface ControllerLinkOptions {
@@ -45,9 +46,10 @@ export class ControllerLink {
 
   constructor(private readonly opts: ControllerLinkOptions) {
     this.http = axios.create({
-      baseURL: `http://${opts.controller}`,
+      baseURL: internalUrl(opts.controller),
       timeout: opts.requestTimeoutMs,
       httpAgent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
+      httpsAgent: internalHttpsAgent({ maxSockets: 4 }),
       maxRedirects: 0,
       validateStatus: () => true,
     });

@@ -9,3 +9,4 @@ export * from './internal-body';
 export * from './refusals';
 export * from './table-push';
 export * from './cluster-auth';
+export * from './tls';

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
 import { loadClusterSecret } from './cluster-auth';
+import { loadTls, type TlsMaterial } from './tls';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 export const NODE_CLI_DEFAULTS = {
@@ -33,6 +34,8 @@ export interface NodeCliOptions {
   internalPort: number | null;
   /** host:port other nodes reach the internal listener on (null: none of its own, or port 0: known once bound). */
   internalAddress: string | null;
+  /** TLS for every listener and every connection to other nodes (null: none). */
+  tls: TlsMaterial | null;
 }
 
 /** Smallest internal body limit a node accepts: a table push at D=1 and an ops request must fit. */
@@ -77,6 +80,9 @@ export function parseNodeCli<T extends object = object>(
     .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (the same on every node; at least 16 bytes); internal requests are signed and checked with it. See docs/security.md' })
     .option('cluster-secret', { type: 'string', hidden: true, describe: 'the cluster secret itself: give it as FOG_CLUSTER_SECRET, never on the command line' })
     .option('insecure', { type: 'boolean', default: false, describe: 'run without a cluster secret: internal routes accept any request (said at start, in the log and in /health)' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve every listener over TLS (with --tls-key and --tls-ca; the whole cluster then runs TLS)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('tls-ca', { type: 'string', describe: 'PEM CA certificate(s) the other nodes\' certificates are checked against' })
     .strictOptions()
     .help()
     .version(BUILD_VERSION);
@@ -119,6 +125,12 @@ export function parseNodeCli<T extends object = object>(
   } catch (err) {
     fail((err as Error).message);
   }
+  let tls: TlsMaterial | null = null;
+  try {
+    tls = loadTls({ tlsCert: args['tls-cert'] as string | undefined, tlsKey: args['tls-key'] as string | undefined, tlsCa: args['tls-ca'] as string | undefined });
+  } catch (err) {
+    fail((err as Error).message);
+  }
   return {
     ...(args as unknown as T),
     controller,
@@ -135,6 +147,7 @@ export function parseNodeCli<T extends object = object>(
     secret,
     internalPort,
     internalAddress,
+    tls,
   };
 }
 

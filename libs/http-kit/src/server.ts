@@ -1,5 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
+import type { TlsMaterial } from './tls';
 import type { Duplex } from 'node:stream';
 import { FogError } from '@fog/protocol';
 import type { Logger } from './logger';
@@ -32,8 +35,12 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 /** Connections the kernel queues before the process accepts them (Node's default is 511). */
 export const LISTEN_BACKLOG_DEFAULT = 511;
 
-export function listen(handler: http.RequestListener, host: string, port: number, backlog = LISTEN_BACKLOG_DEFAULT): Promise<RunningServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+export function listen(
+  handler: http.RequestListener, host: string, port: number, backlog = LISTEN_BACKLOG_DEFAULT, tlsMaterial: TlsMaterial | null = null,
+): Promise<RunningServer> {
+  const server: http.Server = tlsMaterial
+    ? https.createServer({ keepAliveTimeout: 65_000, cert: tlsMaterial.cert, key: tlsMaterial.key }, handler)
+    : http.createServer({ keepAliveTimeout: 65_000 }, handler);
   server.on('clientError', answerClientError);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -64,11 +71,13 @@ export const PREFACE_WAIT_MS = 10_000;
 
 export function listenWithPreface(
   handler: http.RequestListener, host: string, port: number, preface: Buffer, onPreface: (socket: net.Socket, rest: Buffer) => void,
+  tlsMaterial: TlsMaterial | null = null,
 ): Promise<RunningServer> {
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   httpServer.on('clientError', answerClientError);
   const binary = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  // With TLS the sniffing happens on the decrypted stream: HTTP and binary alike run inside TLS.
+  const onConnection = (socket: net.Socket): void => {
     let head: Buffer = Buffer.alloc(0);
     // Silent since it connected: neither HTTP nor binary has begun.
     const onIdle = () => socket.destroy();
@@ -98,7 +107,11 @@ export function listenWithPreface(
     socket.on('data', sniff);
     socket.on('error', () => socket.destroy());
     socket.setTimeout(PREFACE_WAIT_MS, onIdle);
-  });
+  };
+  const server: net.Server = tlsMaterial
+    ? tls.createServer({ cert: tlsMaterial.cert, key: tlsMaterial.key, handshakeTimeout: PREFACE_WAIT_MS }, onConnection)
+    : net.createServer(onConnection);
+  if (tlsMaterial) server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

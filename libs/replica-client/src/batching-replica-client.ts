@@ -2,6 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, type OpsRequest, type OpsResponse, type WireOp } from '@fog/protocol';
 import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
+import { internalHttpsAgent, internalUrl } from '@fog/http-kit';
 
 export const REPLICA_CLIENT_DEFAULTS = {
   /**
@@ -56,6 +57,7 @@ export class BatchingReplicaClient implements ReplicaTransport {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: this.opts.socketsMaxPerNode });
     this.http = axios.create({
       httpAgent: this.agent,
+      httpsAgent: internalHttpsAgent({ maxSockets: this.opts.socketsMaxPerNode }),
       timeout: this.opts.requestTimeoutMs,
       maxRedirects: 0,
       maxBodyLength: DEFAULT_LIMITS.internalBodyBytesMax,
@@ -120,7 +122,7 @@ export class BatchingReplicaClient implements ReplicaTransport {
   private async flush(address: string, epoch: number, batch: Waiting[]): Promise<void> {
     const body: OpsRequest = { epoch, ops: batch.map((b) => b.op) };
     try {
-      const res = await this.http.post<OpsResponse>(`http://${address}${INTERNAL_PATHS.ops}`, body);
+      const res = await this.http.post<OpsResponse>(internalUrl(address, INTERNAL_PATHS.ops), body);
       const data = res.data;
       if (!data || !Array.isArray(data.results) || data.results.length !== batch.length) {
         throw new Error(`malformed reply from ${address}`);

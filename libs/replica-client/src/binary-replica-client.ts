@@ -1,4 +1,6 @@
 import net from 'node:net';
+import tls from 'node:tls';
+import { tlsInUse } from '@fog/http-kit';
 import {
   DEFAULT_LIMITS, FogError, FrameReader, OPS_FRAME_PREFACE, decodeOpsResponse, encodeOpsRequest, type WireOp,
 } from '@fog/protocol';
@@ -185,7 +187,10 @@ export class BinaryReplicaClient implements ReplicaTransport {
   private connection(node: Node): Conn | null {
     if (this.closed || node.downUntilMs > Date.now()) return null;
     if (node.conns.length < this.opts.socketsMaxPerNode) {
-      const socket = net.connect({ host: node.host, port: node.port, noDelay: true });
+      const tlsMaterial = tlsInUse();
+      const socket: net.Socket = tlsMaterial
+        ? tls.connect({ host: node.host, port: node.port, ca: tlsMaterial.ca }).setNoDelay(true)
+        : net.connect({ host: node.host, port: node.port, noDelay: true });
       const conn: Conn = { socket, reader: new FrameReader(DEFAULT_LIMITS.internalBodyBytesMax), ids: new Set() };
       socket.write(Buffer.concat([OPS_FRAME_PREFACE, Buffer.from(`${this.openingLine()}\n`, 'latin1')]));
       const frames: Buffer[] = [];
