@@ -1,6 +1,6 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { LOG_LEVELS, createLogger, loadClusterSecret, loadTls, onShutdown, parseWithKnownEnv, useTls, type LogLevel } from '@fog/http-kit';
+import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, securityFlags, securityFrom, useTls, type LogLevel } from '@fog/http-kit';
 import {
   BUILD_VERSION, PARTITION_DIGITS_DEFAULT, PARTITION_DIGITS_MAX, PARTITION_DIGITS_MIN, REDUNDANCY_DEFAULT, REDUNDANCY_MAX, REDUNDANCY_MIN,
 } from '@fog/protocol';
@@ -26,16 +26,10 @@ const parser = yargs(hideBin(process.argv))
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('stall-after-ms', { type: 'number', describe: `a gap between ticks longer than this is the controller's own stall and is not counted as the nodes' silence (default ${STALL_AFTER_MS_DEFAULT}, at most half of down-after-ms)` })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
-  .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (the same on every node; at least 16 bytes): registrations, reports, table pushes and admin routes are signed and checked with it. See docs/security.md' })
-  .option('cluster-secret', { type: 'string', hidden: true, describe: 'the cluster secret itself: give it as FOG_CLUSTER_SECRET, never on the command line' })
-  .option('insecure', { type: 'boolean', default: false, describe: 'run without a cluster secret: node and admin routes accept any request (said at start, in the log and in /health)' })
-  .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve over TLS (with --tls-key and --tls-ca; the whole cluster then runs TLS)' })
-  .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
-  .option('tls-ca', { type: 'string', describe: 'PEM CA certificate(s) the nodes\' certificates are checked against' })
   .strictOptions()
   .help()
   .version(BUILD_VERSION);
-const args = parseWithKnownEnv(parser) as ReturnType<typeof parser.parseSync>;
+const args = parseWithKnownEnv(securityFlags(parser)) as ReturnType<typeof parser.parseSync>;
 
 function fail(message: string): never {
   process.stderr.write(`error: ${message}\n(run with --help for usage)\n`);
@@ -79,12 +73,9 @@ if (stallAfterMs <= tickIntervalMs || stallAfterMs + heartbeatIntervalMs >= down
 
 let secret: string | null = null;
 try {
-  secret = loadClusterSecret({ clusterSecretFile: args['cluster-secret-file'], clusterSecret: args['cluster-secret'], insecure: args.insecure === true });
-} catch (err) {
-  fail((err as Error).message);
-}
-try {
-  useTls(loadTls({ tlsCert: args['tls-cert'], tlsKey: args['tls-key'], tlsCa: args['tls-ca'] }));
+  const security = securityFrom(args as unknown as Record<string, unknown>);
+  secret = security.secret;
+  useTls(security.tls);
 } catch (err) {
   fail((err as Error).message);
 }

@@ -10,3 +10,4 @@ export * from './refusals';
 export * from './table-push';
 export * from './cluster-auth';
 export * from './tls';
+export * from './security-flags';

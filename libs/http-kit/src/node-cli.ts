@@ -1,7 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
-import { loadClusterSecret } from './cluster-auth';
-import { loadTls, type TlsMaterial } from './tls';
+import { securityFlags, securityFrom } from './security-flags';
+import type { TlsMaterial } from './tls';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 export const NODE_CLI_DEFAULTS = {
@@ -77,16 +77,10 @@ export function parseNodeCli<T extends object = object>(
       describe: 'port of a listener of its own for internal routes (replication, tables, anti-entropy); the client port then serves only the client API, /metrics, /health and /ready. Omit: internal routes share the client port',
     })
     .option('internal-address', { type: 'string', describe: 'host:port other nodes reach the internal listener on (default: host of --address, --internal-port)' })
-    .option('cluster-secret-file', { type: 'string', describe: 'file holding the cluster secret (the same on every node; at least 16 bytes); internal requests are signed and checked with it. See docs/security.md' })
-    .option('cluster-secret', { type: 'string', hidden: true, describe: 'the cluster secret itself: give it as FOG_CLUSTER_SECRET, never on the command line' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'run without a cluster secret: internal routes accept any request (said at start, in the log and in /health)' })
-    .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve every listener over TLS (with --tls-key and --tls-ca; the whole cluster then runs TLS)' })
-    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
-    .option('tls-ca', { type: 'string', describe: 'PEM CA certificate(s) the other nodes\' certificates are checked against' })
     .strictOptions()
     .help()
     .version(BUILD_VERSION);
-  const args = parseWithKnownEnv(extra(base as unknown as Argv)) as unknown as Record<string, unknown> & { _: Array<string | number> };
+  const args = parseWithKnownEnv(securityFlags(extra(base as unknown as Argv))) as unknown as Record<string, unknown> & { _: Array<string | number> };
   const positional = args._.map(String);
   if (positional.length > 2) fail(`too many positional arguments: ${positional.join(' ')}`);
   const controller = (args.controller as string | undefined) ?? positional[0] ?? NODE_CLI_DEFAULTS.controller;
@@ -117,20 +111,13 @@ export function parseNodeCli<T extends object = object>(
   if (internalAddressArg !== undefined && !parseAddress(internalAddressArg)) fail(`internal-address must be host:port, got '${internalAddressArg}'`);
   // Port 0 without --internal-address: the node advertises the port it was given once bound.
   const internalAddress = internalPort === null ? null : internalAddressArg ?? (internalPort === 0 ? null : `${own!.host}:${internalPort}`);
-  let secret: string | null = null;
+  let security: { secret: string | null; tls: TlsMaterial | null } = { secret: null, tls: null };
   try {
-    secret = loadClusterSecret({
-      clusterSecretFile: args['cluster-secret-file'] as string | undefined, clusterSecret: args['cluster-secret'] as string | undefined, insecure: args.insecure === true,
-    });
+    security = securityFrom(args);
   } catch (err) {
     fail((err as Error).message);
   }
-  let tls: TlsMaterial | null = null;
-  try {
-    tls = loadTls({ tlsCert: args['tls-cert'] as string | undefined, tlsKey: args['tls-key'] as string | undefined, tlsCa: args['tls-ca'] as string | undefined });
-  } catch (err) {
-    fail((err as Error).message);
-  }
+  const { secret, tls } = security;
   return {
     ...(args as unknown as T),
     controller,
