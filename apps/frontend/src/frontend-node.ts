@@ -202,7 +202,7 @@ export class FrontendNode {
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
       unreachable: (id) => this.link.reportUnreachable(id, Date.now()),
-      missedWrite: (id, partition, key, ver, val) => this.hints.missedWrite(id, partition, key, ver, val),
+      missedWrite: (id, partition, key, ver, val, exp) => this.hints.missedWrite(id, partition, key, ver, val, exp),
     };
   }
 }

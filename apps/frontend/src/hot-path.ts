@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import querystring from 'node:querystring';
 import type { Counter, Histogram } from 'prom-client';
-import { formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, type Coordinator } from '@fog/coordinator';
+import { formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, ttlHeader, ttlParam, type Coordinator } from '@fog/coordinator';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
 import {
   FogError, HEADERS, checkKey, formatVersion, resolveConsistency, type BatchResponse, type Limits, type PartitionTable,
@@ -244,7 +244,10 @@ export class HotPath {
         return;
       }
       const value = result.entry.value;
-      res.writeHead(200, { [HEADERS.version]: formatVersion(result.entry.ver), 'Content-Type': OCTETS, 'Content-Length': value.length }).end(value);
+      const headers: http.OutgoingHttpHeaders = { [HEADERS.version]: formatVersion(result.entry.ver), 'Content-Type': OCTETS, 'Content-Length': value.length };
+      const ttl = ttlHeader(result.entry, Date.now());
+      if (ttl !== null) headers[HEADERS.ttlMs] = ttl;
+      res.writeHead(200, headers).end(value);
       this.count(Route.OriginalGet, 200, startMs);
     } catch (err) {
       this.fail(null, res, Route.OriginalGet, err, startMs);
@@ -262,7 +265,13 @@ export class HotPath {
       else if (body !== undefined) value = body;
       else return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body', startMs);
       if (value.length > this.limits.valueBytesMax) return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_TOO_LARGE', `values are at most ${this.limits.valueBytesMax} bytes`, startMs);
-      const result = await this.coordinator.write(key, value, resolveConsistency(undefined, this.redundancy())!);
+      let ttlMs: number | null;
+      try {
+        ttlMs = ttlParam(query.ttl);
+      } catch (err) {
+        return this.usage(res, Route.OriginalSet, 'FOG_ERR_BAD_TTL', (err as Error).message, startMs);
+      }
+      const result = await this.coordinator.write(key, value, resolveConsistency(undefined, this.redundancy())!, {}, ttlMs);
       res.writeHead(200, { [HEADERS.version]: formatVersion(result.ver), 'Content-Type': TEXT, 'Content-Length': OK_BODY.length }).end(OK_BODY);
       this.count(Route.OriginalSet, 200, startMs);
     } catch (err) {
@@ -289,10 +298,13 @@ export class HotPath {
       if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
       const v = formatVersion(result.entry.ver);
       const value = result.entry.value;
-      res.writeHead(200, {
+      const headers: http.OutgoingHttpHeaders = {
         [HEADERS.partition]: partitionHex, [HEADERS.version]: v, ETag: `"${v}"`, [HEADERS.replicasAcked]: String(result.answered),
         'Content-Type': OCTETS, 'Content-Length': value.length,
-      }).end(value);
+      };
+      const ttl = ttlHeader(result.entry, Date.now());
+      if (ttl !== null) headers[HEADERS.ttlMs] = ttl;
+      res.writeHead(200, headers).end(value);
       this.count(Route.KvGet, 200, startMs);
     } catch (err) {
       // Express answers a missing key with the partition header already set.
@@ -308,21 +320,24 @@ export class HotPath {
     try {
       this.checkKeyParam(key);
       const w = this.level(query, 'w');
+      const ttlMs = ttlParam(query.ttl, value === null);
       const ifMatch = req.headers['if-match'];
       const ifNoneMatch = req.headers['if-none-match'];
       let ver: Version;
       let partition: number;
       let acks: number;
+      let exp: number | undefined;
       if (ifMatch === undefined && ifNoneMatch === undefined) {
-        ({ ver, partition, acks } = await this.coordinator.write(key, value, w));
+        ({ ver, partition, acks, exp } = await this.coordinator.write(key, value, w, {}, ttlMs));
       } else {
-        const r = await this.coordinator.conditionalWrite(key, replaceIf(parsePreconditions(ifMatch, ifNoneMatch), value), w);
-        ({ ver } = r.entry);
+        const r = await this.coordinator.conditionalWrite(key, replaceIf(parsePreconditions(ifMatch, ifNoneMatch), value), w, {}, ttlMs);
+        ({ ver, exp } = r.entry);
         ({ partition, acks } = r);
       }
       const version = formatVersion(ver);
       const partitionHex = partition.toString(16);
       const body: WriteResponse = value === null ? { key, version, partition, deleted: true } : { key, version, partition };
+      if (exp !== undefined) body.expiresAtMs = exp;
       const text = JSON.stringify(body);
       res.writeHead(200, {
         [HEADERS.version]: version, ETag: `"${version}"`, [HEADERS.partition]: partitionHex, [HEADERS.replicasAcked]: String(acks),

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { appendIf, parsePreconditions, replaceIf, type KeyPlacement } from '@fog/coordinator';
+import { appendIf, parsePreconditions, replaceIf, ttlHeader, ttlParam, type KeyPlacement } from '@fog/coordinator';
 import { asyncHandler, op } from '@fog/http-kit';
 import { FogError, HEADERS, formatVersion, type Version, type WriteResponse } from '@fog/protocol';
 import { bodyBytes, header, keyParam, level, valueBody, type V1Context } from './v1-context';
@@ -24,32 +24,37 @@ export async function readValue(ctx: V1Context, req: Request, res: Response, t: 
   res.set(HEADERS.partition, result.partition.toString(16));
   if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
   versionHeaders(res, result.entry.ver, result.partition);
+  const ttl = ttlHeader(result.entry, Date.now());
+  if (ttl !== null) res.set(HEADERS.ttlMs, ttl);
   res.set(HEADERS.replicasAcked, String(result.answered)).type('application/octet-stream').send(result.entry.value);
 }
 
 /** PUT (value) or DELETE (null), conditional when If-Match or If-None-Match is given. */
 export async function writeValue(ctx: V1Context, req: Request, res: Response, t: Target, value: Buffer | null): Promise<void> {
   const w = level(ctx, req, 'w');
+  const ttlMs = ttlParam(req.query.ttl, value === null);
   const pre = parsePreconditions(header(req, 'if-match'), header(req, 'if-none-match'));
   let ver: Version;
   let partition: number;
   let acks: number;
+  let exp: number | undefined;
   if (pre.kind === 'none') {
-    ({ ver, partition, acks } = await ctx.coordinator.write(t.key, value, w, t.place));
+    ({ ver, partition, acks, exp } = await ctx.coordinator.write(t.key, value, w, t.place, ttlMs));
   } else {
-    const r = await ctx.coordinator.conditionalWrite(t.key, replaceIf(pre, value), w, t.place);
-    ({ ver } = r.entry);
+    const r = await ctx.coordinator.conditionalWrite(t.key, replaceIf(pre, value), w, t.place, ttlMs);
+    ({ ver, exp } = r.entry);
     ({ partition, acks } = r);
   }
   const version = versionHeaders(res, ver, partition);
-  const body: WriteResponse = { key: t.name, version, partition, ...(value === null ? { deleted: true } : {}) };
+  const body: WriteResponse = { key: t.name, version, partition, ...(value === null ? { deleted: true } : {}), ...(exp !== undefined ? { expiresAtMs: exp } : {}) };
   res.set(HEADERS.replicasAcked, String(acks)).json(body);
 }
 
 export async function appendValue(ctx: V1Context, req: Request, res: Response, t: Target): Promise<void> {
   const w = level(ctx, req, 'w');
+  const ttlMs = ttlParam(req.query.ttl);
   const pre = parsePreconditions(header(req, 'if-match'), header(req, 'if-none-match'));
-  const r = await ctx.coordinator.conditionalWrite(t.key, appendIf(pre, bodyBytes(req), ctx.limits.valueBytesMax), w, t.place);
+  const r = await ctx.coordinator.conditionalWrite(t.key, appendIf(pre, bodyBytes(req), ctx.limits.valueBytesMax), w, t.place, ttlMs);
   const version = versionHeaders(res, r.entry.ver, r.partition);
   const body: WriteResponse = { key: t.name, version, partition: r.partition, bytes: r.entry.value?.length ?? 0 };
   res.set(HEADERS.replicasAcked, String(r.acks)).json(body);

@@ -43,6 +43,8 @@ export interface WriteOptions {
   ifMatch?: string;
   /** '*': write only if the key has no value (create). */
   ifNoneMatch?: '*';
+  /** Time to live of the value written, e.g. '30s', '5m' (put and append; see docs/api.md, TTL). */
+  ttl?: string;
 }
 
 /** A write's answer, with how many replicas acknowledged it (from x-fog-replicas). */
@@ -52,11 +54,13 @@ export interface StoredValue {
   value: Buffer;
   version: string;
   partition: number;
+  /** Milliseconds the value has left to live (from x-fog-ttl-ms); absent when it does not expire. */
+  ttlMs?: number;
 }
 
 export type ClientBatchOp =
   | { op: 'get'; key: string }
-  | { op: 'put'; key: string; value: Bytes }
+  | { op: 'put'; key: string; value: Bytes; ttl?: string }
   | { op: 'delete'; key: string };
 
 export interface ClientBatchResult {
@@ -157,7 +161,7 @@ export class FogClient {
   }
 
   async put(key: string, value: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
-    const res = await this.send('PUT', `${V1_PATHS.kv}/${encodeKey(key)}${query({ w: opts.w })}`, toBuffer(value), conditionHeaders(opts), retryOf(opts));
+    const res = await this.send('PUT', `${V1_PATHS.kv}/${encodeKey(key)}${query({ w: opts.w, ttl: opts.ttl })}`, toBuffer(value), conditionHeaders(opts), retryOf(opts));
     return this.writeResult(res);
   }
 
@@ -168,7 +172,7 @@ export class FogClient {
 
   /** Append bytes to the value (creating it); the answer carries the new length. */
   async append(key: string, bytes: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
-    const res = await this.send('POST', `${V1_PATHS.kv}/${encodeKey(key)}/append${query({ w: opts.w })}`, toBuffer(bytes), conditionHeaders(opts), 'connect');
+    const res = await this.send('POST', `${V1_PATHS.kv}/${encodeKey(key)}/append${query({ w: opts.w, ttl: opts.ttl })}`, toBuffer(bytes), conditionHeaders(opts), 'connect');
     return this.writeResult(res);
   }
 
@@ -176,7 +180,8 @@ export class FogClient {
   async batch(ops: ClientBatchOp[], opts: ReadOptions & { w?: ConsistencyLevel } = {}): Promise<ClientBatchResult[]> {
     const wire: BatchRequestOp[] = ops.map((o) => {
       if (o.op !== 'put') return o;
-      return typeof o.value === 'string' ? { op: 'put', key: o.key, value: o.value } : { op: 'put', key: o.key, value: toBuffer(o.value).toString('base64'), encoding: 'base64' };
+      const ttl = o.ttl !== undefined ? { ttl: o.ttl } : {};
+      return typeof o.value === 'string' ? { op: 'put', key: o.key, value: o.value, ...ttl } : { op: 'put', key: o.key, value: toBuffer(o.value).toString('base64'), encoding: 'base64', ...ttl };
     });
     const body = Buffer.from(JSON.stringify({ ops: wire }), 'utf8');
     const res = await this.send('POST', `${V1_PATHS.batch}${query({ r: opts.r, w: opts.w })}`, body, { 'content-type': 'application/json' }, 'any');
@@ -269,7 +274,10 @@ export class FogClient {
       throw e;
     }
     if (res.status !== 200) throw errorFromBody(res.status, res.body, res.frontend);
-    return { value: res.body, version: res.headers[HEADERS.version] ?? '', partition: parseInt(res.headers[HEADERS.partition] ?? '-1', 16) };
+    const out: StoredValue = { value: res.body, version: res.headers[HEADERS.version] ?? '', partition: parseInt(res.headers[HEADERS.partition] ?? '-1', 16) };
+    const ttl = res.headers[HEADERS.ttlMs];
+    if (ttl !== undefined) out.ttlMs = Number(ttl);
+    return out;
   }
 }
 

@@ -18,7 +18,7 @@ export interface CoordinatorEvents {
    * never for a round that was not acknowledged (re-stamped or failed) nor for conditional
    * writes. val is the value as it travels (base64), null for a tombstone.
    */
-  missedWrite(nodeId: string, partition: number, key: string, ver: Version, val: string | null): void;
+  missedWrite(nodeId: string, partition: number, key: string, ver: Version, val: string | null, exp?: number): void;
 }
 
 export const NO_EVENTS: CoordinatorEvents = {

@@ -1,5 +1,5 @@
 import type { PutOutcome } from '@fog/protocol';
-import { compareEntries, entryBytes, type Entry } from './entry';
+import { compareEntries, entryBytes, goneSinceMs, type Entry } from './entry';
 
 export interface MergeResult {
   outcome: PutOutcome;
@@ -81,14 +81,16 @@ export class LwwStore {
   }
 
   /**
-   * Remove tombstones written before `beforeMs` (physical time of their stamp). Only safe once
-   * every replica has had the chance to see the delete: the caller picks the horizon.
+   * Remove tombstones written before `beforeMs` (physical time of their stamp) and values that
+   * expired before it. Only safe once every replica has had the chance to see the delete: the
+   * caller picks the horizon.
    */
   purgeTombstones(beforeMs: number): number {
     let purged = 0;
     for (const map of this.partitions.values()) {
       for (const [key, entry] of map) {
-        if (entry.value === null && entry.ver.ms < beforeMs) {
+        const since = goneSinceMs(entry);
+        if (since !== null && since < beforeMs) {
           map.delete(key);
           this.account(key, entry, -1);
           purged++;

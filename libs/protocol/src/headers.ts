@@ -10,4 +10,6 @@ export const HEADERS = {
   partition: 'x-fog-partition',
   /** How many replicas acknowledged a write or answered a read. */
   replicasAcked: 'x-fog-replicas',
+  /** Milliseconds the value read has left to live (only on values written with a ttl). */
+  ttlMs: 'x-fog-ttl-ms',
 } as const;

@@ -12,3 +12,5 @@ export * from './table-check';
 export * from './ops-check';
 export * from './ops-frames';
 export * from './table-codec';
+export * from './ttl';
+export * from './entry-codec';

@@ -1,4 +1,5 @@
 import type { Entry } from '@fog/lww';
+import { decodeWireEntry, encodeWireEntry } from '@fog/protocol';
 import { bucketCount, diffDigests, digestEntries, pickBuckets, type Digest } from './digest';
 import { bucketOf } from './hash';
 import { keyVersion, reconcile, type KeyVersion } from './reconcile';
@@ -19,11 +20,11 @@ export function computeDigest(view: Pick<ReplicaView, 'entries'>, partition: num
 }
 
 export function encodeAeEntry(key: string, e: Entry): AeEntry {
-  return { key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
+  return { key, ...encodeWireEntry(e) };
 }
 
 export function decodeAeEntry(e: AeEntry): Entry {
-  return { ver: e.ver, value: e.val === null ? null : Buffer.from(e.val, 'base64') };
+  return decodeWireEntry(e);
 }
 
 /** Replier, step 1: compare the requester's digests with ours. */

@@ -1,5 +1,5 @@
 import type { LwwStore } from '@fog/lww';
-import type { WireEntry } from '@fog/protocol';
+import { encodeWireEntry, type WireEntry } from '@fog/protocol';
 import { sortedKeysAfter } from './partition-keys';
 
 export const PARTITION_PAGE_DEFAULTS = {
@@ -35,7 +35,7 @@ export function pagePartition(store: LwwStore, partition: number, after: string 
     const size = e.value ? e.value.length : 0;
     if (entries.length > 0 && bytes + size > bytesMax) break;
     bytes += size;
-    entries.push({ key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') });
+    entries.push({ key, ...encodeWireEntry(e) });
   }
   const exhausted = entries.length === keys.length;
   const page: PartitionPage = { entries, next: exhausted ? null : entries[entries.length - 1].key };

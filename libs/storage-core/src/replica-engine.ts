@@ -1,8 +1,8 @@
 import { DIGEST_BUCKETS, NO_HORIZON_MS, PartitionDigests } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
-import { LwwStore, type Entry } from '@fog/lww';
-import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
-import { isVersion, partitionCount } from '@fog/protocol';
+import { goneSinceMs, LwwStore, type Entry } from '@fog/lww';
+import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireOp, WireResult } from '@fog/protocol';
+import { decodeWireEntry, encodeWireEntry, isExpiry, isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
 import { applySurfaceOp } from './surface-ops';
 
@@ -152,19 +152,25 @@ export class ReplicaEngine {
   }
 
   /**
-   * Purge tombstones stamped before `beforeMs` and raise each partition's horizon to the
-   * newest stamp it purged. The caller persists the raised horizons.
+   * Purge tombstones stamped before `beforeMs` and values that expired before it (an expired
+   * value is gone like a deleted one), and raise each partition's horizon to the newest stamp
+   * it purged, so that no older write of those keys comes back. The caller persists the
+   * raised horizons.
    */
   collectTombstones(beforeMs: number): { purged: number; raised: Array<{ partition: number; ms: number }> } {
     const newest = new Map<number, number>();
+    const purgeable = (e: Entry) => {
+      const since = goneSinceMs(e);
+      return since !== null && since < beforeMs;
+    };
     for (const p of this.store.partitionIds()) {
       for (const [, e] of this.store.entries(p)) {
-        if (e.value === null && e.ver.ms < beforeMs && e.ver.ms > (newest.get(p) ?? NO_HORIZON_MS)) newest.set(p, e.ver.ms);
+        if (purgeable(e) && e.ver.ms > (newest.get(p) ?? NO_HORIZON_MS)) newest.set(p, e.ver.ms);
       }
     }
     if (newest.size === 0) return { purged: 0, raised: [] };
     for (const p of newest.keys()) {
-      for (const [key, e] of this.store.entries(p)) if (e.value === null && e.ver.ms < beforeMs) this.digests.update(p, key, e, undefined);
+      for (const [key, e] of this.store.entries(p)) if (purgeable(e)) this.digests.update(p, key, e, undefined);
     }
     const purged = this.store.purgeTombstones(beforeMs);
     const raised: Array<{ partition: number; ms: number }> = [];
@@ -235,12 +241,12 @@ export class ReplicaEngine {
     }
     if (op.op === 'get') {
       const e = this.store.get(op.p, op.key);
-      return { ok: true, entry: e ? encode(e) : null };
+      return { ok: true, entry: e ? encodeWireEntry(e) : null };
     }
     if (op.op === 'put') {
-      if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string')) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
+      if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string') || !isExpiry(op.exp)) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
       this.clock.observe(op.ver, nowMs);
-      const entry: Entry = { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') };
+      const entry: Entry = decodeWireEntry(op);
       const r = this.ingest(op.via === 'hint' ? 'hint' : op.via === 'repair' ? 'repair' : 'client', op.p, op.key, entry);
       if (r.outcome === 'refused') return { ok: false, code: r.code };
       if (op.cas === true) this.cas.committed(op.p, op.key, op.ver, nowMs);
@@ -255,8 +261,4 @@ export class ReplicaEngine {
     }
     return applySurfaceOp(this.store, this.cas, op, nowMs) ?? { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
   }
-}
-
-function encode(e: Entry): WireEntry {
-  return { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
 }

@@ -48,6 +48,8 @@ describe('fogctl arguments', () => {
     [['get'], /Not enough non-option arguments/],
     [['put', 'k'], /give VALUE, or --file/],
     [['put', 'k', 'v', '--file', 'f'], /not both/],
+    [['put', 'k', 'v', '--ttl', 'soon'], /--ttl: ttl is a whole number/],
+    [['append', 'k', 'v', '--ttl', '10ms'], /--ttl: ttl must be between/],
     [['batch', 'missing.json'], /cannot read missing.json/],
     [['batch', '-'], /stdin is not JSON/],
     [['decommission', 'n', '--timeout-s', '0'], /must be positive/],
