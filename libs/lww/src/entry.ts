@@ -1,4 +1,5 @@
 import type { Version } from '@fog/protocol';
+import { plainEntry } from './value-codec';
 
 /** A stored version of a key: a value, or a tombstone (value null) left by a delete. */
 export interface Entry {
@@ -10,6 +11,11 @@ export interface Entry {
    * replica agrees on it.
    */
   readonly exp?: number;
+  /**
+   * Set when `value` holds the value deflated (value-codec.ts): the plain value's length.
+   * Only inside a storage node; every entry leaves it plain.
+   */
+  readonly z?: number;
 }
 
 /**
@@ -53,7 +59,9 @@ export function compareEntries(a: Entry, b: Entry): number {
     if (a.value === b.value) return 0;
     return a.value === null ? 1 : -1;
   }
-  const byValue = Buffer.compare(a.value, b.value);
+  // Compressed bytes do not sort as the plain bytes do: compare plain values (only on a
+  // complete version tie, which is rare: the same write seen twice).
+  const byValue = a.z === undefined && b.z === undefined ? Buffer.compare(a.value, b.value) : Buffer.compare(plainEntry(a).value!, plainEntry(b).value!);
   if (byValue !== 0) return byValue;
   // A version names one write and so one expiry; this only keeps the order total.
   return (a.exp ?? Number.MAX_SAFE_INTEGER) - (b.exp ?? Number.MAX_SAFE_INTEGER);

@@ -1,5 +1,6 @@
 import type { PutOutcome } from '@fog/protocol';
 import { compareEntries, entryBytes, goneSinceMs, type Entry } from './entry';
+import { plainBytes } from './value-codec';
 
 export interface MergeResult {
   outcome: PutOutcome;
@@ -12,6 +13,10 @@ export interface StoreStats {
   tombstones: number;
   bytes: number;
   partitions: number;
+  /** Bytes of values as stored (compressed ones compressed). */
+  valueBytes: number;
+  /** Bytes of the same values plain: what clients wrote. */
+  plainValueBytes: number;
 }
 
 /**
@@ -23,6 +28,8 @@ export class LwwStore {
   private keyCount = 0;
   private tombstoneCount = 0;
   private byteCount = 0;
+  private valueByteCount = 0;
+  private plainValueByteCount = 0;
 
   get(partition: number, key: string): Entry | undefined {
     return this.partitions.get(partition)?.get(key);
@@ -101,12 +108,19 @@ export class LwwStore {
   }
 
   stats(): StoreStats {
-    return { keys: this.keyCount, tombstones: this.tombstoneCount, bytes: this.byteCount, partitions: this.partitions.size };
+    return {
+      keys: this.keyCount, tombstones: this.tombstoneCount, bytes: this.byteCount, partitions: this.partitions.size,
+      valueBytes: this.valueByteCount, plainValueBytes: this.plainValueByteCount,
+    };
   }
 
   private account(key: string, entry: Entry, sign: 1 | -1): void {
     if (entry.value === null) this.tombstoneCount += sign;
     else this.keyCount += sign;
     this.byteCount += sign * entryBytes(key, entry);
+    if (entry.value !== null) {
+      this.valueByteCount += sign * entry.value.length;
+      this.plainValueByteCount += sign * (plainBytes(entry) ?? 0);
+    }
   }
 }

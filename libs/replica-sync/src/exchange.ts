@@ -1,4 +1,4 @@
-import type { Entry } from '@fog/lww';
+import { plainEntry, type Entry } from '@fog/lww';
 import { decodeWireEntry, encodeWireEntry } from '@fog/protocol';
 import { bucketCount, diffDigests, digestEntries, pickBuckets, type Digest } from './digest';
 import { bucketOf } from './hash';
@@ -20,7 +20,7 @@ export function computeDigest(view: Pick<ReplicaView, 'entries'>, partition: num
 }
 
 export function encodeAeEntry(key: string, e: Entry): AeEntry {
-  return { key, ...encodeWireEntry(e) };
+  return { key, ...encodeWireEntry(plainEntry(e)) };
 }
 
 export function decodeAeEntry(e: AeEntry): Entry {

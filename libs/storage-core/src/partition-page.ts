@@ -1,4 +1,4 @@
-import type { LwwStore } from '@fog/lww';
+import { plainEntry, type LwwStore } from '@fog/lww';
 import { encodeWireEntry, type WireEntry } from '@fog/protocol';
 import { sortedKeysAfter } from './partition-keys';
 
@@ -35,7 +35,7 @@ export function pagePartition(store: LwwStore, partition: number, after: string 
     const size = e.value ? e.value.length : 0;
     if (entries.length > 0 && bytes + size > bytesMax) break;
     bytes += size;
-    entries.push({ key, ...encodeWireEntry(e) });
+    entries.push({ key, ...encodeWireEntry(plainEntry(e)) });
   }
   const exhausted = entries.length === keys.length;
   const page: PartitionPage = { entries, next: exhausted ? null : entries[entries.length - 1].key };

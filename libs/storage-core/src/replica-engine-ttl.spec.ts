@@ -57,3 +57,32 @@ describe('ReplicaEngine with expiring values', () => {
     expect(b.store.stats().bytes - a.store.stats().bytes).toBe(8);
   });
 });
+
+describe('ReplicaEngine with compression', () => {
+  const big = Buffer.alloc(100 * 1024, 'compressible ');
+  const putBig = (key: string, ms: number): WireOp => ({ op: 'put', p: 1, key, ver: { ms, c: 0, w: 'fe' }, val: big.toString('base64') });
+
+  it('stores a compressible value compressed, counts the stored bytes, and answers reads, copies and promises plain', () => {
+    const on = engine();
+    on.compression = { compressMinBytes: 1024, compressLevel: 1 };
+    const off = engine();
+    for (const e of [on, off]) expect(e.handle({ epoch: 1, ops: [putBig('k', 1000)] }, 1000).results[0]).toEqual({ ok: true, outcome: 'applied' });
+    expect(on.store.stats().bytes).toBeLessThan(off.store.stats().bytes / 20);
+    expect(on.store.get(1, 'k')?.z).toBe(big.length);
+    const read = on.handle({ epoch: 1, ops: [{ op: 'get', p: 1, key: 'k' }] }, 1000).results[0];
+    expect(read).toEqual(off.handle({ epoch: 1, ops: [{ op: 'get', p: 1, key: 'k' }] }, 1000).results[0]);
+    // The same write again is a duplicate, not a new version.
+    expect(on.handle({ epoch: 1, ops: [putBig('k', 1000)] }, 1000).results[0]).toEqual({ ok: true, outcome: 'duplicate' });
+    const prepared = on.handle({ epoch: 1, ops: [{ op: 'prepare', p: 1, key: 'k', ballot: { ms: 2000, c: 0, w: 'fe' } }] }, 1000).results[0];
+    expect(prepared).toMatchObject({ ok: true, promise: { entry: { val: big.toString('base64') } } });
+  });
+
+  it('refuses under the memory limit by the bytes it would store', () => {
+    const e = engine();
+    e.compression = { compressMinBytes: 1024, compressLevel: 1 };
+    e.memoryLimitBytes = 10 * 1024;
+    expect(e.handle({ epoch: 1, ops: [putBig('k', 1000)] }, 1000).results[0]).toEqual({ ok: true, outcome: 'applied' });
+    e.compression = null;
+    expect(e.handle({ epoch: 1, ops: [putBig('k2', 1000)] }, 1000).results[0]).toEqual({ ok: false, code: 'FOG_ERR_MEMORY_LIMIT' });
+  });
+});

@@ -1,6 +1,6 @@
 import { DIGEST_BUCKETS, NO_HORIZON_MS, PartitionDigests } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
-import { goneSinceMs, LwwStore, type Entry } from '@fog/lww';
+import { compressEntry, goneSinceMs, LwwStore, plainEntry, type CompressionConfig, type Entry } from '@fog/lww';
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireOp, WireResult } from '@fog/protocol';
 import { decodeWireEntry, encodeWireEntry, isExpiry, isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
@@ -63,6 +63,8 @@ export class ReplicaEngine {
   readonly digests = new PartitionDigests(DIGEST_BUCKETS);
   /** Per partition: the newest stamp of a tombstone purged here (absent: none purged). */
   private readonly horizons = new Map<number, number>();
+  /** Store values compressed when that saves bytes (value-codec in libs/lww); null: never. */
+  compression: CompressionConfig | null = null;
   /** Bytes of entries (keys, values, per-entry overhead) this node may hold; null: no limit. */
   memoryLimitBytes: number | null = null;
   /** Asked before new data is stored: a code refuses it (the app closes it when its disk log fails). */
@@ -91,7 +93,10 @@ export class ReplicaEngine {
    * after H, so that a frontend re-stamps a client write above it). Without this, a replica
    * that was away longer than the grace period would bring deleted keys back.
    */
-  ingest(source: IngestSource, partition: number, key: string, entry: Entry): IngestResult {
+  ingest(source: IngestSource, partition: number, key: string, offered: Entry): IngestResult {
+    // Compressed before admission, so that the memory limit counts the bytes stored. Replayed
+    // entries are already as this node stored them.
+    const entry = this.compression && source !== 'replay' ? compressEntry(offered, this.compression) : offered;
     if (source !== 'replay') {
       const refusal = this.admit(partition, key, entry);
       if (refusal) return { outcome: 'refused', code: refusal };
@@ -241,7 +246,7 @@ export class ReplicaEngine {
     }
     if (op.op === 'get') {
       const e = this.store.get(op.p, op.key);
-      return { ok: true, entry: e ? encodeWireEntry(e) : null };
+      return { ok: true, entry: e ? encodeWireEntry(plainEntry(e)) : null };
     }
     if (op.op === 'put') {
       if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string') || !isExpiry(op.exp)) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };

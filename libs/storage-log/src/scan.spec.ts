@@ -25,6 +25,7 @@ describe('record encoding', () => {
     ['a tombstone', rec(255, 'gone', entry(99, null, 'fe-2', 7))],
     ['a binary value and a non-ASCII key', rec(65535, 'clé-ключ-🔑', { ver: { ms: 2 ** 52, c: 2 ** 40, w: 'w:x@y' }, value: Buffer.from([0, 255, 1, 254]) })],
     ['a value with an expiry', rec(4, 'ttl', { ver: { ms: 1_700_000_000_000, c: 3, w: 'fe-1' }, value: Buffer.from('soon'), exp: 1_700_000_030_000 })],
+    ['a compressed value with an expiry', rec(4, 'z', { ver: { ms: 1_700_000_000_000, c: 0, w: 'fe-1' }, value: Buffer.from([1, 2, 3]), exp: 1_700_000_030_000, z: 4096 })],
     ['a horizon', { kind: 'horizon', partition: 7, ms: 1_700_000_000_123 }],
     ['a partition drop', { kind: 'drop', partition: 9 }],
     ['a snapshot header', { kind: 'snap-begin', formatVersion: SNAPSHOT_FORMAT_VERSION, createdAtMs: 5, firstSegment: 42 }],
