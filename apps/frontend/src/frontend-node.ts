@@ -187,6 +187,11 @@ export class FrontendNode {
     for (const o of REPLICA_OUTCOMES) for (const k of ['get', 'put']) replica.inc({ op: k, outcome: o }, 0);
     const repairs = new Counter({ name: 'fog_frontend_read_repairs_total', help: 'Stale replicas written back after a read.', registers: [reg] });
     const restamps = new Counter({ name: 'fog_frontend_restamps_total', help: 'Writes re-stamped above a newer version a replica reported.', registers: [reg] });
+    const receiptReads = new Counter({
+      name: 'fog_frontend_receipt_extra_reads_total',
+      help: 'Replicas asked beyond r by reads with a receipt (x-fog-after) whose first replicas held only older versions.',
+      registers: [reg],
+    });
     new Gauge({
       name: 'fog_frontend_replica_queue_ops',
       help: 'Operations waiting to be sent to storage nodes, summed over nodes.',
@@ -201,6 +206,7 @@ export class FrontendNode {
       replicaOutcome: (k, outcome) => replica.inc({ op: k, outcome }),
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
+      receiptRead: (n) => receiptReads.inc(n),
       unreachable: (id) => this.link.reportUnreachable(id, Date.now()),
       missedWrite: (id, partition, key, ver, val, exp) => this.hints.missedWrite(id, partition, key, ver, val, exp),
     };

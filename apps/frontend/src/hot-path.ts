@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import querystring from 'node:querystring';
 import type { Counter, Histogram } from 'prom-client';
-import { formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, ttlHeader, ttlParam, type Coordinator } from '@fog/coordinator';
+import { afterParam, formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, ttlHeader, ttlParam, type Coordinator } from '@fog/coordinator';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
 import {
   FogError, HEADERS, checkKey, formatVersion, resolveConsistency, type BatchResponse, type Limits, type PartitionTable,
@@ -161,7 +161,7 @@ export class HotPath {
         void this.originalGet(res, query, startMs);
         return true;
       case Route.KvGet:
-        void this.kvGet(res, key, query, startMs);
+        void this.kvGet(req, res, key, query, startMs);
         return true;
       case Route.KvDelete:
         void this.kvWrite(req, res, Route.KvDelete, key, query, null, startMs);
@@ -288,12 +288,13 @@ export class HotPath {
 
   // ---- v1 ----
 
-  private async kvGet(res: http.ServerResponse, key: string, query: querystring.ParsedUrlQuery, startMs: number): Promise<void> {
+  private async kvGet(req: http.IncomingMessage, res: http.ServerResponse, key: string, query: querystring.ParsedUrlQuery, startMs: number): Promise<void> {
     let partitionHex: string | null = null;
     try {
       this.checkKeyParam(key);
       const r = this.level(query, 'r');
-      const result = await this.coordinator.read(key, r);
+      const after = afterParam(req.headers[HEADERS.after], query.after);
+      const result = await this.coordinator.read(key, r, {}, undefined, after);
       partitionHex = result.partition.toString(16);
       if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
       const v = formatVersion(result.entry.ver);

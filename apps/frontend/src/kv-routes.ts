@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import { appendIf, parsePreconditions, replaceIf, ttlHeader, ttlParam, type KeyPlacement } from '@fog/coordinator';
+import { afterParam, appendIf, parsePreconditions, replaceIf, ttlHeader, ttlParam, type KeyPlacement } from '@fog/coordinator';
 import { asyncHandler, op } from '@fog/http-kit';
 import { FogError, HEADERS, formatVersion, type Version, type WriteResponse } from '@fog/protocol';
 import { bodyBytes, header, keyParam, level, valueBody, type V1Context } from './v1-context';
@@ -20,7 +20,8 @@ function versionHeaders(res: Response, ver: Version, partition: number): string 
 
 export async function readValue(ctx: V1Context, req: Request, res: Response, t: Target): Promise<void> {
   const r = level(ctx, req, 'r');
-  const result = await ctx.coordinator.read(t.key, r, t.place);
+  const after = afterParam(header(req, HEADERS.after), req.query.after);
+  const result = await ctx.coordinator.read(t.key, r, t.place, undefined, after);
   res.set(HEADERS.partition, result.partition.toString(16));
   if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
   versionHeaders(res, result.entry.ver, result.partition);

@@ -6,6 +6,7 @@ import {
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 import { FrontendPool } from './frontend-pool';
+import { FogSession } from './fog-session';
 
 export const CLIENT_DEFAULTS = {
   /** How long one HTTP request to a frontend may take before it is abandoned. */
@@ -34,6 +35,8 @@ export type Bytes = Buffer | Uint8Array | string;
 export interface ReadOptions {
   /** Replicas to read from: 1..K, 'one', 'quorum' (default) or 'all'. */
   r?: ConsistencyLevel;
+  /** A receipt (a version a write answered): answer with it or a newer version (x-fog-after). */
+  after?: string;
 }
 
 export interface WriteOptions {
@@ -156,7 +159,7 @@ export class FogClient {
 
   /** The value and its version, or null when the key has none. */
   async get(key: string, opts: ReadOptions = {}): Promise<StoredValue | null> {
-    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ r: opts.r })}`, undefined, {}, 'any');
+    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ r: opts.r })}`, undefined, opts.after ? { [HEADERS.after]: opts.after } : {}, 'any');
     return this.valueOrNull(res);
   }
 
@@ -197,6 +200,11 @@ export class FogClient {
   /** The partition, epoch and replicas of a key, with why each replica holds it. */
   async locate(key: string): Promise<LocateResponse> {
     return this.json<LocateResponse>(await this.send('GET', `${V1_PATHS.locate}/${encodeKey(key)}`, undefined, {}, 'any'));
+  }
+
+  /** A session: reads of a key see the session's own writes of it, even at r=1 (see FogSession). */
+  session(receiptsMax?: number): FogSession {
+    return new FogSession(this, receiptsMax);
   }
 
   /** Operations on one bucket: its items live together in the bucket's partition. */

@@ -125,6 +125,28 @@ describe('Coordinator', () => {
     expect(r.entry.value?.toString()).toBe('+');
   });
 
+  it('a read with a receipt asks more replicas until one holds that version, or says none does', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    await fe.write('rc', Buffer.from('old'), 3);
+    // Only replica a takes the new write (w=1): b and c lag.
+    cluster.down.add('b');
+    cluster.down.add('c');
+    const w = await fe.write('rc', Buffer.from('new'), 1);
+    cluster.down.clear();
+    let extra = 0;
+    const counting = makeCoordinator(cluster, table, 'fe2', 0, async () => undefined, { ...NO_EVENTS, receiptRead: (n) => { extra += n; } });
+    // Without the receipt an r=1 read that asks a lagging replica first answers the old value ...
+    const laggingFirst = () => ['b', 'c', 'a'];
+    expect((await counting.read('rc', 1, {}, laggingFirst)).entry?.value?.toString()).toBe('old');
+    // ... with it, the read asks on and answers the write.
+    const r = await counting.read('rc', 1, {}, laggingFirst, w.ver);
+    expect(r.entry?.value?.toString()).toBe('new');
+    expect(extra).toBe(2);
+    // A receipt no reachable replica can meet.
+    cluster.down.add('a');
+    await expect(counting.read('rc', 1, {}, undefined, { ...w.ver, ms: w.ver.ms + 60_000 })).rejects.toMatchObject({ code: 'FOG_ERR_RECEIPT_NOT_MET' });
+  });
+
   it('returns null for a key nobody holds', async () => {
     const fe = makeCoordinator(cluster, table, 'fe1');
     expect((await fe.read('missing', 2)).entry).toBeNull();

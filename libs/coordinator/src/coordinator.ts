@@ -1,7 +1,7 @@
 import type { HybridClock } from '@fog/clock';
 import { compareEntries, isGone, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
-import { decodeWireEntry, encodeWireEntry, FogError, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
+import { compareVersions, decodeWireEntry, encodeWireEntry, FogError, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
@@ -240,8 +240,9 @@ export class Coordinator {
    * did, so it still sees every write acknowledged before it began. (A batch's reads, which
    * bring their own replica order, go alone.)
    */
-  read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder): Promise<ReadResult> {
-    if (orderFor) return this.readNow(key, r, place, orderFor);
+  read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder, after: Version | null = null): Promise<ReadResult> {
+    // A read with a receipt goes alone: it may ask more replicas than r.
+    if (orderFor || after) return this.readNow(key, r, place, orderFor, after);
     const id = place.placeBy === undefined ? `${r}\u0000${key}` : `${r}\u0000${place.placeBy}\u0000${key}`;
     if (!this.readsInFlight.has(id)) {
       this.readsInFlight.set(id, null);
@@ -271,7 +272,12 @@ export class Coordinator {
     ).finally(() => this.nextRead(id));
   }
 
-  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder): Promise<ReadResult> {
+  /**
+   * after (a receipt): the answer must be that version of the key or a newer one. When the r
+   * replicas asked hold only older ones, the others are asked too; when none has it,
+   * FOG_ERR_RECEIPT_NOT_MET.
+   */
+  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder, after: Version | null = null): Promise<ReadResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
       const partition = partitionOf(place.placeBy ?? key, table.digits);
@@ -286,6 +292,16 @@ export class Coordinator {
       if (answers.kind !== 'ok') throw quorumError('read', r, answers.replies.length, replicas.length);
       let newest: Entry | null = null;
       for (const a of answers.replies) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+      if (after && (!newest || compareVersions(newest.ver, after) < 0)) {
+        const asked = new Set(answers.replies.map((a) => a.id));
+        const more = await this.askEach(table, partition, key, order.filter((id) => !asked.has(id)));
+        this.events.receiptRead?.(more.length);
+        answers.replies.push(...more);
+        for (const a of more) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+        if (!newest || compareVersions(newest.ver, after) < 0) {
+          throw new FogError('FOG_ERR_RECEIPT_NOT_MET', undefined, { asked: answers.replies.length, replicas: replicas.length, newest: newest ? `${newest.ver.ms}.${newest.ver.c}.${newest.ver.w}` : null });
+        }
+      }
       if (newest) this.readRepair(table, partition, key, newest, answers.replies);
       // An expired value reads as missing, as a tombstone does (it is still the newest version:
       // repair spreads it, so no older write of the key comes back).
@@ -461,6 +477,16 @@ export class Coordinator {
       launch();
       if (!done && inflight === 0) resolve({ kind: 'failed', replies });
     });
+  }
+
+  /** Read the key from each of these replicas at once; the answers of those that answered. */
+  private async askEach(table: PartitionTable, partition: number, key: string, ids: string[]): Promise<Array<{ id: string; entry: Entry | null }>> {
+    const op: WireOp = { op: 'get', p: partition, key };
+    const replies = await Promise.all(ids.map(async (id) => {
+      const res = (await this.sendTo(table, id, op, 'get'))?.result;
+      return res && res.ok && 'entry' in res ? { id, entry: res.entry ? decodeEntry(res.entry) : null } : null;
+    }));
+    return replies.filter((x): x is { id: string; entry: Entry | null } => x !== null);
   }
 
   /** Send one op to one node; resolves null when it failed (already counted and reported). */

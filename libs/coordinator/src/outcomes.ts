@@ -19,6 +19,8 @@ export interface CoordinatorEvents {
    * writes. val is the value as it travels (base64), null for a tombstone.
    */
   missedWrite(nodeId: string, partition: number, key: string, ver: Version, val: string | null, exp?: number): void;
+  /** A read with a receipt found only older versions on its r replicas and asked this many more. */
+  receiptRead?(extraReplicas: number): void;
 }
 
 export const NO_EVENTS: CoordinatorEvents = {

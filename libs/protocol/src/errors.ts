@@ -18,6 +18,7 @@ export const ERRORS = {
   FOG_ERR_NODE_NOT_FOUND: { status: 404, message: 'no such node' },
   FOG_ERR_VERSION_CONFLICT: { status: 409, message: 'the stored version does not match the expected version' },
   FOG_ERR_QUORUM_NOT_MET: { status: 503, message: 'too few replicas answered to meet the requested consistency' },
+  FOG_ERR_RECEIPT_NOT_MET: { status: 503, message: 'no replica holds the version named by x-fog-after (or a newer one) yet; retry, or read with a higher r' },
   FOG_ERR_WRITE_CONTENDED: { status: 503, message: 'the write kept losing last-writer-wins to concurrent writes; retry' },
   FOG_ERR_OUTCOME_UNKNOWN: { status: 503, message: 'the conditional write or append may or may not have been applied; read the key before retrying' },
   FOG_ERR_NO_TABLE: { status: 503, message: 'no partition table yet: the cluster has not formed' },

@@ -71,8 +71,9 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout, for scripts' })
     .option('timeout-ms', { type: 'number', default: FOGCTL_DEFAULTS.requestTimeoutMs, describe: 'ms one request may take' })
     .command('get <key>', 'print the value of KEY (raw bytes; --json: with its version)', (y) =>
-      y.positional('key', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read: 1..K, one, quorum, all' }),
-    (a) => { action = (c) => get(io, c, a.key, level(a.r)); })
+      y.positional('key', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read: 1..K, one, quorum, all' })
+        .option('after', { type: 'string', describe: 'a receipt: answer with this version (as put printed it) or a newer one' }),
+    (a) => { action = (c) => get(io, c, a.key, level(a.r), a.after); })
     .command('put <key> [value]', 'store VALUE under KEY (VALUE or --file FILE; - for either reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))).option('if-none-match', { type: 'boolean', describe: 'only create: fail with exit 4 if KEY has a value' }),
     (a) => { action = (c) => put(io, c, 'put', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ifNoneMatch: a['if-none-match'] ? '*' : undefined, ttl: ttlOption(a.ttl) }); })
@@ -188,8 +189,8 @@ function textOrBase64(value: Buffer): { value: string; encoding: 'utf8' | 'base6
   return Buffer.from(text, 'utf8').equals(value) ? { value: text, encoding: 'utf8' } : { value: value.toString('base64'), encoding: 'base64' };
 }
 
-async function get(io: CliIo, c: Common, key: string, r: ConsistencyLevel | undefined): Promise<number> {
-  const got = await withClient(c, (client) => client.get(key, { r }));
+async function get(io: CliIo, c: Common, key: string, r: ConsistencyLevel | undefined, after?: string): Promise<number> {
+  const got = await withClient(c, (client) => client.get(key, after === undefined ? { r } : { r, after }));
   if (!got) {
     io.stderr(`fogctl: FOG_ERR_NOT_FOUND: no such key\n`);
     if (c.json) io.stdout(`${JSON.stringify({ error: { code: 'FOG_ERR_NOT_FOUND', message: 'no such key', status: 404 } })}\n`);
