@@ -14,6 +14,7 @@ import {
 import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
 import { HotPath } from './hot-path';
+import { Watches } from './watches';
 import { mountOriginalRoutes } from './original-routes';
 import { v1Router } from './v1-routes';
 
@@ -33,6 +34,8 @@ export interface FrontendConfig {
   limits: Limits;
   /** Hinted handoff: bounds and delivery period (hint-delivery.ts). */
   hints: HintDeliveryConfig;
+  /** Watches held open at once (default WATCH_LIMITS.watchersMax). */
+  watchersMax?: number;
   /** Largest internal request body (a table push), and bytes of them buffered at once. */
   internalBodyBytesMax?: number;
   internalInflightBytesMax?: number;
@@ -48,6 +51,7 @@ export class FrontendNode {
   readonly coordinator: Coordinator;
   private server: RunningServer | null = null;
   private readonly refusals: RefusalReporter;
+  private readonly watches: Watches;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
@@ -80,11 +84,15 @@ export class FrontendNode {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       events: this.registerMetrics(),
     });
+    this.watches = new Watches({ coordinator: this.coordinator, table: () => this.table, log, registry: this.metrics.registry, watchersMax: cfg.watchersMax });
   }
 
   async start(): Promise<number> {
     const app = this.expressApp();
-    const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
+    const hot = new HotPath({
+      coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log,
+      onWrite: (key) => this.watches.poke(key),
+    });
     // The data routes answer on bare node:http; Express answers everything else (hot-path.ts).
     this.server = await listen((req, res) => {
       if (!hot.handle(req, res)) app(req, res);
@@ -92,12 +100,14 @@ export class FrontendNode {
     this.log.info('frontend listening', { id: this.cfg.id, address: this.cfg.address, port: this.server.port });
     this.link.start();
     this.hints.start();
+    this.watches.start();
     return this.server.port;
   }
 
   async stop(): Promise<void> {
     this.link.stop();
     this.hints.stop();
+    this.watches.stop();
     await this.server?.close();
     this.transport.close();
   }
@@ -133,7 +143,7 @@ export class FrontendNode {
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
     }), () => this.notReadyReasons());
-    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
+    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, watches: this.watches };
     mountOriginalRoutes(app, ctx);
 
     // ---- v1 REST (docs/api.md) ----

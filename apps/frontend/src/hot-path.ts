@@ -28,6 +28,8 @@ export interface HotPathDeps {
   table: () => PartitionTable | null;
   metrics: HttpMetrics;
   log: Logger;
+  /** Told the key of every write answered here (watches of it wake at once). */
+  onWrite?: (key: string) => void;
 }
 
 const enum Route {
@@ -161,6 +163,8 @@ export class HotPath {
         void this.originalGet(res, query, startMs);
         return true;
       case Route.KvGet:
+        // A watch waits: Express answers it (watches.ts).
+        if (query.watch !== undefined) return false;
         void this.kvGet(req, res, key, query, startMs);
         return true;
       case Route.KvDelete:
@@ -274,6 +278,7 @@ export class HotPath {
       const result = await this.coordinator.write(key, value, resolveConsistency(undefined, this.redundancy())!, {}, ttlMs);
       res.writeHead(200, { [HEADERS.version]: formatVersion(result.ver), 'Content-Type': TEXT, 'Content-Length': OK_BODY.length }).end(OK_BODY);
       this.count(Route.OriginalSet, 200, startMs);
+      this.deps.onWrite?.(key);
     } catch (err) {
       this.fail(null, res, Route.OriginalSet, err, startMs);
     }
@@ -345,6 +350,7 @@ export class HotPath {
         'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text),
       }).end(text);
       this.count(route, 200, startMs);
+      this.deps.onWrite?.(key);
     } catch (err) {
       this.fail(req, res, route, err, startMs);
     }

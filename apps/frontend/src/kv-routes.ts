@@ -68,10 +68,28 @@ export function mountKvRoutes(router: Router, ctx: V1Context): void {
     return { key, name: key, place: {} };
   };
   const value = valueBody(ctx.limits.valueBytesMax);
-  router.get('/kv/:key', op('kv_get'), asyncHandler((req, res) => readValue(ctx, req, res, target(req))));
-  router.put('/kv/:key', op('kv_put'), value, asyncHandler((req, res) => writeValue(ctx, req, res, target(req), bodyBytes(req))));
-  router.delete('/kv/:key', op('kv_delete'), asyncHandler((req, res) => writeValue(ctx, req, res, target(req), null)));
-  router.post('/kv/:key/append', op('kv_append'), value, asyncHandler((req, res) => appendValue(ctx, req, res, target(req))));
+  router.get('/kv/:key', op('kv_get'), asyncHandler((req, res) => {
+    if (req.query.watch !== undefined && ctx.watches) {
+      res.locals.op = 'kv_watch';
+      return ctx.watches.handle(req, res, target(req).key);
+    }
+    return readValue(ctx, req, res, target(req));
+  }));
+  router.put('/kv/:key', op('kv_put'), value, asyncHandler(async (req, res) => {
+    const t = target(req);
+    await writeValue(ctx, req, res, t, bodyBytes(req));
+    ctx.watches?.poke(t.key);
+  }));
+  router.delete('/kv/:key', op('kv_delete'), asyncHandler(async (req, res) => {
+    const t = target(req);
+    await writeValue(ctx, req, res, t, null);
+    ctx.watches?.poke(t.key);
+  }));
+  router.post('/kv/:key/append', op('kv_append'), value, asyncHandler(async (req, res) => {
+    const t = target(req);
+    await appendValue(ctx, req, res, t);
+    ctx.watches?.poke(t.key);
+  }));
   // An empty key has no path segment: say so rather than "no such route".
   router.all(['/kv', '/kv/'], op('kv_get'), () => {
     throw new FogError('FOG_ERR_KEY_MISSING', 'the key is the path segment after /v1/kv/');

@@ -71,4 +71,5 @@ async function originalSet(ctx: V1Context, req: Request, res: Response, body: Bu
   const w = resolveConsistency(undefined, redundancy(ctx));
   const result = await ctx.coordinator.write(key, value, w!, {}, ttlMs);
   res.set(HEADERS.version, formatVersion(result.ver)).type('text/plain').send('OK\n');
+  ctx.watches?.poke(key);
 }

@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance, type Method } from 'axios';
 import http from 'node:http';
 import {
-  HEADERS, V1_PATHS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
+  HEADERS, V1_PATHS, WATCH_LIMITS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
   type ErrorBody, type LocateResponse, type WriteResponse,
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
@@ -49,6 +49,9 @@ export interface WriteOptions {
   /** Time to live of the value written, e.g. '30s', '5m' (put and append; see docs/api.md, TTL). */
   ttl?: string;
 }
+
+/** What a watch saw: nothing within the wait, or the key's new state (value null: deleted or expired). */
+export type WatchResult = { changed: false } | { changed: true; value: StoredValue | null; version?: string };
 
 /** A write's answer, with how many replicas acknowledged it (from x-fog-replicas). */
 export type WriteResult = WriteResponse & { replicas: number };
@@ -132,11 +135,13 @@ export class FogClient {
   private readonly agent: http.Agent;
   private readonly pool: FrontendPool;
   private readonly nowMs: () => number;
+  private readonly requestTimeoutMs: number;
 
   constructor(options: FogClientOptions) {
     const o = { ...CLIENT_DEFAULTS, ...options };
     this.pool = new FrontendPool(options.frontends.map(baseUrl), o.frontendDownForMs);
     this.nowMs = options.nowMs ?? Date.now;
+    this.requestTimeoutMs = o.requestTimeoutMs;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.socketsMaxPerFrontend });
     this.http = axios.create({
       httpAgent: this.agent,
@@ -202,6 +207,26 @@ export class FogClient {
     return this.json<LocateResponse>(await this.send('GET', `${V1_PATHS.locate}/${encodeKey(key)}`, undefined, {}, 'any'));
   }
 
+  /**
+   * Wait until KEY has a version newer than `version` (null: any version), at most `waitMs`
+   * (the frontend's default when absent): the new state (value null: deleted or expired, with
+   * the version that did it), or changed false when the wait ended first.
+   */
+  async watch(key: string, version: string | null, opts: { waitMs?: number } = {}): Promise<WatchResult> {
+    const wait = opts.waitMs !== undefined ? `${Math.max(0, Math.round(opts.waitMs))}ms` : undefined;
+    const waitBudgetMs = (opts.waitMs ?? WATCH_LIMITS.watchWaitMsMax) + this.requestTimeoutMs;
+    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ watch: version ?? '0', wait })}`, undefined, {}, 'any', waitBudgetMs);
+    if (res.status === 304) return { changed: false };
+    if (res.status === 404) {
+      const e = errorFromBody(res.status, res.body, res.frontend);
+      if (e.code !== 'FOG_ERR_NOT_FOUND') throw e;
+      const v = res.headers[HEADERS.version];
+      return v === undefined ? { changed: true, value: null } : { changed: true, value: null, version: v };
+    }
+    const value = this.valueOrNull(res)!;
+    return { changed: true, value, version: value.version };
+  }
+
   /** A session: reads of a key see the session's own writes of it, even at r=1 (see FogSession). */
   session(receiptsMax?: number): FogSession {
     return new FogSession(this, receiptsMax);
@@ -220,14 +245,14 @@ export class FogClient {
   // ---- plumbing shared with FogBucket ----
 
   /** @internal */
-  async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode): Promise<RawResponse> {
+  async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode, timeoutMs?: number): Promise<RawResponse> {
     const tried: string[] = [];
     let last: FogClientError | null = null;
     for (const frontend of this.pool.order(this.nowMs())) {
       tried.push(frontend);
       try {
         const res = await this.http.request<ArrayBuffer>({
-          method, url: `${frontend}${path}`, data: body,
+          method, url: `${frontend}${path}`, data: body, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
           headers: { ...(body !== undefined && !headers['content-type'] ? { 'content-type': 'application/octet-stream' } : {}), ...headers },
         });
         this.pool.markUp(frontend);

@@ -10,3 +10,4 @@ export * from './preconditions';
 export * from './batch-request';
 export * from './ttl-param';
 export * from './receipt-param';
+export * from './watch-registry';

@@ -21,6 +21,7 @@ export const ERRORS = {
   FOG_ERR_RECEIPT_NOT_MET: { status: 503, message: 'no replica holds the version named by x-fog-after (or a newer one) yet; retry, or read with a higher r' },
   FOG_ERR_WRITE_CONTENDED: { status: 503, message: 'the write kept losing last-writer-wins to concurrent writes; retry' },
   FOG_ERR_OUTCOME_UNKNOWN: { status: 503, message: 'the conditional write or append may or may not have been applied; read the key before retrying' },
+  FOG_ERR_TOO_MANY_WATCHES: { status: 429, message: 'this frontend holds as many open watches as its watch limit allows; retry later or on another frontend' },
   FOG_ERR_NO_TABLE: { status: 503, message: 'no partition table yet: the cluster has not formed' },
   FOG_ERR_OVERLOADED: { status: 503, message: 'too many operations are queued for a storage node' },
   FOG_ERR_TIMEOUT: { status: 504, message: 'the operation did not complete in time' },

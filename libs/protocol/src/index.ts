@@ -13,4 +13,5 @@ export * from './ops-check';
 export * from './ops-frames';
 export * from './table-codec';
 export * from './ttl';
+export * from './watch-limits';
 export * from './entry-codec';

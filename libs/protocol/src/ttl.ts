@@ -23,17 +23,24 @@ const TTL_RE = /^(\d{1,13})(ms|s|m|h|d)?$/;
 export type TtlParse = { ok: true; ttlMs: number } | { ok: false; message: string };
 
 /**
+ * A duration as clients write it (`500ms`, `30s`, `5m`; a bare number is seconds) within
+ * [minMs, maxMs]; `what` names it in the message.
+ */
+export function parseDurationMs(text: string, minMs: number, maxMs: number, what: string): { ok: true; ms: number } | { ok: false; message: string } {
+  const m = TTL_RE.exec(text.trim());
+  if (!m) return { ok: false, message: `${what} is a whole number with an optional unit: ms, s (default), m, h or d, e.g. 30s` };
+  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 's'];
+  if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) return { ok: false, message: `${what} must be between ${minMs} ms and ${maxMs} ms` };
+  return { ok: true, ms };
+}
+
+/**
  * A ttl as clients write it: a whole number with a unit (`500ms`, `30s`, `5m`, `2h`, `7d`);
  * a bare number is seconds, as Redis's EXPIRE counts.
  */
 export function parseTtl(text: string, limits: { ttlMsMin: number; ttlMsMax: number } = TTL_LIMITS): TtlParse {
-  const m = TTL_RE.exec(text.trim());
-  if (!m) return { ok: false, message: 'ttl is a whole number with an optional unit: ms, s (default), m, h or d, e.g. 30s' };
-  const ttlMs = Number(m[1]) * UNIT_MS[m[2] ?? 's'];
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < limits.ttlMsMin || ttlMs > limits.ttlMsMax) {
-    return { ok: false, message: `ttl must be between ${limits.ttlMsMin} ms and ${limits.ttlMsMax} ms` };
-  }
-  return { ok: true, ttlMs };
+  const r = parseDurationMs(text, limits.ttlMsMin, limits.ttlMsMax, 'ttl');
+  return r.ok ? { ok: true, ttlMs: r.ms } : r;
 }
 
 /** An expiry as it travels: absent (no ttl), or a positive safe integer of ms since the epoch. */

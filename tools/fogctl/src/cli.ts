@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
-import { BUILD_VERSION, parseTtl, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
+import { BUILD_VERSION, parseDurationMs, parseTtl, WATCH_LIMITS, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { formatDuration, formatRate, movesPending, partitionsHeld, progressBar, progressLine, renderPlan, renderStatus, table } from './format';
 
@@ -77,6 +77,12 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .command('put <key> [value]', 'store VALUE under KEY (VALUE or --file FILE; - for either reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))).option('if-none-match', { type: 'boolean', describe: 'only create: fail with exit 4 if KEY has a value' }),
     (a) => { action = (c) => put(io, c, 'put', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ifNoneMatch: a['if-none-match'] ? '*' : undefined, ttl: ttlOption(a.ttl) }); })
+    .command('watch <key>', 'print the value of KEY each time it changes (a blocking read per change; --once: the first change only)', (y) =>
+      y.positional('key', { type: 'string', demandOption: true })
+        .option('since', { type: 'string', describe: 'wait for a version newer than this one (default: the version the key has now)' })
+        .option('wait', { type: 'string', default: '30s', describe: 'how long one blocking read waits before it asks again (at most 120s)' })
+        .option('once', { type: 'boolean', default: false, describe: 'exit after the first change' }),
+    (a) => { action = (c) => watch(io, c, a.key, a.since, a.wait, a.once); })
     .command(['delete <key>', 'del <key>'], 'delete KEY', (y) => writeOptions(y.positional('key', { type: 'string', demandOption: true })),
       (a) => { action = (c) => del(io, c, a.key, { w: level(a.w), ifMatch: a['if-match'] }); })
     .command('append <key> [value]', 'append VALUE to the value of KEY (VALUE or --file FILE; - reads stdin)', (y) =>
@@ -207,6 +213,27 @@ function ttlOption(text: string | undefined): string | undefined {
   const r = parseTtl(text);
   if (!r.ok) throw new UsageError(`--ttl: ${r.message}`);
   return text;
+}
+
+async function watch(io: CliIo, c: Common, key: string, from: string | undefined, waitText: string, once: boolean): Promise<number> {
+  const wait = parseDurationMs(waitText, 0, WATCH_LIMITS.watchWaitMsMax, '--wait');
+  if (!wait.ok) throw new UsageError(wait.message);
+  return withClient(c, async (client) => {
+    let version: string | null = from ?? (await client.get(key))?.version ?? null;
+    for (;;) {
+      const w = await client.watch(key, version, { waitMs: wait.ms });
+      if (!w.changed) continue;
+      version = w.version ?? version;
+      if (c.json) {
+        const body = w.value
+          ? { key, version: w.version, bytes: w.value.value.length, ...textOrBase64(w.value.value) }
+          : { key, version: w.version ?? null, deleted: true };
+        io.stdout(`${JSON.stringify(body)}\n`);
+      } else if (w.value) io.stdout(Buffer.concat([w.value.value, Buffer.from('\n')]));
+      else io.stdout(`(deleted at ${w.version ?? 'an unknown version'})\n`);
+      if (once) return EXIT.ok;
+    }
+  });
 }
 
 async function readInput(io: CliIo, file: string): Promise<Buffer> {
