@@ -1,4 +1,4 @@
-import { plainEntry, type Entry } from '@fog/lww';
+import { plainBytes, plainEntry, type Entry } from '@fog/lww';
 import { decodeWireEntry, encodeWireEntry } from '@fog/protocol';
 import { bucketCount, diffDigests, digestEntries, pickBuckets, type Digest } from './digest';
 import { bucketOf } from './hash';
@@ -70,7 +70,8 @@ export function collectEntries(view: ReplicaView, partition: number, keys: reado
   for (const key of keys) {
     const e = view.get(partition, key);
     if (!e) continue;
-    const size = e.value ? e.value.length : 0;
+    // Plain bytes: what the entry costs on the wire (a compressed one leaves the node plain).
+    const size = plainBytes(e) ?? 0;
     if (entries.length >= keysMax || (entries.length > 0 && bytes + size > bytesMax)) return { entries, truncated: true };
     bytes += size;
     entries.push(encodeAeEntry(key, e));
