@@ -116,7 +116,7 @@ describe('watching one key on the real stack (2 frontends)', () => {
     expect(again.status).toBe(200);
   });
 
-  it('fogctl watch KEY --once prints the value written through the other frontend', async () => {
+  it('fogctl watch KEY --once prints the value written through the other frontend; fogctl put --ttl stores an expiry', async () => {
     const c = cluster();
     const [fe0, fe1] = [c.frontendUrl(0), c.frontendUrl(1)];
     const key = `${run}-fogctl`;
@@ -145,6 +145,22 @@ describe('watching one key on the real stack (2 frontends)', () => {
         clearTimeout(timer);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
+      // And fogctl put --ttl: the value is stored with its expiry.
+      const put = spawn(process.execPath, [main, 'put', key, 'short-lived', '--ttl', '1h', '--frontend', fe1.replace('http://', '')], {
+        cwd: WORKSPACE_ROOT, env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath() }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const putOut: Buffer[] = [];
+      put.stdout.on('data', (b: Buffer) => putOut.push(b));
+      const putTimer = setTimeout(() => put.kill('SIGKILL'), 60_000);
+      const putCode = await new Promise<number | null>((resolve) => put.on('close', resolve));
+      clearTimeout(putTimer);
+      expect(putCode).toBe(0);
+      expect(Buffer.concat(putOut).toString()).toMatch(/^OK put version \S+ .* expires \d{4}-/);
+      const got = await request('GET', kvUrl(fe0, key));
+      expect(got.text).toBe('short-lived');
+      const left = Number(got.headers['x-fog-ttl-ms']);
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(3_600_000);
     } finally {
       removeTempDir(dir);
     }
