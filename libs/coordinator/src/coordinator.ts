@@ -294,8 +294,9 @@ export class Coordinator {
       for (const a of answers.replies) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
       if (after && (!newest || compareVersions(newest.ver, after) < 0)) {
         const asked = new Set(answers.replies.map((a) => a.id));
-        const more = await this.askEach(table, partition, key, order.filter((id) => !asked.has(id)));
-        this.events.receiptRead?.(more.length);
+        const others = order.filter((id) => !asked.has(id));
+        const more = await this.askEach(table, partition, key, others);
+        this.events.receiptRead?.(others.length);
         answers.replies.push(...more);
         for (const a of more) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
         if (!newest || compareVersions(newest.ver, after) < 0) {
