@@ -8,14 +8,18 @@ const run = randomBytes(4).toString('hex');
 const enc = encodeURIComponent;
 const VALUE_BYTES = 100 * 1024;
 
-async function valueBytes(c: Cluster, i: number, form: 'stored' | 'plain'): Promise<number> {
+async function metric(c: Cluster, i: number, name: string, labels: Record<string, string> = {}): Promise<number> {
   const url = c.storageUrl(i);
   const res = await get(`${url}/metrics`);
-  return sampleValue(assertValidExposition(res.text, `${url}/metrics`).samples, 'fog_storage_value_bytes', { form }) ?? Number.NaN;
+  return sampleValue(assertValidExposition(res.text, `${url}/metrics`).samples, name, labels) ?? Number.NaN;
 }
 
-async function snapshot(c: Cluster): Promise<Array<{ stored: number; plain: number }>> {
-  return Promise.all([0, 1, 2].map(async (i) => ({ stored: await valueBytes(c, i, 'stored'), plain: await valueBytes(c, i, 'plain') })));
+const valueBytes = (c: Cluster, i: number, form: 'stored' | 'plain') => metric(c, i, 'fog_storage_value_bytes', { form });
+
+async function snapshot(c: Cluster): Promise<Array<{ stored: number; plain: number; log: number }>> {
+  return Promise.all([0, 1, 2].map(async (i) => ({
+    stored: await valueBytes(c, i, 'stored'), plain: await valueBytes(c, i, 'plain'), log: await metric(c, i, 'fog_storage_log_bytes'),
+  })));
 }
 
 describe('compression on the real stack (storage-0 and -1 with --compress on, storage-2 off; K=3)', () => {
@@ -35,12 +39,16 @@ describe('compression on the real stack (storage-0 and -1 with --compress on, st
     const before = await snapshot(c);
     expect((await request('PUT', `${fe}/v1/kv/${enc(key)}?w=all`, value)).status).toBe(200);
     const after = await snapshot(c);
-    const grew = after.map((a, i) => ({ stored: a.stored - before[i].stored, plain: a.plain - before[i].plain }));
+    const grew = after.map((a, i) => ({ stored: a.stored - before[i].stored, plain: a.plain - before[i].plain, log: a.log - before[i].log }));
     for (const g of grew) expect(g.plain).toBe(VALUE_BYTES);
-    // Compressed where it is on (JSON-like text deflates to well under a fifth) ...
-    for (const i of [0, 1]) expect(grew[i].stored).toBeLessThan(VALUE_BYTES / 5);
+    // Compressed where it is on (JSON-like text deflates to well under a fifth), in memory and in the log ...
+    for (const i of [0, 1]) {
+      expect(grew[i].stored).toBeLessThan(VALUE_BYTES / 5);
+      expect(grew[i].log).toBeLessThan(VALUE_BYTES / 5);
+    }
     // ... and kept as written where it is off.
     expect(grew[2].stored).toBe(VALUE_BYTES);
+    expect(grew[2].log).toBeGreaterThan(VALUE_BYTES);
 
     // Clients see the value as written, whichever replicas answer.
     for (const r of ['1', 'all']) {
