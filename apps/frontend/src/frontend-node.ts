@@ -14,6 +14,7 @@ import {
 import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
 import { HotPath } from './hot-path';
+import { Watches } from './watches';
 import { mountOriginalRoutes } from './original-routes';
 import { v1Router } from './v1-routes';
 
@@ -33,6 +34,8 @@ export interface FrontendConfig {
   limits: Limits;
   /** Hinted handoff: bounds and delivery period (hint-delivery.ts). */
   hints: HintDeliveryConfig;
+  /** Watches held open at once (default WATCH_LIMITS.watchersMax). */
+  watchersMax?: number;
   /** Largest internal request body (a table push), and bytes of them buffered at once. */
   internalBodyBytesMax?: number;
   internalInflightBytesMax?: number;
@@ -57,6 +60,7 @@ export class FrontendNode {
   private readonly refusals: RefusalReporter;
   readonly auth: ClusterAuth;
   private readonly internalBody: ReturnType<typeof internalJsonBody>;
+  private readonly watches: Watches;
 
   constructor(private readonly cfg: FrontendConfig, private readonly log: Logger) {
     this.metrics = createHttpMetrics('frontend');
@@ -100,13 +104,17 @@ export class FrontendNode {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       events: this.registerMetrics(),
     });
+    this.watches = new Watches({ coordinator: this.coordinator, table: () => this.table, log, registry: this.metrics.registry, watchersMax: cfg.watchersMax });
   }
 
   async start(): Promise<number> {
     const split = (this.cfg.internalPort ?? null) !== null;
     // With an internal listener of its own, the client port serves no internal route.
     const app = this.expressApp({ client: true, internal: !split });
-    const hot = new HotPath({ coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log });
+    const hot = new HotPath({
+      coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, metrics: this.metrics, log: this.log,
+      onWrite: (key) => this.watches.poke(key),
+    });
     if (split) {
       this.internalServer = await listen(this.expressApp({ client: false, internal: true }), this.cfg.host, this.cfg.internalPort!, LISTEN_BACKLOG_DEFAULT, tlsInUse());
       if (!this.cfg.internalAddress) this.cfg.internalAddress = advertisedAt(this.cfg.address, this.internalServer.port);
@@ -123,12 +131,14 @@ export class FrontendNode {
     if (this.auth.insecure) this.log.warn('running with --insecure: internal routes accept requests from anyone who can reach them', { id: this.cfg.id });
     this.link.start();
     this.hints.start();
+    this.watches.start();
     return this.server.port;
   }
 
   async stop(): Promise<void> {
     this.link.stop();
     this.hints.stop();
+    this.watches.stop();
     await this.server?.close();
     await this.internalServer?.close();
     this.transport.close();
@@ -174,7 +184,7 @@ export class FrontendNode {
       cluster: this.auth.cluster || null, internalAuth: this.auth.insecure ? 'open (--insecure)' : 'cluster secret',
     }), () => this.notReadyReasons());
     if (serve.client) {
-      const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
+      const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, watches: this.watches };
       mountOriginalRoutes(app, ctx);
       // ---- v1 REST (docs/api.md) ----
       app.use('/v1', v1Router(ctx));
@@ -228,6 +238,11 @@ export class FrontendNode {
     for (const o of REPLICA_OUTCOMES) for (const k of ['get', 'put']) replica.inc({ op: k, outcome: o }, 0);
     const repairs = new Counter({ name: 'fog_frontend_read_repairs_total', help: 'Stale replicas written back after a read.', registers: [reg] });
     const restamps = new Counter({ name: 'fog_frontend_restamps_total', help: 'Writes re-stamped above a newer version a replica reported.', registers: [reg] });
+    const receiptReads = new Counter({
+      name: 'fog_frontend_receipt_extra_reads_total',
+      help: 'Replicas asked beyond r by reads with a receipt (x-fog-after) whose first replicas held only older versions.',
+      registers: [reg],
+    });
     new Gauge({
       name: 'fog_frontend_replica_queue_ops',
       help: 'Operations waiting to be sent to storage nodes, summed over nodes.',
@@ -242,8 +257,9 @@ export class FrontendNode {
       replicaOutcome: (k, outcome) => replica.inc({ op: k, outcome }),
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
+      receiptRead: (n) => receiptReads.inc(n),
       unreachable: (id) => this.link.reportUnreachable(id, Date.now()),
-      missedWrite: (id, partition, key, ver, val) => this.hints.missedWrite(id, partition, key, ver, val),
+      missedWrite: (id, partition, key, ver, val, exp) => this.hints.missedWrite(id, partition, key, ver, val, exp),
     };
   }
 }

@@ -50,8 +50,8 @@ export class HintDelivery {
   }
 
   /** A write acknowledged without `node` (CoordinatorEvents.missedWrite). */
-  missedWrite(node: string, partition: number, key: string, ver: Version, val: string | null): void {
-    if (this.deps.config.enabled) this.queue.add(node, partition, key, ver, val, this.nowMs());
+  missedWrite(node: string, partition: number, key: string, ver: Version, val: string | null, exp?: number): void {
+    if (this.deps.config.enabled) this.queue.add(node, partition, key, ver, val, this.nowMs(), exp);
   }
 
   start(): void {
@@ -97,6 +97,7 @@ export class HintDelivery {
     const replies = batch.hints.map((h): Promise<ReplicaReply | null> => {
       if (!address) return Promise.resolve(null);
       const op: WireOp = { op: 'put', p: h.partition, key: h.key, ver: h.ver, val: h.val, via: 'hint' };
+      if (h.exp !== undefined) op.exp = h.exp;
       return this.deps.transport.send(address, table.epoch, op).catch(() => null);
     });
     const outcomes = (await Promise.all(replies)).map((r) => hintOutcomeOf(r, table.epoch));

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import querystring from 'node:querystring';
 import type { Counter, Histogram } from 'prom-client';
-import { formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, type Coordinator } from '@fog/coordinator';
+import { afterParam, formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, ttlHeader, ttlParam, type Coordinator } from '@fog/coordinator';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
 import {
   FogError, HEADERS, checkKey, formatVersion, resolveConsistency, type BatchResponse, type Limits, type PartitionTable,
@@ -28,6 +28,8 @@ export interface HotPathDeps {
   table: () => PartitionTable | null;
   metrics: HttpMetrics;
   log: Logger;
+  /** Told the key of every write answered here (watches of it wake at once). */
+  onWrite?: (key: string) => void;
 }
 
 const enum Route {
@@ -161,7 +163,9 @@ export class HotPath {
         void this.originalGet(res, query, startMs);
         return true;
       case Route.KvGet:
-        void this.kvGet(res, key, query, startMs);
+        // A watch waits: Express answers it (watches.ts).
+        if (query.watch !== undefined) return false;
+        void this.kvGet(req, res, key, query, startMs);
         return true;
       case Route.KvDelete:
         void this.kvWrite(req, res, Route.KvDelete, key, query, null, startMs);
@@ -244,7 +248,10 @@ export class HotPath {
         return;
       }
       const value = result.entry.value;
-      res.writeHead(200, { [HEADERS.version]: formatVersion(result.entry.ver), 'Content-Type': OCTETS, 'Content-Length': value.length }).end(value);
+      const headers: http.OutgoingHttpHeaders = { [HEADERS.version]: formatVersion(result.entry.ver), 'Content-Type': OCTETS, 'Content-Length': value.length };
+      const ttl = ttlHeader(result.entry, Date.now());
+      if (ttl !== null) headers[HEADERS.ttlMs] = ttl;
+      res.writeHead(200, headers).end(value);
       this.count(Route.OriginalGet, 200, startMs);
     } catch (err) {
       this.fail(null, res, Route.OriginalGet, err, startMs);
@@ -262,9 +269,16 @@ export class HotPath {
       else if (body !== undefined) value = body;
       else return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body', startMs);
       if (value.length > this.limits.valueBytesMax) return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_TOO_LARGE', `values are at most ${this.limits.valueBytesMax} bytes`, startMs);
-      const result = await this.coordinator.write(key, value, resolveConsistency(undefined, this.redundancy())!);
+      let ttlMs: number | null;
+      try {
+        ttlMs = ttlParam(query.ttl);
+      } catch (err) {
+        return this.usage(res, Route.OriginalSet, 'FOG_ERR_BAD_TTL', (err as Error).message, startMs);
+      }
+      const result = await this.coordinator.write(key, value, resolveConsistency(undefined, this.redundancy())!, {}, ttlMs);
       res.writeHead(200, { [HEADERS.version]: formatVersion(result.ver), 'Content-Type': TEXT, 'Content-Length': OK_BODY.length }).end(OK_BODY);
       this.count(Route.OriginalSet, 200, startMs);
+      this.deps.onWrite?.(key);
     } catch (err) {
       this.fail(null, res, Route.OriginalSet, err, startMs);
     }
@@ -279,20 +293,24 @@ export class HotPath {
 
   // ---- v1 ----
 
-  private async kvGet(res: http.ServerResponse, key: string, query: querystring.ParsedUrlQuery, startMs: number): Promise<void> {
+  private async kvGet(req: http.IncomingMessage, res: http.ServerResponse, key: string, query: querystring.ParsedUrlQuery, startMs: number): Promise<void> {
     let partitionHex: string | null = null;
     try {
       this.checkKeyParam(key);
       const r = this.level(query, 'r');
-      const result = await this.coordinator.read(key, r);
+      const after = afterParam(req.headers[HEADERS.after], query.after);
+      const result = await this.coordinator.read(key, r, {}, undefined, after);
       partitionHex = result.partition.toString(16);
       if (!result.entry || result.entry.value === null) throw new FogError('FOG_ERR_NOT_FOUND');
       const v = formatVersion(result.entry.ver);
       const value = result.entry.value;
-      res.writeHead(200, {
+      const headers: http.OutgoingHttpHeaders = {
         [HEADERS.partition]: partitionHex, [HEADERS.version]: v, ETag: `"${v}"`, [HEADERS.replicasAcked]: String(result.answered),
         'Content-Type': OCTETS, 'Content-Length': value.length,
-      }).end(value);
+      };
+      const ttl = ttlHeader(result.entry, Date.now());
+      if (ttl !== null) headers[HEADERS.ttlMs] = ttl;
+      res.writeHead(200, headers).end(value);
       this.count(Route.KvGet, 200, startMs);
     } catch (err) {
       // Express answers a missing key with the partition header already set.
@@ -308,27 +326,31 @@ export class HotPath {
     try {
       this.checkKeyParam(key);
       const w = this.level(query, 'w');
+      const ttlMs = ttlParam(query.ttl, value === null);
       const ifMatch = req.headers['if-match'];
       const ifNoneMatch = req.headers['if-none-match'];
       let ver: Version;
       let partition: number;
       let acks: number;
+      let exp: number | undefined;
       if (ifMatch === undefined && ifNoneMatch === undefined) {
-        ({ ver, partition, acks } = await this.coordinator.write(key, value, w));
+        ({ ver, partition, acks, exp } = await this.coordinator.write(key, value, w, {}, ttlMs));
       } else {
-        const r = await this.coordinator.conditionalWrite(key, replaceIf(parsePreconditions(ifMatch, ifNoneMatch), value), w);
-        ({ ver } = r.entry);
+        const r = await this.coordinator.conditionalWrite(key, replaceIf(parsePreconditions(ifMatch, ifNoneMatch), value), w, {}, ttlMs);
+        ({ ver, exp } = r.entry);
         ({ partition, acks } = r);
       }
       const version = formatVersion(ver);
       const partitionHex = partition.toString(16);
       const body: WriteResponse = value === null ? { key, version, partition, deleted: true } : { key, version, partition };
+      if (exp !== undefined) body.expiresAtMs = exp;
       const text = JSON.stringify(body);
       res.writeHead(200, {
         [HEADERS.version]: version, ETag: `"${version}"`, [HEADERS.partition]: partitionHex, [HEADERS.replicasAcked]: String(acks),
         'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text),
       }).end(text);
       this.count(route, 200, startMs);
+      this.deps.onWrite?.(key);
     } catch (err) {
       this.fail(req, res, route, err, startMs);
     }

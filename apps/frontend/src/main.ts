@@ -1,5 +1,5 @@
 import { createLogger, onShutdown, parseNodeCli, useTls } from '@fog/http-kit';
-import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '@fog/protocol';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, WATCH_LIMITS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
 import { BINARY_CLIENT_DEFAULTS, REPLICA_CLIENT_DEFAULTS, REPLICA_TRANSPORTS, type ReplicaTransportKind } from '@fog/replica-client';
 import { FrontendNode } from './frontend-node';
@@ -19,6 +19,10 @@ const cli = parseNodeCli('frontend', hideBin(process.argv), (y) =>
     .option('replica-inflight-requests-max', {
       type: 'number',
       describe: `internal requests in flight to one storage node; operations arriving meanwhile are sent together in the next (default ${BINARY_CLIENT_DEFAULTS.inflightRequestsMaxPerNode} binary, ${REPLICA_CLIENT_DEFAULTS.inflightRequestsMaxPerNode} http)`,
+    })
+    .option('watchers-max', {
+      type: 'number', default: WATCH_LIMITS.watchersMax,
+      describe: 'watches (GET /v1/kv/{key}?watch=) this frontend holds open at once; more are refused 429 FOG_ERR_TOO_MANY_WATCHES',
     })
     .option('replica-queue-ops-max', {
       type: 'number', default: REPLICA_CLIENT_DEFAULTS.queueOpsMaxPerNode,
@@ -51,6 +55,7 @@ const node = new FrontendNode(
     ),
     replicaQueueOpsMax: positiveInt('replica-queue-ops-max', c['replica-queue-ops-max']),
     hints: hints.config,
+    watchersMax: positiveInt('watchers-max', c['watchers-max']),
     limits: {
       ...DEFAULT_LIMITS,
       keyBytesMax: positiveInt('key-bytes-max', c['key-bytes-max']),

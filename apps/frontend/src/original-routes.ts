@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { ttlHeader, ttlParam } from '@fog/coordinator';
 import { asyncHandler, op } from '@fog/http-kit';
 import { FogError, HEADERS, checkKey, formatVersion, resolveConsistency } from '@fog/protocol';
 import { redundancy, type V1Context } from './v1-context';
@@ -46,6 +47,8 @@ async function originalGet(ctx: V1Context, req: Request, res: Response): Promise
     res.status(404).type('text/plain').send('FOG_ERR_NOT_FOUND: no such key\n');
     return;
   }
+  const ttl = ttlHeader(result.entry, Date.now());
+  if (ttl !== null) res.set(HEADERS.ttlMs, ttl);
   res.set(HEADERS.version, formatVersion(result.entry.ver)).type('application/octet-stream').send(result.entry.value);
 }
 
@@ -59,7 +62,14 @@ async function originalSet(ctx: V1Context, req: Request, res: Response, body: Bu
   else if (body !== undefined && Buffer.isBuffer(body)) value = body;
   else return usage(res, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body');
   if (value.length > ctx.limits.valueBytesMax) return usage(res, 'FOG_ERR_VALUE_TOO_LARGE', `values are at most ${ctx.limits.valueBytesMax} bytes`);
+  let ttlMs: number | null;
+  try {
+    ttlMs = ttlParam(req.query.ttl);
+  } catch (err) {
+    return usage(res, 'FOG_ERR_BAD_TTL', (err as Error).message);
+  }
   const w = resolveConsistency(undefined, redundancy(ctx));
-  const result = await ctx.coordinator.write(key, value, w!);
+  const result = await ctx.coordinator.write(key, value, w!, {}, ttlMs);
   res.set(HEADERS.version, formatVersion(result.ver)).type('text/plain').send('OK\n');
+  ctx.watches?.poke(key);
 }

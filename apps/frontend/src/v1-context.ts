@@ -1,5 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import type { Coordinator } from '@fog/coordinator';
+import type { Watches } from './watches';
 import { FogError, checkKey, resolveConsistency, type Limits, type PartitionTable } from '@fog/protocol';
 
 /** What the v1 routes need from the frontend node. */
@@ -7,6 +8,8 @@ export interface V1Context {
   coordinator: Coordinator;
   limits: Limits;
   table: () => PartitionTable | null;
+  /** Watches (?watch=) and the writes that wake them; absent: watching is not offered. */
+  watches?: Watches;
 }
 
 export function redundancy(ctx: V1Context): number {

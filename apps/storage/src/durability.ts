@@ -1,6 +1,7 @@
 import express from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
+import { COMPRESSION_DEFAULTS } from '@fog/lww';
 import { ANTI_ENTROPY_DEFAULTS } from '@fog/replica-sync';
 import type { AxiosInstance } from 'axios';
 import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type PartitionTable, type WireResult } from '@fog/protocol';
@@ -73,6 +74,9 @@ export class Durability {
       snapshots: new Counter({ name: 'fog_storage_snapshots_total', help: 'Snapshots written, by outcome (ok, failed).', labelNames: ['outcome'] as const, registers: [registry] }),
     };
     engine.memoryLimitBytes = flags.maxMemoryBytes > 0 ? flags.maxMemoryBytes : null;
+    engine.compression = flags.compress === 'on'
+      ? { compressMinBytes: flags.compressMinBytes ?? COMPRESSION_DEFAULTS.compressMinBytes, compressLevel: COMPRESSION_DEFAULTS.compressLevel }
+      : null;
     this.registerGauges();
   }
 
@@ -188,6 +192,17 @@ export class Durability {
     const engine = this.engine;
     const fsync = this.flags.fsync;
     new Gauge({ name: 'fog_storage_disk_writable', help: '1 while the node accepts writes; 0 while its disk log is failing (writes get FOG_ERR_INSUFFICIENT_STORAGE, reads work).', registers: [reg], collect() { this.set(d.writable ? 1 : 0); } });
+    new Gauge({
+      name: 'fog_storage_value_bytes',
+      help: 'Bytes of the values held, by form: stored (as kept in memory and written to disk; compressed ones compressed, see --compress) and plain (as clients wrote them).',
+      labelNames: ['form'] as const, registers: [reg],
+      collect() {
+        const s = engine.store.stats();
+        this.set({ form: 'stored' }, s.valueBytes);
+        this.set({ form: 'plain' }, s.plainValueBytes);
+      },
+    });
+    new Gauge({ name: 'fog_storage_compression', help: '1 when this node stores values compressed (--compress on).', registers: [reg], collect() { this.set(engine.compression ? 1 : 0); } });
     new Gauge({ name: 'fog_storage_memory_limit_bytes', help: 'The --max-memory-bytes limit on bytes held (0: no limit); compare with fog_storage_bytes.', registers: [reg], collect() { this.set(engine.memoryLimitBytes ?? 0); } });
     new Gauge({ name: 'fog_storage_log_bytes', help: 'Bytes of log on disk not yet covered by a snapshot.', registers: [reg], collect() { this.set(d.persistence?.logBytes ?? 0); } });
     new Gauge({ name: 'fog_storage_log_unsynced_bytes', help: 'Bytes written to the log but not yet fsynced.', registers: [reg], collect() { this.set(d.persistence?.unsyncedBytes ?? 0); } });

@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import http from 'node:http';
 import { internalHttpsAgent, internalUrl, type ControllerLink, type Logger } from '@fog/http-kit';
-import { DEFAULT_LIMITS, internalAddressOf, type PartitionTable } from '@fog/protocol';
+import { DEFAULT_LIMITS, decodeWireEntry, internalAddressOf, isExpiry, type PartitionTable } from '@fog/protocol';
 import { ByteThrottle, COPY_DEFAULTS, CopyJob } from '@fog/replica-sync';
 import { PARTITION_PAGE_DEFAULTS, type PartitionPage, type ReplicaEngine } from '@fog/storage-core';
 
@@ -198,8 +198,10 @@ export class HandoffWorker {
     if (after === null && Number.isSafeInteger(res.data.partitionBytes)) slot.bytesTotal = res.data.partitionBytes;
     let bytes = 0;
     for (const e of res.data.entries) {
-      const value = e.val === null ? null : Buffer.from(e.val, 'base64');
-      const r = this.engine.ingest('copy', p, e.key, { ver: e.ver, value });
+      if (!isExpiry(e.exp)) throw new Error('a copied entry carries a malformed expiry');
+      const entry = decodeWireEntry(e);
+      const value = entry.value;
+      const r = this.engine.ingest('copy', p, e.key, entry);
       // A refused entry (disk failing, memory limit) means the copy cannot be complete: retry
       // later. A horizon refusal is a value this node knows was deleted: not needed.
       if (r.outcome === 'refused') throw new Error(`entry refused: ${r.code}`);

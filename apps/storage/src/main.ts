@@ -29,7 +29,7 @@ const node = new StorageNode(
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
       maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs, antiEntropy: cli.antiEntropy,
       antiEntropyPartitionsPerRoundMax: cli.antiEntropyPartitionsPerRoundMax, antiEntropyKeysPerRoundMax: cli.antiEntropyKeysPerRoundMax,
-      tombstoneGraceMs: cli.tombstoneGraceMs, faultInjectFile: cli.faultInjectFile,
+      tombstoneGraceMs: cli.tombstoneGraceMs, faultInjectFile: cli.faultInjectFile, compress: cli.compress, compressMinBytes: cli.compressMinBytes,
     },
   },
   log,

@@ -416,11 +416,11 @@ export class StorageNode {
     // Which keys this node holds: for operators and tests checking placement. Bounded by `limit`.
     app.get('/v1/keys', op('keys'), asyncHandler(async (req, res) => {
       const limit = Math.min(Number(req.query.limit ?? 1000) || 1000, 100_000);
-      const keys: Array<{ partition: number; key: string; tombstone: boolean; ver: string }> = [];
+      const keys: Array<{ partition: number; key: string; tombstone: boolean; ver: string; exp?: number }> = [];
       outer: for (const p of this.engine.store.partitionIds()) {
         for (const [key, e] of this.engine.store.entries(p)) {
           if (keys.length >= limit) break outer;
-          keys.push({ partition: p, key, tombstone: e.value === null, ver: formatVersion(e.ver) });
+          keys.push({ partition: p, key, tombstone: e.value === null, ver: formatVersion(e.ver), ...(e.exp !== undefined ? { exp: e.exp } : {}) });
         }
       }
       res.json({ id: this.cfg.id, keys, truncated: keys.length >= limit });

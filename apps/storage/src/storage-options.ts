@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { COMPRESSION_DEFAULTS } from '@fog/lww';
 import { ANTI_ENTROPY_DEFAULTS, tombstoneGraceProblem } from '@fog/replica-sync';
 import { FSYNC_POLICIES, type FsyncPolicy } from './append-log';
 import { ANTI_ENTROPY_RECEIVE_LIMITS } from './anti-entropy-loop';
@@ -17,12 +18,17 @@ export interface StorageFlags {
   antiEntropyPartitionsPerRoundMax: number;
   antiEntropyKeysPerRoundMax: number;
   tombstoneGraceMs: number;
+  /** Store values of at least compressMinBytes deflated when that saves bytes (default off: see docs/benchmarks.md). */
+  compress?: 'on' | 'off';
+  compressMinBytes?: number;
   /** TEST ONLY: see fault-injection.ts. */
   faultInjectFile?: string;
 }
 
 export const SNAPSHOT_LOG_BYTES_MIN = 64 * 1024;
 export const ANTI_ENTROPY_INTERVAL_MS_MIN = 10;
+/** Below this a deflated value cannot be smaller than the plain one by enough to matter. */
+export const COMPRESS_MIN_BYTES_FLOOR = 64;
 
 const MIB = 1024 * 1024;
 
@@ -77,6 +83,16 @@ export function storageFlags(y: Argv): Argv<StorageFlags> {
       default: ANTI_ENTROPY_DEFAULTS.tombstoneGraceMs,
       describe: 'how long a delete\'s tombstone is kept before it may be purged; must be at least 4 x --anti-entropy-interval-ms',
     })
+    .option('compress', {
+      choices: ['on', 'off'] as const,
+      default: 'off' as const,
+      describe: 'on: keep values of at least --compress-min-bytes deflated (node:zlib, level 1) when that saves bytes; clients see no difference, memory and disk count the bytes stored. Off by default: it costs CPU on writes and reads, most for values that do not compress (docs/benchmarks.md, Compression)',
+    })
+    .option('compress-min-bytes', {
+      type: 'number',
+      default: COMPRESSION_DEFAULTS.compressMinBytes,
+      describe: `smallest value --compress tries, bytes (at least ${COMPRESS_MIN_BYTES_FLOOR})`,
+    })
     .option('fault-inject-file', {
       type: 'string',
       hidden: true,
@@ -102,6 +118,7 @@ export function storageFlagProblems(f: StorageFlags): string[] {
   if (!isInt(f.antiEntropyKeysPerRoundMax, 1, ANTI_ENTROPY_RECEIVE_LIMITS.keysPerRequestMax)) {
     problems.push(`anti-entropy-keys-per-round-max must be an integer from 1 to ${ANTI_ENTROPY_RECEIVE_LIMITS.keysPerRequestMax}`);
   }
+  if (f.compressMinBytes !== undefined && !isInt(f.compressMinBytes, COMPRESS_MIN_BYTES_FLOOR)) problems.push(`compress-min-bytes must be an integer >= ${COMPRESS_MIN_BYTES_FLOOR}`);
   if (problems.length === 0) {
     const grace = tombstoneGraceProblem(f.tombstoneGraceMs, f.antiEntropyIntervalMs);
     if (grace) problems.push(grace);

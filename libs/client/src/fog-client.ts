@@ -1,11 +1,12 @@
 import axios, { type AxiosInstance, type Method } from 'axios';
 import http from 'node:http';
 import {
-  HEADERS, V1_PATHS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
+  HEADERS, V1_PATHS, WATCH_LIMITS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
   type ErrorBody, type LocateResponse, type WriteResponse,
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 import { FrontendPool } from './frontend-pool';
+import { FogSession } from './fog-session';
 
 export const CLIENT_DEFAULTS = {
   /** How long one HTTP request to a frontend may take before it is abandoned. */
@@ -34,6 +35,8 @@ export type Bytes = Buffer | Uint8Array | string;
 export interface ReadOptions {
   /** Replicas to read from: 1..K, 'one', 'quorum' (default) or 'all'. */
   r?: ConsistencyLevel;
+  /** A receipt (a version a write answered): answer with it or a newer version (x-fog-after). */
+  after?: string;
 }
 
 export interface WriteOptions {
@@ -43,7 +46,12 @@ export interface WriteOptions {
   ifMatch?: string;
   /** '*': write only if the key has no value (create). */
   ifNoneMatch?: '*';
+  /** Time to live of the value written, e.g. '30s', '5m' (put and append; see docs/api.md, TTL). */
+  ttl?: string;
 }
+
+/** What a watch saw: nothing within the wait, or the key's new state (value null: deleted or expired). */
+export type WatchResult = { changed: false } | { changed: true; value: StoredValue | null; version?: string };
 
 /** A write's answer, with how many replicas acknowledged it (from x-fog-replicas). */
 export type WriteResult = WriteResponse & { replicas: number };
@@ -52,11 +60,13 @@ export interface StoredValue {
   value: Buffer;
   version: string;
   partition: number;
+  /** Milliseconds the value has left to live (from x-fog-ttl-ms); absent when it does not expire. */
+  ttlMs?: number;
 }
 
 export type ClientBatchOp =
   | { op: 'get'; key: string }
-  | { op: 'put'; key: string; value: Bytes }
+  | { op: 'put'; key: string; value: Bytes; ttl?: string }
   | { op: 'delete'; key: string };
 
 export interface ClientBatchResult {
@@ -125,11 +135,13 @@ export class FogClient {
   private readonly agent: http.Agent;
   private readonly pool: FrontendPool;
   private readonly nowMs: () => number;
+  private readonly requestTimeoutMs: number;
 
   constructor(options: FogClientOptions) {
     const o = { ...CLIENT_DEFAULTS, ...options };
     this.pool = new FrontendPool(options.frontends.map(baseUrl), o.frontendDownForMs);
     this.nowMs = options.nowMs ?? Date.now;
+    this.requestTimeoutMs = o.requestTimeoutMs;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.socketsMaxPerFrontend });
     this.http = axios.create({
       httpAgent: this.agent,
@@ -152,12 +164,12 @@ export class FogClient {
 
   /** The value and its version, or null when the key has none. */
   async get(key: string, opts: ReadOptions = {}): Promise<StoredValue | null> {
-    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ r: opts.r })}`, undefined, {}, 'any');
+    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ r: opts.r })}`, undefined, opts.after ? { [HEADERS.after]: opts.after } : {}, 'any');
     return this.valueOrNull(res);
   }
 
   async put(key: string, value: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
-    const res = await this.send('PUT', `${V1_PATHS.kv}/${encodeKey(key)}${query({ w: opts.w })}`, toBuffer(value), conditionHeaders(opts), retryOf(opts));
+    const res = await this.send('PUT', `${V1_PATHS.kv}/${encodeKey(key)}${query({ w: opts.w, ttl: opts.ttl })}`, toBuffer(value), conditionHeaders(opts), retryOf(opts));
     return this.writeResult(res);
   }
 
@@ -168,7 +180,7 @@ export class FogClient {
 
   /** Append bytes to the value (creating it); the answer carries the new length. */
   async append(key: string, bytes: Bytes, opts: WriteOptions = {}): Promise<WriteResult> {
-    const res = await this.send('POST', `${V1_PATHS.kv}/${encodeKey(key)}/append${query({ w: opts.w })}`, toBuffer(bytes), conditionHeaders(opts), 'connect');
+    const res = await this.send('POST', `${V1_PATHS.kv}/${encodeKey(key)}/append${query({ w: opts.w, ttl: opts.ttl })}`, toBuffer(bytes), conditionHeaders(opts), 'connect');
     return this.writeResult(res);
   }
 
@@ -176,7 +188,8 @@ export class FogClient {
   async batch(ops: ClientBatchOp[], opts: ReadOptions & { w?: ConsistencyLevel } = {}): Promise<ClientBatchResult[]> {
     const wire: BatchRequestOp[] = ops.map((o) => {
       if (o.op !== 'put') return o;
-      return typeof o.value === 'string' ? { op: 'put', key: o.key, value: o.value } : { op: 'put', key: o.key, value: toBuffer(o.value).toString('base64'), encoding: 'base64' };
+      const ttl = o.ttl !== undefined ? { ttl: o.ttl } : {};
+      return typeof o.value === 'string' ? { op: 'put', key: o.key, value: o.value, ...ttl } : { op: 'put', key: o.key, value: toBuffer(o.value).toString('base64'), encoding: 'base64', ...ttl };
     });
     const body = Buffer.from(JSON.stringify({ ops: wire }), 'utf8');
     const res = await this.send('POST', `${V1_PATHS.batch}${query({ r: opts.r, w: opts.w })}`, body, { 'content-type': 'application/json' }, 'any');
@@ -194,6 +207,31 @@ export class FogClient {
     return this.json<LocateResponse>(await this.send('GET', `${V1_PATHS.locate}/${encodeKey(key)}`, undefined, {}, 'any'));
   }
 
+  /**
+   * Wait until KEY has a version newer than `version` (null: any version), at most `waitMs`
+   * (the frontend's default when absent): the new state (value null: deleted or expired, with
+   * the version that did it), or changed false when the wait ended first.
+   */
+  async watch(key: string, version: string | null, opts: { waitMs?: number } = {}): Promise<WatchResult> {
+    const wait = opts.waitMs !== undefined ? `${Math.max(0, Math.round(opts.waitMs))}ms` : undefined;
+    const waitBudgetMs = (opts.waitMs ?? WATCH_LIMITS.watchWaitMsMax) + this.requestTimeoutMs;
+    const res = await this.send('GET', `${V1_PATHS.kv}/${encodeKey(key)}${query({ watch: version ?? '0', wait })}`, undefined, {}, 'any', waitBudgetMs);
+    if (res.status === 304) return { changed: false };
+    if (res.status === 404) {
+      const e = errorFromBody(res.status, res.body, res.frontend);
+      if (e.code !== 'FOG_ERR_NOT_FOUND') throw e;
+      const v = res.headers[HEADERS.version];
+      return v === undefined ? { changed: true, value: null } : { changed: true, value: null, version: v };
+    }
+    const value = this.valueOrNull(res)!;
+    return { changed: true, value, version: value.version };
+  }
+
+  /** A session: reads of a key see the session's own writes of it, even at r=1 (see FogSession). */
+  session(receiptsMax?: number): FogSession {
+    return new FogSession(this, receiptsMax);
+  }
+
   /** Operations on one bucket: its items live together in the bucket's partition. */
   bucket(name: string): FogBucket {
     return new FogBucket(this, name);
@@ -207,14 +245,14 @@ export class FogClient {
   // ---- plumbing shared with FogBucket ----
 
   /** @internal */
-  async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode): Promise<RawResponse> {
+  async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode, timeoutMs?: number): Promise<RawResponse> {
     const tried: string[] = [];
     let last: FogClientError | null = null;
     for (const frontend of this.pool.order(this.nowMs())) {
       tried.push(frontend);
       try {
         const res = await this.http.request<ArrayBuffer>({
-          method, url: `${frontend}${path}`, data: body,
+          method, url: `${frontend}${path}`, data: body, ...(timeoutMs !== undefined ? { timeout: timeoutMs } : {}),
           headers: { ...(body !== undefined && !headers['content-type'] ? { 'content-type': 'application/octet-stream' } : {}), ...headers },
         });
         this.pool.markUp(frontend);
@@ -269,7 +307,10 @@ export class FogClient {
       throw e;
     }
     if (res.status !== 200) throw errorFromBody(res.status, res.body, res.frontend);
-    return { value: res.body, version: res.headers[HEADERS.version] ?? '', partition: parseInt(res.headers[HEADERS.partition] ?? '-1', 16) };
+    const out: StoredValue = { value: res.body, version: res.headers[HEADERS.version] ?? '', partition: parseInt(res.headers[HEADERS.partition] ?? '-1', 16) };
+    const ttl = res.headers[HEADERS.ttlMs];
+    if (ttl !== undefined) out.ttlMs = Number(ttl);
+    return out;
   }
 }
 

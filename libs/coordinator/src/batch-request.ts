@@ -1,4 +1,4 @@
-import { checkKey, FogError, formatVersion, type BatchResultItem, type ValueEncoding } from '@fog/protocol';
+import { checkKey, FogError, formatVersion, parseTtl, TTL_LIMITS, type BatchResultItem, type ValueEncoding } from '@fog/protocol';
 import type { BatchOp, BatchOutcome } from './batch';
 
 export interface BatchLimits {
@@ -9,7 +9,7 @@ export interface BatchLimits {
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function bad(index: number, message: string, code: 'FOG_ERR_BAD_REQUEST' | 'FOG_ERR_VALUE_TOO_LARGE' = 'FOG_ERR_BAD_REQUEST', details: Record<string, unknown> = {}): FogError {
+function bad(index: number, message: string, code: 'FOG_ERR_BAD_REQUEST' | 'FOG_ERR_VALUE_TOO_LARGE' | 'FOG_ERR_BAD_TTL' = 'FOG_ERR_BAD_REQUEST', details: Record<string, unknown> = {}): FogError {
   return new FogError(code, `ops[${index}]: ${message}`, { index, ...details });
 }
 
@@ -28,7 +28,7 @@ export function parseBatchRequest(body: unknown, limits: BatchLimits): { ops: Ba
   const ops: BatchOp[] = [];
   const base64: boolean[] = [];
   raw.forEach((item: unknown, i) => {
-    const o = item as { op?: unknown; key?: unknown; value?: unknown; encoding?: unknown };
+    const o = item as { op?: unknown; key?: unknown; value?: unknown; encoding?: unknown; ttl?: unknown };
     if (typeof o !== 'object' || o === null) throw bad(i, 'each op must be an object');
     const keyError = checkKey(o.key, limits.keyBytesMax);
     if (keyError) throw new FogError(keyError, `ops[${i}]: ${new FogError(keyError).message}`, { index: i, keyBytesMax: limits.keyBytesMax });
@@ -49,7 +49,11 @@ export function parseBatchRequest(body: unknown, limits: BatchLimits): { ops: Ba
         if (encoding === 'base64' && !BASE64_RE.test(o.value)) throw bad(i, 'the value is not valid base64');
         const value = Buffer.from(o.value, encoding as ValueEncoding);
         if (value.length > limits.valueBytesMax) throw bad(i, `the value is ${value.length} bytes; at most ${limits.valueBytesMax} are allowed`, 'FOG_ERR_VALUE_TOO_LARGE', { valueBytesMax: limits.valueBytesMax });
-        ops.push({ op: 'put', key, value });
+        if (o.ttl !== undefined) {
+          const ttl = typeof o.ttl === 'string' ? parseTtl(o.ttl) : null;
+          if (!ttl || !ttl.ok) throw bad(i, ttl && !ttl.ok ? ttl.message : 'ttl is a string such as "30s"', 'FOG_ERR_BAD_TTL', { ...TTL_LIMITS });
+          ops.push({ op: 'put', key, value, ttlMs: ttl.ttlMs });
+        } else ops.push({ op: 'put', key, value });
         base64.push(false);
         return;
       }
@@ -77,7 +81,9 @@ export function formatBatchResults(outcomes: BatchOutcome[], base64: boolean[]):
         const e = new FogError('FOG_ERR_NOT_FOUND');
         return { op: 'get', key: o.key, status: e.status, error: e.toBody().error };
       }
-      return { op: 'get', key: o.key, status: 200, version: formatVersion(o.entry.ver), ...encodeValue(o.entry.value, base64[i]) };
+      const item: BatchResultItem = { op: 'get', key: o.key, status: 200, version: formatVersion(o.entry.ver), ...encodeValue(o.entry.value, base64[i]) };
+      if (o.entry.exp !== undefined) item.expiresAtMs = o.entry.exp;
+      return item;
     }
     return { op: o.op, key: o.key, status: 200, version: formatVersion(o.ver) };
   });

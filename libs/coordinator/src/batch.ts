@@ -5,7 +5,7 @@ import type { Coordinator } from './coordinator';
 
 export type BatchOp =
   | { op: 'get'; key: string }
-  | { op: 'put'; key: string; value: Buffer }
+  | { op: 'put'; key: string; value: Buffer; /** The value expires this long after its stamp. */ ttlMs?: number }
   | { op: 'delete'; key: string };
 
 export type BatchOutcome =
@@ -45,7 +45,7 @@ export async function runBatch(coordinator: Coordinator, ops: BatchOp[], r: numb
         const res = await coordinator.read(op.key, r, {}, sharedOrder);
         return { ok: true, op: 'get', key: op.key, partition: res.partition, entry: res.entry };
       }
-      const res = await coordinator.write(op.key, op.op === 'put' ? op.value : null, w);
+      const res = await coordinator.write(op.key, op.op === 'put' ? op.value : null, w, {}, op.op === 'put' ? op.ttlMs ?? null : null);
       return { ok: true, op: op.op, key: op.key, partition: res.partition, ver: res.ver, acks: res.acks };
     } catch (err) {
       const error = err instanceof FogError ? err : new FogError('FOG_ERR_INTERNAL');

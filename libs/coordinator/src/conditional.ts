@@ -1,7 +1,7 @@
-import { compareEntries, type Entry } from '@fog/lww';
+import { compareEntries, isGone, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
 import {
-  FogError, quorumOf, type CasPromise, type PartitionTable, type Version, type WireAccepted, type WireOp, type WireResult,
+  FogError, decodeWireEntry, encodeWireEntry, quorumOf, type CasPromise, type PartitionTable, type Version, type WireAccepted, type WireOp, type WireResult,
 } from '@fog/protocol';
 import type { HybridClock } from '@fog/clock';
 import type { ReplicaReply } from './replica-transport';
@@ -66,13 +66,8 @@ function newerBallot(a: Version | null, b: Version | null): Version | null {
   return a.w >= b.w ? a : b;
 }
 
-function decode(e: { ver: Version; val: string | null }): Entry {
-  return { ver: e.ver, value: e.val === null ? null : Buffer.from(e.val, 'base64') };
-}
-
-function encode(e: Entry): { ver: Version; val: string | null } {
-  return { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
-}
+const decode = decodeWireEntry;
+const encode = encodeWireEntry;
 
 /**
  * The proposer side of single-key Paxos over the partition's active replicas, for conditional
@@ -91,7 +86,8 @@ function encode(e: Entry): { ver: Version; val: string | null } {
 export class CasProposer {
   constructor(private readonly ctx: ProposerContext) {}
 
-  async run(key: string, decide: Decide, w: number, placeBy: string): Promise<ConditionalResult> {
+  /** ttlMs: the committed value expires that long after its stamp (null: it does not expire). */
+  async run(key: string, decide: Decide, w: number, placeBy: string, ttlMs: number | null = null): Promise<ConditionalResult> {
     const ctx = this.ctx;
     /** Our proposals some replica may have accepted: any of them may yet be the one committed. */
     const mine: Entry[] = [];
@@ -176,9 +172,10 @@ export class CasProposer {
         continue;
       }
 
-      const value = decide(current);
+      // An expired value is decided on as a deleted one: conditions and appends see no value.
+      const value = decide(current && isGone(current, ctx.nowMs()) ? { ver: current.ver, value: null } : current);
       const ver = this.stampAbove(current?.ver ?? null);
-      const proposal: Entry = { ver, value };
+      const proposal: Entry = ttlMs !== null && value !== null ? { ver, value, exp: ver.ms + ttlMs } : { ver, value };
       const p2 = await this.propose(table, partition, key, { ballot, entry: encode(proposal), base: current?.ver ?? null }, active, need);
       if (p2.kind === 'accepted') {
         const acks = await this.commit(table, partition, key, proposal, targets, active, w);

@@ -95,6 +95,58 @@ describe('Coordinator', () => {
     expect(r.entry?.ver).toEqual(w.ver);
   });
 
+  it('stamps an expiry from the write\'s own stamp on every replica, and reads an expired value as missing', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    const w = await fe.write('t', Buffer.from('brief'), 3, {}, 30_000);
+    expect(w.exp).toBe(w.ver.ms + 30_000);
+    for (const e of cluster.engines.values()) expect(e.store.get(partitionOf('t', DIGITS), 't')?.exp).toBe(w.exp);
+    const live = await fe.read('t', 2);
+    expect(live.entry?.value?.toString()).toBe('brief');
+    expect(live.entry?.exp).toBe(w.exp);
+    cluster.wallMs = w.exp!;
+    const gone = await fe.read('t', 2);
+    expect(gone.entry).toEqual({ ver: w.ver, value: null });
+    // A write without a ttl clears the expiry.
+    const plain = await fe.write('t', Buffer.from('kept'), 3);
+    expect(plain.exp).toBeUndefined();
+    cluster.wallMs += 1_000_000;
+    expect((await fe.read('t', 2)).entry?.value?.toString()).toBe('kept');
+  });
+
+  it('moves the expiry with a re-stamp, and an append decides on an expired value as on no value', async () => {
+    const ahead = makeCoordinator(cluster, table, 'fe-ahead', 5000);
+    const behind = makeCoordinator(cluster, table, 'fe-behind');
+    const first = await ahead.write('r', Buffer.from('a'), 3);
+    const second = await behind.write('r', Buffer.from('b'), 3, {}, 10_000);
+    expect(second.ver.ms).toBeGreaterThanOrEqual(first.ver.ms);
+    expect(second.exp).toBe(second.ver.ms + 10_000);
+    cluster.wallMs = second.exp! + 1;
+    const r = await behind.conditionalWrite('r', (cur) => Buffer.concat([cur?.value ?? Buffer.alloc(0), Buffer.from('+')]), 2);
+    expect(r.entry.value?.toString()).toBe('+');
+  });
+
+  it('a read with a receipt asks more replicas until one holds that version, or says none does', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    await fe.write('rc', Buffer.from('old'), 3);
+    // Only replica a takes the new write (w=1): b and c lag.
+    cluster.down.add('b');
+    cluster.down.add('c');
+    const w = await fe.write('rc', Buffer.from('new'), 1);
+    cluster.down.clear();
+    let extra = 0;
+    const counting = makeCoordinator(cluster, table, 'fe2', 0, async () => undefined, { ...NO_EVENTS, receiptRead: (n) => { extra += n; } });
+    // Without the receipt an r=1 read that asks a lagging replica first answers the old value ...
+    const laggingFirst = () => ['b', 'c', 'a'];
+    expect((await counting.read('rc', 1, {}, laggingFirst)).entry?.value?.toString()).toBe('old');
+    // ... with it, the read asks on and answers the write.
+    const r = await counting.read('rc', 1, {}, laggingFirst, w.ver);
+    expect(r.entry?.value?.toString()).toBe('new');
+    expect(extra).toBe(2);
+    // A receipt no reachable replica can meet.
+    cluster.down.add('a');
+    await expect(counting.read('rc', 1, {}, undefined, { ...w.ver, ms: w.ver.ms + 60_000 })).rejects.toMatchObject({ code: 'FOG_ERR_RECEIPT_NOT_MET' });
+  });
+
   it('returns null for a key nobody holds', async () => {
     const fe = makeCoordinator(cluster, table, 'fe1');
     expect((await fe.read('missing', 2)).entry).toBeNull();

@@ -1,7 +1,9 @@
 import type { HybridClock } from '@fog/clock';
-import { compareEntries, type Entry } from '@fog/lww';
+import { compareEntries, isGone, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
-import { FogError, internalAddressOf, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp } from '@fog/protocol';
+import {
+  compareVersions, decodeWireEntry, encodeWireEntry, FogError, internalAddressOf, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp,
+} from '@fog/protocol';
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
@@ -44,6 +46,8 @@ export interface KeyPlacement {
 
 export interface WriteResult {
   ver: Version;
+  /** When the value written expires (ms since the epoch); absent: it does not. */
+  exp?: number;
   partition: number;
   /** Active replicas that acknowledged before the answer. */
   acks: number;
@@ -74,6 +78,7 @@ interface WriteWaiter {
 interface WaitingWrite {
   key: string;
   value: Buffer | null;
+  ttlMs: number | null;
   w: number;
   place: KeyPlacement;
   waiters: WriteWaiter[];
@@ -90,11 +95,11 @@ interface WaitingRead {
 const STORAGE_REFUSALS = new Set(['FOG_ERR_INSUFFICIENT_STORAGE', 'FOG_ERR_MEMORY_LIMIT']);
 
 export function decodeEntry(w: WireEntry): Entry {
-  return { ver: w.ver, value: w.val === null ? null : Buffer.from(w.val, 'base64') };
+  return decodeWireEntry(w);
 }
 
 export function encodeEntry(e: Entry): WireEntry {
-  return { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
+  return encodeWireEntry(e);
 }
 
 /**
@@ -138,20 +143,21 @@ export class Coordinator {
    * with it. Many sets to one key thus cost one replica round at a time instead of racing
    * each other into re-stamps.
    */
-  write(key: string, value: Buffer | null, w: number, place: KeyPlacement = {}): Promise<WriteResult> {
+  write(key: string, value: Buffer | null, w: number, place: KeyPlacement = {}, ttlMs: number | null = null): Promise<WriteResult> {
     const id = place.placeBy === undefined ? key : `${place.placeBy}\u0000${key}`;
     if (!this.writesInFlight.has(id)) {
       this.writesInFlight.set(id, null);
-      return this.writeNow(key, value, w, place).finally(() => this.nextWrite(id));
+      return this.writeNow(key, value, w, place, 0, ttlMs).finally(() => this.nextWrite(id));
     }
     return new Promise<WriteResult>((resolve, reject) => {
       const waiter: WriteWaiter = { resolve, reject };
       const next = this.writesInFlight.get(id);
       if (next) {
         next.value = value;
+        next.ttlMs = ttlMs;
         next.w = Math.max(next.w, w);
         next.waiters.push(waiter);
-      } else this.writesInFlight.set(id, { key, value, w, place, waiters: [waiter] });
+      } else this.writesInFlight.set(id, { key, value, ttlMs, w, place, waiters: [waiter] });
     });
   }
 
@@ -164,7 +170,7 @@ export class Coordinator {
     }
     this.writesInFlight.set(id, null);
     const superseded = next.waiters.length - 1;
-    this.writeNow(next.key, next.value, next.w, next.place, superseded).then(
+    this.writeNow(next.key, next.value, next.w, next.place, superseded, next.ttlMs).then(
       (res) => {
         // res.before holds the versions stamped just below the one sent, oldest first.
         next.waiters.forEach((waiter, i) => waiter.resolve(i === superseded ? res : { ver: res.before?.[i] ?? res.ver, partition: res.partition, acks: res.acks }));
@@ -181,7 +187,7 @@ export class Coordinator {
    * `before`.
    */
   private async writeNow(
-    key: string, value: Buffer | null, w: number, place: KeyPlacement, superseded = 0,
+    key: string, value: Buffer | null, w: number, place: KeyPlacement, superseded = 0, ttlMs: number | null = null,
   ): Promise<WriteResult & { before?: Version[] }> {
     const encoded = value === null ? null : value.toString('base64');
     for (let fenceRetry = 0; ; fenceRetry++) {
@@ -196,10 +202,15 @@ export class Coordinator {
       let round: PutRound = { kind: 'failed', acks: 0, errors: {} };
       for (let attempt = 0; attempt <= this.restampAttemptsMax; attempt++) {
         const ver: Version = { ms: ts.ms, c: ts.c, w: this.deps.writerId };
-        round = await this.putRound(table, partition, key, ver, encoded, targets, active, w);
+        // The expiry is derived from the stamp, so a re-stamp moves it too.
+        const exp = ttlMs !== null && value !== null ? ver.ms + ttlMs : undefined;
+        round = await this.putRound(table, partition, key, ver, encoded, targets, active, w, exp);
         if (round.kind === 'acked') {
-          if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded);
-          return superseded > 0 ? { ver, partition, acks: round.acks, before } : { ver, partition, acks: round.acks };
+          if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded, exp);
+          const res: WriteResult & { before?: Version[] } = { ver, partition, acks: round.acks };
+          if (exp !== undefined) res.exp = exp;
+          if (superseded > 0) res.before = before;
+          return res;
         }
         if (round.kind !== 'stale') break;
         // A replica holds a version at least as new: issue a stamp above it and send again, so
@@ -231,8 +242,9 @@ export class Coordinator {
    * did, so it still sees every write acknowledged before it began. (A batch's reads, which
    * bring their own replica order, go alone.)
    */
-  read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder): Promise<ReadResult> {
-    if (orderFor) return this.readNow(key, r, place, orderFor);
+  read(key: string, r: number, place: KeyPlacement = {}, orderFor?: ReadOrder, after: Version | null = null): Promise<ReadResult> {
+    // A read with a receipt goes alone: it may ask more replicas than r.
+    if (orderFor || after) return this.readNow(key, r, place, orderFor, after);
     const id = place.placeBy === undefined ? `${r}\u0000${key}` : `${r}\u0000${place.placeBy}\u0000${key}`;
     if (!this.readsInFlight.has(id)) {
       this.readsInFlight.set(id, null);
@@ -262,7 +274,12 @@ export class Coordinator {
     ).finally(() => this.nextRead(id));
   }
 
-  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder): Promise<ReadResult> {
+  /**
+   * after (a receipt): the answer must be that version of the key or a newer one. When the r
+   * replicas asked hold only older ones, the others are asked too; when none has it,
+   * FOG_ERR_RECEIPT_NOT_MET.
+   */
+  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder, after: Version | null = null): Promise<ReadResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
       const partition = partitionOf(place.placeBy ?? key, table.digits);
@@ -277,7 +294,21 @@ export class Coordinator {
       if (answers.kind !== 'ok') throw quorumError('read', r, answers.replies.length, replicas.length);
       let newest: Entry | null = null;
       for (const a of answers.replies) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+      if (after && (!newest || compareVersions(newest.ver, after) < 0)) {
+        const asked = new Set(answers.replies.map((a) => a.id));
+        const others = order.filter((id) => !asked.has(id));
+        const more = await this.askEach(table, partition, key, others);
+        this.events.receiptRead?.(others.length);
+        answers.replies.push(...more);
+        for (const a of more) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+        if (!newest || compareVersions(newest.ver, after) < 0) {
+          throw new FogError('FOG_ERR_RECEIPT_NOT_MET', undefined, { asked: answers.replies.length, replicas: replicas.length, newest: newest ? `${newest.ver.ms}.${newest.ver.c}.${newest.ver.w}` : null });
+        }
+      }
       if (newest) this.readRepair(table, partition, key, newest, answers.replies);
+      // An expired value reads as missing, as a tombstone does (it is still the newest version:
+      // repair spreads it, so no older write of the key comes back).
+      if (newest && newest.value !== null && isGone(newest, this.deps.nowMs())) newest = { ver: newest.ver, value: null };
       return { entry: newest, partition, answered: answers.replies.length };
     }
   }
@@ -297,8 +328,8 @@ export class Coordinator {
    * tombstone) from the current entry, or throws to refuse. Linearizable among conditional
    * writes of the key (single-key Paxos over the active replicas, see conditional.ts).
    */
-  conditionalWrite(key: string, decide: Decide, w: number, place: KeyPlacement = {}): Promise<ConditionalResult> {
-    return this.cas.run(key, decide, w, place.placeBy ?? key);
+  conditionalWrite(key: string, decide: Decide, w: number, place: KeyPlacement = {}, ttlMs: number | null = null): Promise<ConditionalResult> {
+    return this.cas.run(key, decide, w, place.placeBy ?? key, ttlMs);
   }
 
   /** One page of the entries of a partition whose keys start with prefix, merged over r replicas. */
@@ -347,21 +378,21 @@ export class Coordinator {
    * (idempotent) so the write is on every replica of the new table, not only on a quorum of
    * the old one. Best effort: anti-entropy covers what this misses.
    */
-  private async forwardToNewReplicas(old: PartitionTable, partition: number, key: string, ver: Version, val: string | null): Promise<void> {
+  private async forwardToNewReplicas(old: PartitionTable, partition: number, key: string, ver: Version, val: string | null, exp: number | undefined): Promise<void> {
     await this.deps.refreshTable();
     const table = this.deps.table();
     if (!table || table.epoch <= old.epoch) return;
     const before = new Set([...old.partitions[partition].replicas, ...old.partitions[partition].pending]);
     const entry = table.partitions[partition];
-    const op: WireOp = { op: 'put', p: partition, key, ver, val };
+    const op: WireOp = withExp({ op: 'put', p: partition, key, ver, val }, exp);
     for (const id of [...entry.replicas, ...entry.pending]) if (!before.has(id)) void this.sendTo(table, id, op, 'put');
   }
 
   private putRound(
     table: PartitionTable, partition: number, key: string, ver: Version, val: string | null,
-    targets: string[], active: Set<string>, w: number,
+    targets: string[], active: Set<string>, w: number, exp: number | undefined,
   ): Promise<PutRound> {
-    const op: WireOp = { op: 'put', p: partition, key, ver, val };
+    const op: WireOp = withExp({ op: 'put', p: partition, key, ver, val }, exp);
     return new Promise((resolve) => {
       let acks = 0;
       let pendingReplies = targets.length;
@@ -384,7 +415,7 @@ export class Coordinator {
           else resolve({ kind: fenced ? 'fenced' : 'failed', acks, errors });
         }
         // The last reply of an acknowledged round: every replica it missed is now known.
-        if (acked && pendingReplies === 0) for (const id of missed) this.events.missedWrite(id, partition, key, ver, val);
+        if (acked && pendingReplies === 0) for (const id of missed) this.events.missedWrite(id, partition, key, ver, val, exp);
       };
       for (const id of targets) {
         this.sendTo(table, id, op, 'put').then((reply) => {
@@ -451,6 +482,16 @@ export class Coordinator {
     });
   }
 
+  /** Read the key from each of these replicas at once; the answers of those that answered. */
+  private async askEach(table: PartitionTable, partition: number, key: string, ids: string[]): Promise<Array<{ id: string; entry: Entry | null }>> {
+    const op: WireOp = { op: 'get', p: partition, key };
+    const replies = await Promise.all(ids.map(async (id) => {
+      const res = (await this.sendTo(table, id, op, 'get'))?.result;
+      return res && res.ok && 'entry' in res ? { id, entry: res.entry ? decodeEntry(res.entry) : null } : null;
+    }));
+    return replies.filter((x): x is { id: string; entry: Entry | null } => x !== null);
+  }
+
   /** Send one op to one node; resolves null when it failed (already counted and reported). */
   async sendTo(table: PartitionTable, id: string, op: WireOp, kind: 'get' | 'put'): Promise<ReplicaReply | null> {
     const node = table.nodes[id];
@@ -488,7 +529,7 @@ export class Coordinator {
     const stale = replies.filter((a) => !a.entry || compareEntries(a.entry, newest) < 0);
     if (stale.length === 0) return;
     this.events.readRepair(stale.length);
-    const op: WireOp = { op: 'put', p: partition, key, ver: newest.ver, val: newest.value === null ? null : newest.value.toString('base64') };
+    const op: WireOp = { op: 'put', p: partition, key, ...encodeWireEntry(newest) };
     for (const a of stale) void this.sendTo(table, a.id, op, 'put');
   }
 
@@ -515,6 +556,11 @@ function writeFailure(required: number, acks: number, replicas: number, errors: 
   }
   const e = quorumError('write', required, acks, replicas);
   return refusals > 0 ? new FogError(e.code, e.message, { ...e.details, replicaErrors: errors }) : e;
+}
+
+function withExp(op: Extract<WireOp, { op: 'put' }>, exp: number | undefined): WireOp {
+  if (exp !== undefined) op.exp = exp;
+  return op;
 }
 
 function quorumError(kind: 'read' | 'write', required: number, answered: number, replicas: number): FogError {

@@ -8,3 +8,6 @@ export * from './locate';
 export * from './bucket-key';
 export * from './preconditions';
 export * from './batch-request';
+export * from './ttl-param';
+export * from './receipt-param';
+export * from './watch-registry';

@@ -18,7 +18,9 @@ export interface CoordinatorEvents {
    * never for a round that was not acknowledged (re-stamped or failed) nor for conditional
    * writes. val is the value as it travels (base64), null for a tombstone.
    */
-  missedWrite(nodeId: string, partition: number, key: string, ver: Version, val: string | null): void;
+  missedWrite(nodeId: string, partition: number, key: string, ver: Version, val: string | null, exp?: number): void;
+  /** A read with a receipt found only older versions on its r replicas and asked this many more. */
+  receiptRead?(extraReplicas: number): void;
 }
 
 export const NO_EVENTS: CoordinatorEvents = {

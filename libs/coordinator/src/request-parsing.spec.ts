@@ -73,6 +73,21 @@ describe('decisions', () => {
 });
 
 describe('parseBatchRequest', () => {
+  it('carries a put\'s ttl and refuses a bad one with FOG_ERR_BAD_TTL naming the op', () => {
+    const limits = { batchItemsMax: 10, keyBytesMax: 100, valueBytesMax: 100 };
+    expect(parseBatchRequest({ ops: [{ op: 'put', key: 'k', value: 'v', ttl: '30s' }] }, limits).ops).toEqual([{ op: 'put', key: 'k', value: Buffer.from('v'), ttlMs: 30_000 }]);
+    for (const ttl of ['soon', 5, '1ms']) {
+      let err: FogError | undefined;
+      try {
+        parseBatchRequest({ ops: [{ op: 'get', key: 'a' }, { op: 'put', key: 'k', value: 'v', ttl }] }, limits);
+      } catch (e) {
+        err = e as FogError;
+      }
+      expect(err?.code).toBe('FOG_ERR_BAD_TTL');
+      expect(err?.message).toMatch(/^ops\[1\]: /);
+    }
+  });
+
   it('reads gets, puts (UTF-8 or base64) and deletes', () => {
     const { ops, base64 } = parseBatchRequest({ ops: [
       { op: 'put', key: 'a', value: 'hé' },

@@ -1,9 +1,44 @@
 import type { Version } from '@fog/protocol';
+import { plainEntry } from './value-codec';
 
 /** A stored version of a key: a value, or a tombstone (value null) left by a delete. */
 export interface Entry {
   readonly ver: Version;
   readonly value: Buffer | null;
+  /**
+   * When the value expires (ms since the epoch), for a write made with a ttl; absent: never.
+   * Derived from the write's stamp by the frontend and carried with the version, so every
+   * replica agrees on it.
+   */
+  readonly exp?: number;
+  /**
+   * Set when `value` holds the value deflated (value-codec.ts): the plain value's length.
+   * Only inside a storage node; every entry leaves it plain.
+   */
+  readonly z?: number;
+}
+
+/**
+ * An entry that reads as missing at `nowMs`: a tombstone, or a value whose expiry has passed.
+ * An expired value keeps its place in last-writer-wins (an older write of the key does not
+ * come back) until it is purged like a tombstone.
+ */
+export function isGone(e: Entry, nowMs: number): boolean {
+  return e.value === null || (e.exp !== undefined && e.exp <= nowMs);
+}
+
+/** Milliseconds a value has left to live at nowMs, or null when it does not expire. */
+export function remainingTtlMs(e: Entry, nowMs: number): number | null {
+  return e.exp === undefined ? null : Math.max(0, e.exp - nowMs);
+}
+
+/**
+ * When an entry may be purged: a tombstone from its stamp, an expiring value from its expiry
+ * (the caller adds the grace period); null for a value that does not expire.
+ */
+export function goneSinceMs(e: Entry): number | null {
+  if (e.value === null) return e.ver.ms;
+  return e.exp ?? null;
 }
 
 /**
@@ -24,12 +59,17 @@ export function compareEntries(a: Entry, b: Entry): number {
     if (a.value === b.value) return 0;
     return a.value === null ? 1 : -1;
   }
-  return Buffer.compare(a.value, b.value);
+  // Compressed bytes do not sort as the plain bytes do: compare plain values (only on a
+  // complete version tie, which is rare: the same write seen twice).
+  const byValue = a.z === undefined && b.z === undefined ? Buffer.compare(a.value, b.value) : Buffer.compare(plainEntry(a).value!, plainEntry(b).value!);
+  if (byValue !== 0) return byValue;
+  // A version names one write and so one expiry; this only keeps the order total.
+  return (a.exp ?? Number.MAX_SAFE_INTEGER) - (b.exp ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** Bytes an entry is charged for in memory accounting: key, value and a fixed overhead. */
 export const ENTRY_OVERHEAD_BYTES = 64;
 
 export function entryBytes(key: string, entry: Entry): number {
-  return ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key, 'utf8') + (entry.value ? entry.value.length : 0) + entry.ver.w.length;
+  return ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key, 'utf8') + (entry.value ? entry.value.length : 0) + entry.ver.w.length + (entry.exp === undefined ? 0 : 8);
 }

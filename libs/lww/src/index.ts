@@ -1,2 +1,3 @@
 export * from './entry';
 export * from './lww-store';
+export * from './value-codec';

@@ -1,5 +1,5 @@
 import type { Version } from '@fog/protocol';
-import { compareEntries, type Entry } from './entry';
+import { compareEntries, isGone, remainingTtlMs, type Entry } from './entry';
 import { LwwStore } from './lww-store';
 
 const v = (ms: number, c: number, w: string): Version => ({ ms, c, w });
@@ -108,5 +108,39 @@ describe('LwwStore', () => {
     expect(s.get(0, 'old')).toBeUndefined();
     expect(s.get(0, 'new')?.value).toBeNull();
     expect(s.get(0, 'value')?.value?.toString()).toBe('x');
+  });
+});
+
+describe('expiring entries', () => {
+  const ver = { ms: 1000, c: 0, w: 'fe' };
+  it('read as gone from their expiry on, tombstones always', () => {
+    const e = { ver, value: Buffer.from('v'), exp: 5000 };
+    expect(isGone(e, 4999)).toBe(false);
+    expect(isGone(e, 5000)).toBe(true);
+    expect(isGone({ ver, value: Buffer.from('v') }, Number.MAX_SAFE_INTEGER)).toBe(false);
+    expect(isGone({ ver, value: null }, 0)).toBe(true);
+    expect(remainingTtlMs(e, 2000)).toBe(3000);
+    expect(remainingTtlMs({ ver, value: Buffer.from('v') }, 2000)).toBeNull();
+  });
+
+  it('keep the order total when only the expiry differs', () => {
+    const a = { ver, value: Buffer.from('v'), exp: 5000 };
+    const b = { ver, value: Buffer.from('v'), exp: 6000 };
+    const c = { ver, value: Buffer.from('v') };
+    expect(compareEntries(a, b)).toBeLessThan(0);
+    expect(compareEntries(b, a)).toBeGreaterThan(0);
+    expect(compareEntries(b, c)).toBeLessThan(0);
+    expect(compareEntries(a, { ...a })).toBe(0);
+  });
+
+  it('are purged from their expiry on, not from their stamp', () => {
+    const s = new LwwStore();
+    s.merge(1, 'ttl', { ver, value: Buffer.from('v'), exp: 5000 });
+    s.merge(1, 'plain', { ver, value: Buffer.from('v') });
+    expect(s.purgeTombstones(5000)).toBe(0);
+    expect(s.purgeTombstones(5001)).toBe(1);
+    expect(s.get(1, 'ttl')).toBeUndefined();
+    expect(s.get(1, 'plain')).toBeDefined();
+    expect(s.stats().keys).toBe(1);
   });
 });

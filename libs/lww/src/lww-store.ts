@@ -1,5 +1,6 @@
 import type { PutOutcome } from '@fog/protocol';
-import { compareEntries, entryBytes, type Entry } from './entry';
+import { compareEntries, entryBytes, goneSinceMs, type Entry } from './entry';
+import { plainBytes } from './value-codec';
 
 export interface MergeResult {
   outcome: PutOutcome;
@@ -12,6 +13,10 @@ export interface StoreStats {
   tombstones: number;
   bytes: number;
   partitions: number;
+  /** Bytes of values as stored (compressed ones compressed). */
+  valueBytes: number;
+  /** Bytes of the same values plain: what clients wrote. */
+  plainValueBytes: number;
 }
 
 /**
@@ -23,6 +28,8 @@ export class LwwStore {
   private keyCount = 0;
   private tombstoneCount = 0;
   private byteCount = 0;
+  private valueByteCount = 0;
+  private plainValueByteCount = 0;
 
   get(partition: number, key: string): Entry | undefined {
     return this.partitions.get(partition)?.get(key);
@@ -81,14 +88,16 @@ export class LwwStore {
   }
 
   /**
-   * Remove tombstones written before `beforeMs` (physical time of their stamp). Only safe once
-   * every replica has had the chance to see the delete: the caller picks the horizon.
+   * Remove tombstones written before `beforeMs` (physical time of their stamp) and values that
+   * expired before it. Only safe once every replica has had the chance to see the delete: the
+   * caller picks the horizon.
    */
   purgeTombstones(beforeMs: number): number {
     let purged = 0;
     for (const map of this.partitions.values()) {
       for (const [key, entry] of map) {
-        if (entry.value === null && entry.ver.ms < beforeMs) {
+        const since = goneSinceMs(entry);
+        if (since !== null && since < beforeMs) {
           map.delete(key);
           this.account(key, entry, -1);
           purged++;
@@ -99,12 +108,19 @@ export class LwwStore {
   }
 
   stats(): StoreStats {
-    return { keys: this.keyCount, tombstones: this.tombstoneCount, bytes: this.byteCount, partitions: this.partitions.size };
+    return {
+      keys: this.keyCount, tombstones: this.tombstoneCount, bytes: this.byteCount, partitions: this.partitions.size,
+      valueBytes: this.valueByteCount, plainValueBytes: this.plainValueByteCount,
+    };
   }
 
   private account(key: string, entry: Entry, sign: 1 | -1): void {
     if (entry.value === null) this.tombstoneCount += sign;
     else this.keyCount += sign;
     this.byteCount += sign * entryBytes(key, entry);
+    if (entry.value !== null) {
+      this.valueByteCount += sign * entry.value.length;
+      this.plainValueByteCount += sign * (plainBytes(entry) ?? 0);
+    }
   }
 }

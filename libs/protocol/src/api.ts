@@ -8,7 +8,7 @@ export type ValueEncoding = 'utf8' | 'base64';
 
 export type BatchRequestOp =
   | { op: 'get'; key: string; /** Force base64 in the answer. */ encoding?: ValueEncoding }
-  | { op: 'put'; key: string; value: string; encoding?: ValueEncoding }
+  | { op: 'put'; key: string; value: string; encoding?: ValueEncoding; /** Time to live, e.g. "30s" (see ttl.ts). */ ttl?: string }
   | { op: 'delete'; key: string };
 
 export interface BatchRequest {
@@ -24,6 +24,8 @@ export interface BatchResultItem {
   /** get: the value, in `encoding` (utf8 when the bytes are valid UTF-8 and base64 was not asked for). */
   value?: string;
   encoding?: ValueEncoding;
+  /** get of a value written with a ttl: when it expires, ms since the epoch. */
+  expiresAtMs?: number;
   error?: ErrorBody['error'];
 }
 
@@ -36,6 +38,8 @@ export interface WriteResponse {
   key: string;
   version: string;
   partition: number;
+  /** Written with a ttl: when the value expires, ms since the epoch. */
+  expiresAtMs?: number;
   /** append: the value's new length in bytes. */
   bytes?: number;
   deleted?: boolean;

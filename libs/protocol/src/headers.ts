@@ -10,4 +10,8 @@ export const HEADERS = {
   partition: 'x-fog-partition',
   /** How many replicas acknowledged a write or answered a read. */
   replicasAcked: 'x-fog-replicas',
+  /** A read's receipt: answer with this version of the key or a newer one (see docs/api.md, Receipts). */
+  after: 'x-fog-after',
+  /** Milliseconds the value read has left to live (only on values written with a ttl). */
+  ttlMs: 'x-fog-ttl-ms',
 } as const;

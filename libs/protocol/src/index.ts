@@ -13,3 +13,6 @@ export * from './ops-check';
 export * from './ops-frames';
 export * from './table-codec';
 export * from './auth';
+export * from './ttl';
+export * from './watch-limits';
+export * from './entry-codec';

@@ -3,6 +3,7 @@
  * versions any message carries. A storage node runs them before anything is applied, so a
  * malformed request is refused whole and changes nothing.
  */
+import { isExpiry } from './ttl';
 import { isVersion, type Version } from './version';
 import { PUT_VIAS, type OpsRequest, type WireOp } from './wire';
 
@@ -25,8 +26,8 @@ export interface OpsCheckLimits {
 const OP_NAMES = new Set(['get', 'put', 'scan', 'prepare', 'propose']);
 
 function isWireEntry(x: unknown): boolean {
-  const e = x as { ver?: unknown; val?: unknown };
-  return typeof e === 'object' && e !== null && isVersion(e.ver) && (e.val === null || typeof e.val === 'string');
+  const e = x as { ver?: unknown; val?: unknown; exp?: unknown };
+  return typeof e === 'object' && e !== null && isVersion(e.ver) && (e.val === null || typeof e.val === 'string') && isExpiry(e.exp);
 }
 
 /** Why one operation is malformed, or null. */
@@ -48,6 +49,7 @@ export function opProblem(x: unknown, partitions: number | null): string | null 
       if (!isVersion(o.ver)) return 'put needs a version {ms, c, w}';
       if (o.val !== null && typeof o.val !== 'string') return 'put needs a base64 value or null';
       if (o.cas !== undefined && o.cas !== true) return 'cas is true or absent';
+      if (!isExpiry(o.exp)) return 'exp is a positive integer (ms since the epoch) or absent';
       if (o.via !== undefined && !(PUT_VIAS as readonly unknown[]).includes(o.via)) return `via is one of ${PUT_VIAS.join(', ')} or absent`;
       return null;
     case 'prepare':

@@ -16,6 +16,8 @@ describe('ops frames', () => {
     { op: 'put', p: 1, key: 'all-bytes', ver, val: b64(Buffer.from(Array.from({ length: 256 }, (_, i) => i))) },
     { op: 'put', p: 1, key: 'gone', ver, val: null },
     { op: 'put', p: 2, key: 'c', ver, val: b64('x'), cas: true },
+    { op: 'put', p: 2, key: 'ttl', ver, val: b64('x'), exp: ver.ms + 30_000 },
+    { op: 'put', p: 2, key: 'ttl-cas', ver, val: b64('x'), cas: true, exp: ver.ms + 1000 },
     { op: 'scan', p: 4, prefix: 'b/', after: null, limit: 10 },
     { op: 'prepare', p: 5, key: 'k', ballot: ver },
   ];
@@ -37,6 +39,7 @@ describe('ops frames', () => {
         { ok: true, entry: { ver, val: b64('v') } },
         { ok: true, entry: { ver, val: null } },
         { ok: true, entry: { ver, val: '' } },
+        { ok: true, entry: { ver, val: b64('lives'), exp: ver.ms + 5000 } },
         { ok: true, outcome: 'applied' },
         { ok: true, outcome: 'duplicate' },
         { ok: true, outcome: 'stale', cur: ver },

@@ -14,10 +14,10 @@
  *   version    = ms:f64  c:f64  writer:string
  *   bytes      = length:u32  raw
  *   op         = 1:u8 p:u32 key:string                                     (get)
- *              | 2:u8 p:u32 key:string version flags:u8 [bytes]           (put; flags 1: tombstone, 2: cas)
+ *              | 2:u8 p:u32 key:string version flags:u8 [exp:f64] [bytes] (put; flags 1: tombstone, 2: cas, 4: exp follows)
  *              | 255:u8 json:bytes                                          (anything else)
  *   result     = 1:u8                                                       (get: no entry)
- *              | 2:u8 version flags:u8 [bytes]                              (get: entry; flags 1: tombstone)
+ *              | 2:u8 version flags:u8 [exp:f64] [bytes]                    (get: entry; flags 1: tombstone, 4: exp follows)
  *              | 3:u8 outcome:u8 hasCur:u8 [version]                        (put)
  *              | 4:u8 code:string hasMessage:u8 [message:string]            (refused)
  *              | 255:u8 json:bytes                                          (anything else)
@@ -27,7 +27,7 @@
  */
 import type { ErrorCode } from './errors';
 import type { Timestamp, Version } from './version';
-import type { OpsResponse, PutOutcome, WireOp, WireResult } from './wire';
+import type { OpsResponse, PutOutcome, WireEntry, WireOp, WireResult } from './wire';
 
 /** Sent once by the client when it opens a connection: tells the server this is not HTTP. */
 export const OPS_FRAME_PREFACE = Buffer.from('FOGB2\r\n\r\n', 'latin1');
@@ -40,6 +40,8 @@ export const OPS_OPENING_LINE_BYTES_MAX = 256;
 /** length + id. */
 export const OPS_FRAME_HEADER_BYTES = 8;
 const STRING_BYTES_MAX = 0xffff;
+/** Put and entry flag: an expiry (f64) follows the flags. */
+const FLAG_EXP = 4;
 const OUTCOMES: readonly PutOutcome[] = ['applied', 'duplicate', 'stale'];
 
 export class FrameError extends Error {}
@@ -198,7 +200,8 @@ export function encodeOpsRequest(id: number, epoch: number, ops: readonly WireOp
       w.u32(op.p);
       w.str(op.key);
       w.version(op.ver);
-      w.u8((op.val === null ? 1 : 0) | (op.cas ? 2 : 0));
+      w.u8((op.val === null ? 1 : 0) | (op.cas ? 2 : 0) | (op.exp !== undefined ? FLAG_EXP : 0));
+      if (op.exp !== undefined) w.f64(op.exp);
       if (op.val !== null) w.base64(op.val);
     } else {
       w.u8(255);
@@ -226,8 +229,11 @@ export function decodeOpsRequest(frame: Buffer): { id: number; epoch: number; op
       const key = r.str();
       const ver = r.version();
       const flags = r.u8();
+      const exp = flags & FLAG_EXP ? r.f64() : undefined;
       const val = flags & 1 ? null : r.raw().toString('base64');
-      ops[i] = flags & 2 ? { op: 'put', p, key, ver, val, cas: true } : { op: 'put', p, key, ver, val };
+      const op: WireOp = flags & 2 ? { op: 'put', p, key, ver, val, cas: true } : { op: 'put', p, key, ver, val };
+      if (exp !== undefined) op.exp = exp;
+      ops[i] = op;
     } else if (kind === 255) {
       ops[i] = r.json() as WireOp;
     } else throw new FrameError(`unknown operation kind ${kind}`);
@@ -251,7 +257,8 @@ export function encodeOpsResponse(id: number, res: OpsResponse): Buffer {
       else if (fits(x.entry.ver.w)) {
         w.u8(2);
         w.version(x.entry.ver);
-        w.u8(x.entry.val === null ? 1 : 0);
+        w.u8((x.entry.val === null ? 1 : 0) | (x.entry.exp !== undefined ? FLAG_EXP : 0));
+        if (x.entry.exp !== undefined) w.f64(x.entry.exp);
         if (x.entry.val !== null) w.base64(x.entry.val);
       } else {
         w.u8(255);
@@ -311,7 +318,10 @@ export function decodeOpsResponse(frame: Buffer): DecodedOpsResponse {
     else if (t === 2) {
       const ver = r.version();
       const flags = r.u8();
-      results[i] = { ok: true, entry: { ver, val: flags & 1 ? null : r.raw().toString('base64') } };
+      const exp = flags & FLAG_EXP ? r.f64() : undefined;
+      const entry: WireEntry = { ver, val: flags & 1 ? null : r.raw().toString('base64') };
+      if (exp !== undefined) entry.exp = exp;
+      results[i] = { ok: true, entry };
     } else if (t === 3) {
       const outcome = OUTCOMES[r.u8()];
       if (!outcome) throw new FrameError('unknown put outcome');

@@ -32,6 +32,14 @@ export function parseVersion(text: string): Version | null {
   return { ms, c, w: m[3] };
 }
 
+/** Version order (timestamp, then writer id): <0 when a is older than b, >0 when newer, 0 when equal. */
+export function compareVersions(a: Version, b: Version): number {
+  if (a.ms !== b.ms) return a.ms < b.ms ? -1 : 1;
+  if (a.c !== b.c) return a.c < b.c ? -1 : 1;
+  if (a.w !== b.w) return a.w < b.w ? -1 : 1;
+  return 0;
+}
+
 export function isTimestamp(x: unknown): x is Timestamp {
   const t = x as Timestamp;
   return (

@@ -15,6 +15,8 @@ export interface WireEntry {
   ver: Version;
   /** base64 value, or null for a tombstone. */
   val: string | null;
+  /** Expiry (ms since the epoch, see ttl.ts); absent when the value does not expire. */
+  exp?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export const PUT_VIAS: readonly PutVia[] = ['repair', 'hint'];
 export type WireOp =
   | { op: 'get'; p: number; key: string }
   /** cas: this put commits a conditional round; the replica remembers its version (see CasPromise.commits). */
-  | { op: 'put'; p: number; key: string; ver: Version; val: string | null; cas?: true; via?: PutVia }
+  | { op: 'put'; p: number; key: string; ver: Version; val: string | null; cas?: true; via?: PutVia; /** Expiry (ttl.ts). */ exp?: number }
   /** Entries of partition p whose key starts with prefix, after the cursor, in key order; tombstones included. */
   | { op: 'scan'; p: number; prefix: string; after: string | null; limit: number }
   /** Conditional writes (Paxos, phase 1): promise to refuse ballots below this one. */

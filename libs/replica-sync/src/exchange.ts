@@ -1,4 +1,5 @@
-import type { Entry } from '@fog/lww';
+import { plainBytes, plainEntry, type Entry } from '@fog/lww';
+import { decodeWireEntry, encodeWireEntry } from '@fog/protocol';
 import { bucketCount, diffDigests, digestEntries, pickBuckets, type Digest } from './digest';
 import { bucketOf } from './hash';
 import { keyVersion, reconcile, type KeyVersion } from './reconcile';
@@ -19,11 +20,11 @@ export function computeDigest(view: Pick<ReplicaView, 'entries'>, partition: num
 }
 
 export function encodeAeEntry(key: string, e: Entry): AeEntry {
-  return { key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
+  return { key, ...encodeWireEntry(plainEntry(e)) };
 }
 
 export function decodeAeEntry(e: AeEntry): Entry {
-  return { ver: e.ver, value: e.val === null ? null : Buffer.from(e.val, 'base64') };
+  return decodeWireEntry(e);
 }
 
 /** Replier, step 1: compare the requester's digests with ours. */
@@ -69,7 +70,8 @@ export function collectEntries(view: ReplicaView, partition: number, keys: reado
   for (const key of keys) {
     const e = view.get(partition, key);
     if (!e) continue;
-    const size = e.value ? e.value.length : 0;
+    // Plain bytes: what the entry costs on the wire (a compressed one leaves the node plain).
+    const size = plainBytes(e) ?? 0;
     if (entries.length >= keysMax || (entries.length > 0 && bytes + size > bytesMax)) return { entries, truncated: true };
     bytes += size;
     entries.push(encodeAeEntry(key, e));

@@ -49,6 +49,8 @@ export interface VersionLike {
  * Two independent 32-bit hashes of (key, version, tombstone flag). The value is left out: a
  * version names one value (a frontend stamps each write with a fresh clock tick, and every
  * copy of that write carries the same value), so hashing values would cost bytes for nothing.
+ * The same holds for a value's expiry (derived from the stamp) and for how a node stores it
+ * (compressed or not): neither is hashed, so digests of replicas agree whatever each does.
  */
 export function entryHash(key: string, ver: VersionLike, tombstone: boolean): [number, number] {
   const msLow = ver.ms % 0x100000000;

@@ -44,6 +44,8 @@ export interface Hint {
   readonly ver: Version;
   /** The value as it travels (base64), or null for a tombstone. */
   readonly val: string | null;
+  /** Expiry of a value written with a ttl (ms since the epoch); absent: none. */
+  readonly exp?: number;
   /** When the hint was queued (or last replaced by a newer version of the key). */
   readonly queuedMs: number;
   /** Bytes it is charged for against hintBytesPerNodeMax. */
@@ -132,7 +134,7 @@ export class HintQueue {
   }
 
   /** Keep a write that `node` missed. */
-  add(node: string, partition: number, key: string, ver: Version, val: string | null, nowMs: number): AddResult {
+  add(node: string, partition: number, key: string, ver: Version, val: string | null, nowMs: number, exp?: number): AddResult {
     let q = this.queues.get(node);
     if (!q) {
       q = { hints: new Map(), bytes: 0, inflight: null, retryAtMs: 0, backoffMs: this.limits.retryBackoffMinMs, wasUp: true };
@@ -160,7 +162,7 @@ export class HintQueue {
       this.remove(q, id, old);
       this.counters.replaced++;
     }
-    q.hints.set(id, { node, partition, key, ver, val, queuedMs: nowMs, bytes });
+    q.hints.set(id, exp === undefined ? { node, partition, key, ver, val, queuedMs: nowMs, bytes } : { node, partition, key, ver, val, exp, queuedMs: nowMs, bytes });
     q.bytes += bytes;
     this.hintCount++;
     this.byteCount += bytes;

@@ -1,4 +1,4 @@
-import { isVersion, type Version } from '@fog/protocol';
+import { isExpiry, isVersion, type Version } from '@fog/protocol';
 import { isDigest, type Digest } from './digest';
 import type { KeyVersion } from './reconcile';
 import type { GroupSummary, PartitionSummaryEntry } from './tree';
@@ -17,6 +17,8 @@ export interface AeEntry {
   key: string;
   ver: Version;
   val: string | null;
+  /** Expiry of a value written with a ttl (ms since the epoch); absent: none. */
+  exp?: number;
 }
 
 /** Level 0: "these are my group summaries of the partitions we share (per my table); which differ?" */
@@ -119,7 +121,7 @@ function isKeyVersion(x: unknown): x is KeyVersion {
 }
 
 export function isAeEntry(x: unknown): x is AeEntry {
-  return isObj(x) && isStr(x.key) && isVersion(x.ver) && (x.val === null || isStr(x.val));
+  return isObj(x) && isStr(x.key) && isVersion(x.ver) && (x.val === null || isStr(x.val)) && isExpiry(x.exp);
 }
 
 /** A reason the message is malformed, or null. Bounds are the receiver's. */

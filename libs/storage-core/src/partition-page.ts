@@ -1,5 +1,5 @@
-import type { LwwStore } from '@fog/lww';
-import type { WireEntry } from '@fog/protocol';
+import { plainBytes, plainEntry, type LwwStore } from '@fog/lww';
+import { encodeWireEntry, type WireEntry } from '@fog/protocol';
 import { sortedKeysAfter } from './partition-keys';
 
 export const PARTITION_PAGE_DEFAULTS = {
@@ -32,10 +32,11 @@ export function pagePartition(store: LwwStore, partition: number, after: string 
   for (const key of keys) {
     if (entries.length >= keysMax) break;
     const e = store.get(partition, key)!;
-    const size = e.value ? e.value.length : 0;
+    // Plain bytes: what the entry costs on the wire (a compressed one leaves the node plain).
+    const size = plainBytes(e) ?? 0;
     if (entries.length > 0 && bytes + size > bytesMax) break;
     bytes += size;
-    entries.push({ key, ver: e.ver, val: e.value === null ? null : e.value.toString('base64') });
+    entries.push({ key, ...encodeWireEntry(plainEntry(e)) });
   }
   const exhausted = entries.length === keys.length;
   const page: PartitionPage = { entries, next: exhausted ? null : entries[entries.length - 1].key };
@@ -46,6 +47,6 @@ export function pagePartition(store: LwwStore, partition: number, after: string 
 /** Value bytes held in a partition (tombstones hold none), counted as a copy counts them. */
 export function partitionValueBytes(store: LwwStore, partition: number): number {
   let bytes = 0;
-  for (const [, e] of store.entries(partition)) if (e.value) bytes += e.value.length;
+  for (const [, e] of store.entries(partition)) bytes += plainBytes(e) ?? 0;
   return bytes;
 }

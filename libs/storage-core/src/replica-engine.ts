@@ -1,8 +1,8 @@
 import { DIGEST_BUCKETS, NO_HORIZON_MS, PartitionDigests } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
-import { LwwStore, type Entry } from '@fog/lww';
-import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireEntry, WireOp, WireResult } from '@fog/protocol';
-import { isVersion, partitionCount } from '@fog/protocol';
+import { compressEntry, goneSinceMs, LwwStore, plainEntry, type CompressionConfig, type Entry } from '@fog/lww';
+import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireOp, WireResult } from '@fog/protocol';
+import { decodeWireEntry, encodeWireEntry, isExpiry, isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
 import { applySurfaceOp } from './surface-ops';
 
@@ -63,6 +63,8 @@ export class ReplicaEngine {
   readonly digests = new PartitionDigests(DIGEST_BUCKETS);
   /** Per partition: the newest stamp of a tombstone purged here (absent: none purged). */
   private readonly horizons = new Map<number, number>();
+  /** Store values compressed when that saves bytes (value-codec in libs/lww); null: never. */
+  compression: CompressionConfig | null = null;
   /** Bytes of entries (keys, values, per-entry overhead) this node may hold; null: no limit. */
   memoryLimitBytes: number | null = null;
   /** Asked before new data is stored: a code refuses it (the app closes it when its disk log fails). */
@@ -91,7 +93,10 @@ export class ReplicaEngine {
    * after H, so that a frontend re-stamps a client write above it). Without this, a replica
    * that was away longer than the grace period would bring deleted keys back.
    */
-  ingest(source: IngestSource, partition: number, key: string, entry: Entry): IngestResult {
+  ingest(source: IngestSource, partition: number, key: string, offered: Entry): IngestResult {
+    // Compressed before admission, so that the memory limit counts the bytes stored. Replayed
+    // entries are already as this node stored them.
+    const entry = this.compression && source !== 'replay' ? compressEntry(offered, this.compression) : offered;
     if (source !== 'replay') {
       const refusal = this.admit(partition, key, entry);
       if (refusal) return { outcome: 'refused', code: refusal };
@@ -152,19 +157,25 @@ export class ReplicaEngine {
   }
 
   /**
-   * Purge tombstones stamped before `beforeMs` and raise each partition's horizon to the
-   * newest stamp it purged. The caller persists the raised horizons.
+   * Purge tombstones stamped before `beforeMs` and values that expired before it (an expired
+   * value is gone like a deleted one), and raise each partition's horizon to the newest stamp
+   * it purged, so that no older write of those keys comes back. The caller persists the
+   * raised horizons.
    */
   collectTombstones(beforeMs: number): { purged: number; raised: Array<{ partition: number; ms: number }> } {
     const newest = new Map<number, number>();
+    const purgeable = (e: Entry) => {
+      const since = goneSinceMs(e);
+      return since !== null && since < beforeMs;
+    };
     for (const p of this.store.partitionIds()) {
       for (const [, e] of this.store.entries(p)) {
-        if (e.value === null && e.ver.ms < beforeMs && e.ver.ms > (newest.get(p) ?? NO_HORIZON_MS)) newest.set(p, e.ver.ms);
+        if (purgeable(e) && e.ver.ms > (newest.get(p) ?? NO_HORIZON_MS)) newest.set(p, e.ver.ms);
       }
     }
     if (newest.size === 0) return { purged: 0, raised: [] };
     for (const p of newest.keys()) {
-      for (const [key, e] of this.store.entries(p)) if (e.value === null && e.ver.ms < beforeMs) this.digests.update(p, key, e, undefined);
+      for (const [key, e] of this.store.entries(p)) if (purgeable(e)) this.digests.update(p, key, e, undefined);
     }
     const purged = this.store.purgeTombstones(beforeMs);
     const raised: Array<{ partition: number; ms: number }> = [];
@@ -235,12 +246,12 @@ export class ReplicaEngine {
     }
     if (op.op === 'get') {
       const e = this.store.get(op.p, op.key);
-      return { ok: true, entry: e ? encode(e) : null };
+      return { ok: true, entry: e ? encodeWireEntry(plainEntry(e)) : null };
     }
     if (op.op === 'put') {
-      if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string')) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
+      if (!isVersion(op.ver) || (op.val !== null && typeof op.val !== 'string') || !isExpiry(op.exp)) return { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
       this.clock.observe(op.ver, nowMs);
-      const entry: Entry = { ver: op.ver, value: op.val === null ? null : Buffer.from(op.val, 'base64') };
+      const entry: Entry = decodeWireEntry(op);
       const r = this.ingest(op.via === 'hint' ? 'hint' : op.via === 'repair' ? 'repair' : 'client', op.p, op.key, entry);
       if (r.outcome === 'refused') return { ok: false, code: r.code };
       if (op.cas === true) this.cas.committed(op.p, op.key, op.ver, nowMs);
@@ -255,8 +266,4 @@ export class ReplicaEngine {
     }
     return applySurfaceOp(this.store, this.cas, op, nowMs) ?? { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
   }
-}
-
-function encode(e: Entry): WireEntry {
-  return { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') };
 }

@@ -1,4 +1,4 @@
-import type { LwwStore } from '@fog/lww';
+import { isGone, plainBytes, type LwwStore } from '@fog/lww';
 import type { WireScanItem } from '@fog/protocol';
 import { sortedKeysAfter } from './partition-keys';
 
@@ -12,15 +12,16 @@ export interface ScanPage {
  * Entries of one partition whose key starts with `prefix` and sorts after `after`, in key
  * order (JavaScript string order, as partition pages use), at most `limit` of them.
  * Tombstones are included so that a reader merging several replicas can tell a deleted item
- * from one a replica has not received.
+ * from one a replica has not received. A value expired at `nowMs` is listed as a tombstone.
+ * Sizes are of the plain values.
  */
-export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number): ScanPage {
+export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number, nowMs = Number.NEGATIVE_INFINITY): ScanPage {
   const keys = sortedKeysAfter(store, partition, after, prefix);
   const items: WireScanItem[] = [];
   for (const key of keys) {
     if (items.length >= limit) break;
     const e = store.get(partition, key)!;
-    items.push({ key, ver: e.ver, size: e.value === null ? null : e.value.length });
+    items.push({ key, ver: e.ver, size: isGone(e, nowMs) ? null : plainBytes(e) });
   }
   return { items, more: keys.length > items.length };
 }

@@ -1,5 +1,5 @@
-import type { LwwStore } from '@fog/lww';
-import { DEFAULT_LIMITS, isVersion, type WireEntry, type WireOp, type WireResult } from '@fog/protocol';
+import { plainEntry, type LwwStore } from '@fog/lww';
+import { DEFAULT_LIMITS, encodeWireEntry, isExpiry, isVersion, type WireEntry, type WireOp, type WireResult } from '@fog/protocol';
 import type { CasRegisters } from './cas-registers';
 import { scanPartition } from './scan';
 
@@ -8,7 +8,7 @@ export const SCAN_ITEMS_MAX = DEFAULT_LIMITS.listItemsMax;
 
 function isWireEntry(x: unknown): x is WireEntry {
   const e = x as WireEntry;
-  return typeof e === 'object' && e !== null && isVersion(e.ver) && (e.val === null || typeof e.val === 'string');
+  return typeof e === 'object' && e !== null && isVersion(e.ver) && (e.val === null || typeof e.val === 'string') && isExpiry(e.exp);
 }
 
 /**
@@ -21,7 +21,7 @@ export function applySurfaceOp(store: LwwStore, cas: CasRegisters, op: WireOp, n
       if (!Number.isSafeInteger(op.limit) || op.limit < 1 || (op.after !== null && typeof op.after !== 'string')) {
         return { ok: false, code: 'FOG_ERR_BAD_REQUEST', message: 'scan needs a limit >= 1 and a string or null cursor' };
       }
-      const page = scanPartition(store, op.p, op.prefix, op.after, Math.min(op.limit, SCAN_ITEMS_MAX));
+      const page = scanPartition(store, op.p, op.prefix, op.after, Math.min(op.limit, SCAN_ITEMS_MAX), nowMs);
       return { ok: true, items: page.items, more: page.more };
     }
     case 'prepare': {
@@ -31,7 +31,7 @@ export function applySurfaceOp(store: LwwStore, cas: CasRegisters, op: WireOp, n
       if (promise.granted) {
         // Read in the same step as the promise: no write can slip between the two.
         const e = store.get(op.p, op.key);
-        promise.entry = e ? { ver: e.ver, val: e.value === null ? null : e.value.toString('base64') } : null;
+        promise.entry = e ? encodeWireEntry(plainEntry(e)) : null;
       }
       return { ok: true, promise };
     }

@@ -12,7 +12,12 @@ import { crc32 } from './crc32';
  *
  * Bodies (integers little-endian; ms and c are float64s holding safe integers):
  *   entry      partition:u32 keyLen:u32 key[utf8] ms:f64 c:f64 writerLen:u16 writer[utf8]
- *              flags:u8 (bit 0: tombstone) [valueLen:u32 value]   (value only when not a tombstone)
+ *              flags:u8 (bit 0: tombstone, bit 1: expires, bit 2: compressed) [exp:f64]
+ *              [plainLen:u32] [valueLen:u32 value]
+ *              (plainLen only with bit 2: the value is raw deflate of that many plain bytes)
+ *              (exp only with bit 1, the expiry of a value written with a ttl; value only when
+ *              not a tombstone; records without bit 1, all that older versions wrote, read as
+ *              before)
  *   horizon    partition:u32 ms:f64        tombstones of this partition stamped at or before ms
  *                                          may have been purged (see libs/replica-sync)
  *   drop       partition:u32               the node stopped holding this partition
@@ -39,6 +44,9 @@ export const RECORD_KIND = {
 } as const;
 
 const FLAG_TOMBSTONE = 0x01;
+const FLAG_EXPIRES = 0x02;
+const FLAG_COMPRESSED = 0x04;
+const FLAGS_KNOWN = FLAG_TOMBSTONE | FLAG_EXPIRES | FLAG_COMPRESSED;
 
 export type LogRecord =
   | { kind: 'entry'; partition: number; key: string; entry: Entry }
@@ -75,7 +83,11 @@ function payloadOf(rec: LogRecord): Buffer {
       const writerBytes = Buffer.byteLength(rec.entry.ver.w, 'utf8');
       if (writerBytes > 0xffff) throw new RangeError('writer id too long');
       const value = rec.entry.value;
-      const size = 1 + 4 + 4 + keyBytes + 8 + 8 + 2 + writerBytes + 1 + (value ? 4 + value.length : 0);
+      const exp = rec.entry.exp;
+      if (exp !== undefined) assertSafeMs(exp, 'exp');
+      const z = value ? rec.entry.z : undefined;
+      if (z !== undefined) assertU32(z, 'plain length');
+      const size = 1 + 4 + 4 + keyBytes + 8 + 8 + 2 + writerBytes + 1 + (exp !== undefined ? 8 : 0) + (z !== undefined ? 4 : 0) + (value ? 4 + value.length : 0);
       const b = transient(size);
       let o = b.writeUInt8(RECORD_KIND.entry, 0);
       o = b.writeUInt32LE(rec.partition, o);
@@ -85,7 +97,9 @@ function payloadOf(rec: LogRecord): Buffer {
       o = b.writeDoubleLE(rec.entry.ver.c, o);
       o = b.writeUInt16LE(writerBytes, o);
       o += b.write(rec.entry.ver.w, o, writerBytes, 'utf8');
-      o = b.writeUInt8(value ? 0 : FLAG_TOMBSTONE, o);
+      o = b.writeUInt8((value ? 0 : FLAG_TOMBSTONE) | (exp !== undefined ? FLAG_EXPIRES : 0) | (z !== undefined ? FLAG_COMPRESSED : 0), o);
+      if (exp !== undefined) o = b.writeDoubleLE(exp, o);
+      if (z !== undefined) o = b.writeUInt32LE(z, o);
       if (value) value.copy(b, b.writeUInt32LE(value.length, o));
       return b;
     }
@@ -182,7 +196,21 @@ function decodeUnchecked(buf: Buffer, start: number, end: number): LogRecord | n
       const flags = buf.readUInt8(o);
       o += 1;
       const ver = { ms, c, w };
-      if (!isVersion(ver) || (flags & ~FLAG_TOMBSTONE) !== 0) return null;
+      if (!isVersion(ver) || (flags & ~FLAGS_KNOWN) !== 0) return null;
+      let exp: number | undefined;
+      if (flags & FLAG_EXPIRES) {
+        need(8);
+        exp = buf.readDoubleLE(o);
+        o += 8;
+        if (!Number.isSafeInteger(exp) || exp <= 0) return null;
+      }
+      let z: number | undefined;
+      if (flags & FLAG_COMPRESSED) {
+        if (flags & FLAG_TOMBSTONE) return null;
+        need(4);
+        z = buf.readUInt32LE(o);
+        o += 4;
+      }
       let value: Buffer | null = null;
       if (!(flags & FLAG_TOMBSTONE)) {
         need(4);
@@ -194,7 +222,10 @@ function decodeUnchecked(buf: Buffer, start: number, end: number): LogRecord | n
         o += valueLen;
       }
       if (o !== end) return null;
-      return { kind: 'entry', partition, key, entry: { ver, value } };
+      const entry: { ver: typeof ver; value: Buffer | null; exp?: number; z?: number } = { ver, value };
+      if (exp !== undefined) entry.exp = exp;
+      if (z !== undefined) entry.z = z;
+      return { kind: 'entry', partition, key, entry };
     }
     case RECORD_KIND.horizon: {
       need(12);

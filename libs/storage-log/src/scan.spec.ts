@@ -1,5 +1,5 @@
 import type { Entry } from '@fog/lww';
-import { RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX, encodeRecord, type LogRecord } from './record';
+import { RECORD_HEADER_BYTES, RECORD_PAYLOAD_BYTES_MAX, encodeRecord, frameCrc, type LogRecord } from './record';
 import { scanRecords } from './scan';
 import { SNAPSHOT_FORMAT_VERSION, readSnapshot, parseSegmentFileName, segmentFileName } from './index';
 
@@ -24,6 +24,8 @@ describe('record encoding', () => {
     ['an empty value (not a tombstone)', rec(0, 'empty', entry(1, ''))],
     ['a tombstone', rec(255, 'gone', entry(99, null, 'fe-2', 7))],
     ['a binary value and a non-ASCII key', rec(65535, 'clé-ключ-🔑', { ver: { ms: 2 ** 52, c: 2 ** 40, w: 'w:x@y' }, value: Buffer.from([0, 255, 1, 254]) })],
+    ['a value with an expiry', rec(4, 'ttl', { ver: { ms: 1_700_000_000_000, c: 3, w: 'fe-1' }, value: Buffer.from('soon'), exp: 1_700_000_030_000 })],
+    ['a compressed value with an expiry', rec(4, 'z', { ver: { ms: 1_700_000_000_000, c: 0, w: 'fe-1' }, value: Buffer.from([1, 2, 3]), exp: 1_700_000_030_000, z: 4096 })],
     ['a horizon', { kind: 'horizon', partition: 7, ms: 1_700_000_000_123 }],
     ['a partition drop', { kind: 'drop', partition: 9 }],
     ['a snapshot header', { kind: 'snap-begin', formatVersion: SNAPSHOT_FORMAT_VERSION, createdAtMs: 5, firstSegment: 42 }],
@@ -39,6 +41,36 @@ describe('record encoding', () => {
     const [a, b] = scanRecords(Buffer.concat([encodeRecord(rec(1, 'a', entry(1, ''))), encodeRecord(rec(1, 'b', entry(1, null)))])).records;
     expect(a.kind === 'entry' && a.entry.value).toEqual(Buffer.alloc(0));
     expect(b.kind === 'entry' && b.entry.value).toBeNull();
+  });
+
+  it('reads an entry record laid out as before expiries existed', () => {
+    // Built by hand in the pre-ttl layout: kind, partition, key, ms, c, writer, flags, value.
+    const key = Buffer.from('old');
+    const writer = Buffer.from('fe-9');
+    const value = Buffer.from('kept');
+    const payload = Buffer.alloc(1 + 4 + 4 + key.length + 8 + 8 + 2 + writer.length + 1 + 4 + value.length);
+    let o = payload.writeUInt8(0x01, 0);
+    o = payload.writeUInt32LE(5, o);
+    o = payload.writeUInt32LE(key.length, o);
+    o += key.copy(payload, o);
+    o = payload.writeDoubleLE(1_600_000_000_000, o);
+    o = payload.writeDoubleLE(2, o);
+    o = payload.writeUInt16LE(writer.length, o);
+    o += writer.copy(payload, o);
+    o = payload.writeUInt8(0, o);
+    o = payload.writeUInt32LE(value.length, o);
+    value.copy(payload, o);
+    const frame = Buffer.alloc(RECORD_HEADER_BYTES + payload.length);
+    frame.writeUInt32LE(payload.length, 0);
+    payload.copy(frame, RECORD_HEADER_BYTES);
+    frame.writeUInt32LE(frameCrc(frame, 0, payload.length), 4);
+    expect(scanRecords(frame).records).toEqual([rec(5, 'old', { ver: { ms: 1_600_000_000_000, c: 2, w: 'fe-9' }, value })]);
+    // And a record without an expiry is still written in that layout, byte for byte.
+    expect(encodeRecord(rec(5, 'old', { ver: { ms: 1_600_000_000_000, c: 2, w: 'fe-9' }, value }))).toEqual(frame);
+  });
+
+  it('refuses to encode an expiry that is not a safe integer', () => {
+    expect(() => encodeRecord(rec(1, 'k', { ver: { ms: 1, c: 0, w: 'w' }, value: Buffer.from('v'), exp: 1.5 }))).toThrow(RangeError);
   });
 
   it.each<[string, LogRecord]>([

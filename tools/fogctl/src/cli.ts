@@ -1,6 +1,6 @@
 import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
-import { BUILD_VERSION, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
+import { BUILD_VERSION, parseDurationMs, parseTtl, WATCH_LIMITS, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { formatDuration, formatRate, movesPending, partitionsHeld, progressBar, progressLine, renderPlan, renderStatus, table } from './format';
 
@@ -74,16 +74,23 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .option('json', { type: 'boolean', default: false, describe: 'print JSON on stdout, for scripts' })
     .option('timeout-ms', { type: 'number', default: FOGCTL_DEFAULTS.requestTimeoutMs, describe: 'ms one request may take' })
     .command('get <key>', 'print the value of KEY (raw bytes; --json: with its version)', (y) =>
-      y.positional('key', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read: 1..K, one, quorum, all' }),
-    (a) => { action = (c) => get(io, c, a.key, level(a.r)); })
+      y.positional('key', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas to read: 1..K, one, quorum, all' })
+        .option('after', { type: 'string', describe: 'a receipt: answer with this version (as put printed it) or a newer one' }),
+    (a) => { action = (c) => get(io, c, a.key, level(a.r), a.after); })
     .command('put <key> [value]', 'store VALUE under KEY (VALUE or --file FILE; - for either reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))).option('if-none-match', { type: 'boolean', describe: 'only create: fail with exit 4 if KEY has a value' }),
-    (a) => { action = (c) => put(io, c, 'put', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ifNoneMatch: a['if-none-match'] ? '*' : undefined }); })
+    (a) => { action = (c) => put(io, c, 'put', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ifNoneMatch: a['if-none-match'] ? '*' : undefined, ttl: ttlOption(a.ttl) }); })
+    .command('watch <key>', 'print the value of KEY each time it changes (a blocking read per change; --once: the first change only)', (y) =>
+      y.positional('key', { type: 'string', demandOption: true })
+        .option('since', { type: 'string', describe: 'wait for a version newer than this one (default: the version the key has now)' })
+        .option('wait', { type: 'string', default: '30s', describe: 'how long one blocking read waits before it asks again (at most 120s)' })
+        .option('once', { type: 'boolean', default: false, describe: 'exit after the first change' }),
+    (a) => { action = (c) => watch(io, c, a.key, a.since, a.wait, a.once); })
     .command(['delete <key>', 'del <key>'], 'delete KEY', (y) => writeOptions(y.positional('key', { type: 'string', demandOption: true })),
       (a) => { action = (c) => del(io, c, a.key, { w: level(a.w), ifMatch: a['if-match'] }); })
     .command('append <key> [value]', 'append VALUE to the value of KEY (VALUE or --file FILE; - reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))),
-    (a) => { action = (c) => put(io, c, 'append', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'] }); })
+    (a) => { action = (c) => put(io, c, 'append', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ttl: ttlOption(a.ttl) }); })
     .command('locate <key>', 'show the partition and replicas of KEY and why each replica holds it', (y) => y.positional('key', { type: 'string', demandOption: true }),
       (a) => { action = (c) => locate(io, c, a.key); })
     .command('batch <file>', 'run the operations of a JSON file {"ops": [...]} (- for stdin) in one request', (y) =>
@@ -163,7 +170,8 @@ function writeOptions<T>(y: Argv<T>) {
 }
 
 function valueOptions<T>(y: Argv<T>) {
-  return y.option('file', { type: 'string', describe: 'read the value from this file (- for stdin)' });
+  return y.option('file', { type: 'string', describe: 'read the value from this file (- for stdin)' })
+    .option('ttl', { type: 'string', describe: 'the value expires after this long: 30s, 5m, 2h, 7d (a bare number is seconds)' });
 }
 
 function fail(io: CliIo, c: Common, err: FogClientError): number {
@@ -195,16 +203,45 @@ function textOrBase64(value: Buffer): { value: string; encoding: 'utf8' | 'base6
   return Buffer.from(text, 'utf8').equals(value) ? { value: text, encoding: 'utf8' } : { value: value.toString('base64'), encoding: 'base64' };
 }
 
-async function get(io: CliIo, c: Common, key: string, r: ConsistencyLevel | undefined): Promise<number> {
-  const got = await withClient(c, (client) => client.get(key, { r }));
+async function get(io: CliIo, c: Common, key: string, r: ConsistencyLevel | undefined, after?: string): Promise<number> {
+  const got = await withClient(c, (client) => client.get(key, after === undefined ? { r } : { r, after }));
   if (!got) {
     io.stderr(`fogctl: FOG_ERR_NOT_FOUND: no such key\n`);
     if (c.json) io.stdout(`${JSON.stringify({ error: { code: 'FOG_ERR_NOT_FOUND', message: 'no such key', status: 404 } })}\n`);
     return EXIT.notFound;
   }
-  if (c.json) io.stdout(`${JSON.stringify({ key, version: got.version, partition: got.partition, bytes: got.value.length, ...textOrBase64(got.value) })}\n`);
+  if (c.json) io.stdout(`${JSON.stringify({ key, version: got.version, partition: got.partition, bytes: got.value.length, ...(got.ttlMs !== undefined ? { ttlMs: got.ttlMs } : {}), ...textOrBase64(got.value) })}\n`);
   else io.stdout(got.value);
   return EXIT.ok;
+}
+
+/** --ttl, checked before anything is sent (a bad one is a usage error, exit 2). */
+function ttlOption(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const r = parseTtl(text);
+  if (!r.ok) throw new UsageError(`--ttl: ${r.message}`);
+  return text;
+}
+
+async function watch(io: CliIo, c: Common, key: string, from: string | undefined, waitText: string, once: boolean): Promise<number> {
+  const wait = parseDurationMs(waitText, 0, WATCH_LIMITS.watchWaitMsMax, '--wait');
+  if (!wait.ok) throw new UsageError(wait.message);
+  return withClient(c, async (client) => {
+    let version: string | null = from ?? (await client.get(key))?.version ?? null;
+    for (;;) {
+      const w = await client.watch(key, version, { waitMs: wait.ms });
+      if (!w.changed) continue;
+      version = w.version ?? version;
+      if (c.json) {
+        const body = w.value
+          ? { key, version: w.version, bytes: w.value.value.length, ...textOrBase64(w.value.value) }
+          : { key, version: w.version ?? null, deleted: true };
+        io.stdout(`${JSON.stringify(body)}\n`);
+      } else if (w.value) io.stdout(Buffer.concat([w.value.value, Buffer.from('\n')]));
+      else io.stdout(`(deleted at ${w.version ?? 'an unknown version'})\n`);
+      if (once) return EXIT.ok;
+    }
+  });
 }
 
 async function readInput(io: CliIo, file: string): Promise<Buffer> {
@@ -228,7 +265,7 @@ async function put(io: CliIo, c: Common, kind: 'put' | 'append', key: string, va
   const bytes = await readValue(io, value, file);
   const res = await withClient(c, (client) => (kind === 'put' ? client.put(key, bytes, opts) : client.append(key, bytes, opts)));
   if (c.json) io.stdout(`${JSON.stringify(res)}\n`);
-  else io.stdout(`OK ${kind} version ${res.version} partition ${res.partition.toString(16)} replicas ${res.replicas}${res.bytes !== undefined ? ` bytes ${res.bytes}` : ''}\n`);
+  else io.stdout(`OK ${kind} version ${res.version} partition ${res.partition.toString(16)} replicas ${res.replicas}${res.bytes !== undefined ? ` bytes ${res.bytes}` : ''}${res.expiresAtMs !== undefined ? ` expires ${new Date(res.expiresAtMs).toISOString()}` : ''}\n`);
   return EXIT.ok;
 }
 

@@ -21,7 +21,7 @@ function fakeIo(stdin = ''): CliIo & { out: string; err: string } {
 }
 
 describe('fogctl arguments', () => {
-  it.each(['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan'])('has --help for %s', async (cmd) => {
+  it.each(['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan', 'watch'])('has --help for %s', async (cmd) => {
     const io = fakeIo();
     expect(await runCli([cmd, '--help'], io)).toBe(EXIT.ok);
     expect(io.out).toContain(`fogctl ${cmd}`);
@@ -38,7 +38,7 @@ describe('fogctl arguments', () => {
   it('lists every command and the exit codes in --help', async () => {
     const io = fakeIo();
     expect(await runCli(['--help'], io)).toBe(EXIT.ok);
-    for (const cmd of ['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan']) expect(io.out).toContain(`fogctl ${cmd}`);
+    for (const cmd of ['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan', 'watch']) expect(io.out).toContain(`fogctl ${cmd}`);
     expect(io.out).toMatch(/Exit codes: 0 ok/);
   });
 
@@ -48,6 +48,9 @@ describe('fogctl arguments', () => {
     [['get'], /Not enough non-option arguments/],
     [['put', 'k'], /give VALUE, or --file/],
     [['put', 'k', 'v', '--file', 'f'], /not both/],
+    [['put', 'k', 'v', '--ttl', 'soon'], /--ttl: ttl is a whole number/],
+    [['append', 'k', 'v', '--ttl', '10ms'], /--ttl: ttl must be between/],
+    [['watch', 'k', '--wait', '10m'], /--wait must be between/],
     [['batch', 'missing.json'], /cannot read missing.json/],
     [['batch', '-'], /stdin is not JSON/],
     [['decommission', 'n', '--timeout-s', '0'], /must be positive/],
