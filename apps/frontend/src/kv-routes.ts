@@ -66,7 +66,7 @@ export function mountKvRoutes(router: Router, ctx: V1Context): void {
   router.put('/kv/:key', op('kv_put'), value, asyncHandler((req, res) => writeValue(ctx, req, res, target(req), bodyBytes(req))));
   router.delete('/kv/:key', op('kv_delete'), asyncHandler((req, res) => writeValue(ctx, req, res, target(req), null)));
   router.post('/kv/:key/append', op('kv_append'), value, asyncHandler((req, res) => appendValue(ctx, req, res, target(req))));
-  // An empty key has no path segment: say so rather than "no such route".
+  // An empty key has no path segment: say so rather than "no such route" (GET lists, see scan-route.ts).
   router.all(['/kv', '/kv/'], op('kv_get'), () => {
     throw new FogError('FOG_ERR_KEY_MISSING', 'the key is the path segment after /v1/kv/');
   });

@@ -218,7 +218,7 @@ export class StorageNode {
     // The copier may ask for smaller pages (its throttle's burst); never larger than ours.
     const bytesMax = typeof body.bytesMax === 'number' && Number.isSafeInteger(body.bytesMax) && body.bytesMax > 0
       ? Math.min(body.bytesMax, PARTITION_PAGE_DEFAULTS.pageBytesMax) : PARTITION_PAGE_DEFAULTS.pageBytesMax;
-    return pagePartition(this.engine.store, p, body.after as string | null, limit, bytesMax);
+    return pagePartition(this.engine.keys, p, body.after as string | null, limit, bytesMax);
   }
 
   /** Body limits of internal routes, counting refusals under `op`. */

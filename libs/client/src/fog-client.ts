@@ -2,7 +2,7 @@ import axios, { type AxiosInstance, type Method } from 'axios';
 import http from 'node:http';
 import {
   HEADERS, V1_PATHS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
-  type ErrorBody, type LocateResponse, type WriteResponse,
+  type ErrorBody, type LocateResponse, type ScanResponse, type WriteResponse,
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 import { FrontendPool } from './frontend-pool';
@@ -43,6 +43,20 @@ export interface WriteOptions {
   ifMatch?: string;
   /** '*': write only if the key has no value (create). */
   ifNoneMatch?: '*';
+}
+
+export interface ScanOptions extends ReadOptions {
+  prefix?: string;
+  /** The previous page's `next`. */
+  after?: string;
+  /** Items per page (default 100, at most scanItemsMax). */
+  limit?: number;
+  /** Names, versions and sizes only: no values. */
+  keysOnly?: boolean;
+  /** Only this partition (0..16^D-1). */
+  partition?: number;
+  /** List bucket items too, under their internal keys (bucket U+0001 item). */
+  withBucketItems?: boolean;
 }
 
 /** A write's answer, with how many replicas acknowledged it (from x-fog-replicas). */
@@ -187,6 +201,29 @@ export class FogClient {
       ...(r.value !== undefined ? { value: Buffer.from(r.value, r.encoding === 'base64' ? 'base64' : 'utf8') } : {}),
       ...(r.error !== undefined ? { error: r.error } : {}),
     }));
+  }
+
+  /**
+   * One page of the keyspace in key order (GET /v1/kv): keys starting with `prefix`, after the
+   * cursor `after`; pass the answer's `next` as `after` for the following page (null: the end).
+   */
+  async scan(opts: ScanOptions = {}): Promise<ScanResponse> {
+    const path = `${V1_PATHS.kv}${query({
+      prefix: opts.prefix || undefined, after: opts.after, limit: opts.limit, keys: opts.keysOnly ? 'only' : undefined, r: opts.r,
+      partition: opts.partition, buckets: opts.withBucketItems ? 'include' : undefined,
+    })}`;
+    return this.json<ScanResponse>(await this.send('GET', path, undefined, {}, 'any'));
+  }
+
+  /** Every item of the keyspace (or under a prefix) in key order, page after page. */
+  async *scanAll(opts: Omit<ScanOptions, 'after'> = {}): AsyncGenerator<ScanResponse['items'][number]> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.scan({ ...opts, after });
+      yield* page.items;
+      if (page.next === null) return;
+      after = page.next;
+    }
   }
 
   /** The partition, epoch and replicas of a key, with why each replica holds it. */

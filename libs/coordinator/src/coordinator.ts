@@ -5,7 +5,9 @@ import { FogError, type ErrorCode, type PartitionTable, type Version, type WireE
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
-import { mergeScanPages, type ScanPageReply, type ScanResult } from './scan-merge';
+import {
+  KEYSPACE_SCAN_DEFAULTS, mergeKeyspacePages, mergeScanPages, perPartitionScanLimit, type PartitionScanPage, type ScanPageReply, type ScanResult,
+} from './scan-merge';
 
 /** Chooses the replicas a read asks, in order (a batch shares one order per partition). */
 export type ReadOrder = (table: PartitionTable, partition: number) => string[];
@@ -303,9 +305,36 @@ export class Coordinator {
 
   /** One page of the entries of a partition whose keys start with prefix, merged over r replicas. */
   async scan(placeBy: string, prefix: string, after: string | null, limit: number, r: number): Promise<ScanResult> {
+    return this.scanPartition(partitionOf(placeBy, this.requireTable().digits), prefix, after, limit, r);
+  }
+
+  /**
+   * One page of the whole keyspace (or of the partitions named), in key order: every
+   * partition's replicas are asked as a quorum read asks them (r replicas, newest version
+   * wins, tombstones hidden), at most `inFlightMax` partitions at once, and the pages merged.
+   */
+  async scanKeyspace(req: { prefix: string; after: string | null; limit: number; r: number; partitions?: number[]; inFlightMax?: number }): Promise<{ items: ScanResult['items']; next: string | null }> {
+    const table = this.requireTable();
+    const partitions = req.partitions ?? Array.from({ length: table.partitions.length }, (_, p) => p);
+    const perPartition = perPartitionScanLimit(req.limit, partitions.length);
+    const pages: PartitionScanPage[] = new Array(partitions.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < partitions.length) {
+        const i = next++;
+        const page = await this.scanPartition(partitions[i], req.prefix, req.after, perPartition, req.r);
+        pages[i] = { items: page.items, next: page.next };
+      }
+    };
+    const inFlight = Math.max(1, Math.min(req.inFlightMax ?? KEYSPACE_SCAN_DEFAULTS.scanPartitionsInFlightMax, partitions.length));
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    return mergeKeyspacePages(pages, req.limit);
+  }
+
+  /** One page of one partition's entries whose keys start with prefix, merged over r replicas. */
+  async scanPartition(partition: number, prefix: string, after: string | null, limit: number, r: number): Promise<ScanResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
-      const partition = partitionOf(placeBy, table.digits);
       const replicas = table.partitions[partition].replicas;
       if (replicas.length < r) throw quorumError('read', r, 0, replicas.length);
       const order = this.readOrder(table, partition);

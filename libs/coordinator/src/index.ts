@@ -8,3 +8,4 @@ export * from './locate';
 export * from './bucket-key';
 export * from './preconditions';
 export * from './batch-request';
+export * from './scan-request';

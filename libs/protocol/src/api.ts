@@ -69,6 +69,21 @@ export interface BucketListResponse {
   next: string | null;
 }
 
+/** One item of a keyspace scan (GET /v1/kv): the value is left out with `keys=only`. */
+export interface ScanItem {
+  key: string;
+  version: string;
+  bytes: number;
+  value?: string;
+  encoding?: ValueEncoding;
+}
+
+export interface ScanResponse {
+  items: ScanItem[];
+  /** Pass as `after` for the next page; null once every partition is exhausted. */
+  next: string | null;
+}
+
 /** Paths of the v1 API. */
 export const V1_PATHS = {
   kv: '/v1/kv',

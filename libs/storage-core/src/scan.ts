@@ -1,6 +1,5 @@
-import type { LwwStore } from '@fog/lww';
 import type { WireScanItem } from '@fog/protocol';
-import { sortedKeysAfter } from './partition-keys';
+import type { OrderedKeyIndex } from './ordered-keys';
 
 export interface ScanPage {
   items: WireScanItem[];
@@ -14,12 +13,12 @@ export interface ScanPage {
  * Tombstones are included so that a reader merging several replicas can tell a deleted item
  * from one a replica has not received.
  */
-export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number): ScanPage {
-  const keys = sortedKeysAfter(store, partition, after, prefix);
+export function scanPartition(index: OrderedKeyIndex, partition: number, prefix: string, after: string | null, limit: number): ScanPage {
+  const keys = index.keysAfter(partition, after, prefix, limit + 1);
   const items: WireScanItem[] = [];
   for (const key of keys) {
     if (items.length >= limit) break;
-    const e = store.get(partition, key)!;
+    const e = index.store.get(partition, key)!;
     items.push({ key, ver: e.ver, size: e.value === null ? null : e.value.length });
   }
   return { items, more: keys.length > items.length };

@@ -13,6 +13,8 @@ export const FOGCTL_DEFAULTS = {
   decommissionTimeoutS: 600,
   /** decommission: pause between two looks at the cluster. */
   pollIntervalMs: 500,
+  /** ls: keys asked per request. */
+  lsPageSize: 1000,
   /** decommission: width assumed when the terminal does not say. */
   terminalColumnsDefault: 80,
 } as const;
@@ -81,6 +83,12 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .command('append <key> [value]', 'append VALUE to the value of KEY (VALUE or --file FILE; - reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))),
     (a) => { action = (c) => put(io, c, 'append', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'] }); })
+    .command('ls [prefix]', 'list keys in order (all, or those starting with PREFIX), every partition merged; --json: one line per key with version and size', (y) =>
+      y.positional('prefix', { type: 'string' })
+        .option('r', { type: 'string', describe: 'replicas each partition is read from: 1..K, one, quorum, all' })
+        .option('limit', { type: 'number', describe: 'stop after this many keys' })
+        .option('page-size', { type: 'number', default: FOGCTL_DEFAULTS.lsPageSize, describe: 'keys asked per request' }),
+    (a) => { action = (c) => ls(io, c, a.prefix ?? '', level(a.r), a.limit, a['page-size']); })
     .command('locate <key>', 'show the partition and replicas of KEY and why each replica holds it', (y) => y.positional('key', { type: 'string', demandOption: true }),
       (a) => { action = (c) => locate(io, c, a.key); })
     .command('batch <file>', 'run the operations of a JSON file {"ops": [...]} (- for stdin) in one request', (y) =>
@@ -229,6 +237,19 @@ async function del(io: CliIo, c: Common, key: string, opts: WriteOptions): Promi
   if (c.json) io.stdout(`${JSON.stringify(res)}\n`);
   else io.stdout(`OK delete version ${res.version} partition ${res.partition.toString(16)} replicas ${res.replicas}\n`);
   return EXIT.ok;
+}
+
+async function ls(io: CliIo, c: Common, prefix: string, r: ConsistencyLevel | undefined, limit: number | undefined, pageSize: number): Promise<number> {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+  if (!(Number.isInteger(pageSize) && pageSize > 0)) throw new UsageError('--page-size must be a positive integer');
+  return withClient(c, async (client) => {
+    let n = 0;
+    for await (const item of client.scanAll({ prefix, r, keysOnly: true, limit: limit === undefined ? pageSize : Math.min(pageSize, limit) })) {
+      io.stdout(c.json ? `${JSON.stringify(item)}\n` : `${item.key}\n`);
+      if (limit !== undefined && ++n >= limit) break;
+    }
+    return EXIT.ok;
+  });
 }
 
 async function locate(io: CliIo, c: Common, key: string): Promise<number> {
