@@ -19,7 +19,19 @@ export function mountScanRoute(router: Router, ctx: V1Context): void {
     const page = await ctx.coordinator.scanKeyspace({
       prefix: scan.prefix, after: scan.after, limit: scan.limit, r, partitions: scan.partition === null ? undefined : [scan.partition],
     });
-    const listed = scan.withBucketItems ? page.items : page.items.filter((i) => !isBucketItemKey(i.key));
+    let listed = scan.withBucketItems ? page.items : page.items.filter((i) => !isBucketItemKey(i.key));
+    let nextCursor = page.next;
+    if (!scan.keysOnly) {
+      // Values ride in the answer: stop the page before it holds more than requestBodyBytesMax
+      // value bytes (by the sizes listed), always keeping one item so that paging moves on.
+      let bytes = 0;
+      let keep = 0;
+      while (keep < listed.length && (keep === 0 || bytes + (listed[keep].size ?? 0) <= ctx.limits.requestBodyBytesMax)) bytes += listed[keep++].size ?? 0;
+      if (keep < listed.length) {
+        listed = listed.slice(0, keep);
+        nextCursor = listed[keep - 1].key;
+      }
+    }
     let items: ScanItem[];
     if (scan.keysOnly) items = listed.map((i) => ({ key: i.key, version: formatVersion(i.ver), bytes: i.size ?? 0 }));
     else {
@@ -37,7 +49,7 @@ export function mountScanRoute(router: Router, ctx: V1Context): void {
       await Promise.all(Array.from({ length: Math.min(KEYSPACE_SCAN_DEFAULTS.scanPartitionsInFlightMax, Math.max(1, listed.length)) }, worker));
       items = read.filter((i): i is ScanItem => i !== null);
     }
-    const body: ScanResponse = { items, next: page.next };
+    const body: ScanResponse = { items, next: nextCursor };
     res.json(body);
   }));
 }

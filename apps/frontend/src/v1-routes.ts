@@ -3,6 +3,7 @@ import { mountBatchRoute } from './batch-route';
 import { mountBucketRoutes } from './bucket-routes';
 import { mountKvRoutes } from './kv-routes';
 import { mountLocateRoute } from './locate-route';
+import { mountRestoreRoute } from './restore-route';
 import { mountScanRoute } from './scan-route';
 import type { V1Context } from './v1-context';
 
@@ -14,5 +15,6 @@ export function v1Router(ctx: V1Context): express.Router {
   mountBatchRoute(router, ctx);
   mountBucketRoutes(router, ctx);
   mountLocateRoute(router, ctx);
+  mountRestoreRoute(router, ctx);
   return router;
 }

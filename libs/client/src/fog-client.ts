@@ -2,7 +2,7 @@ import axios, { type AxiosInstance, type Method } from 'axios';
 import http from 'node:http';
 import {
   HEADERS, V1_PATHS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
-  type ErrorBody, type LocateResponse, type ScanResponse, type WriteResponse,
+  type ErrorBody, type LocateResponse, type RestoreRequestEntry, type RestoreResponse, type ScanResponse, type TopologyResponse, type WriteResponse,
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 import { FrontendPool } from './frontend-pool';
@@ -224,6 +224,20 @@ export class FogClient {
       if (page.next === null) return;
       after = page.next;
     }
+  }
+
+  /** The table's shape (epoch, digits, partitions, K) and the frontends of the cluster. */
+  async topology(): Promise<TopologyResponse> {
+    return this.json<TopologyResponse>(await this.send('GET', V1_PATHS.topology, undefined, {}, 'any'));
+  }
+
+  /**
+   * Write back entries of a backup with their versions (POST /v1/restore): a key written since
+   * with a newer version keeps it. One result per entry, in order. Repeating a restore is safe.
+   */
+  async restore(entries: RestoreRequestEntry[], opts: { w?: ConsistencyLevel } = {}): Promise<RestoreResponse['results']> {
+    const body = Buffer.from(JSON.stringify({ entries }), 'utf8');
+    return this.json<RestoreResponse>(await this.send('POST', `${V1_PATHS.restore}${query({ w: opts.w })}`, body, { 'content-type': 'application/json' }, 'any')).results;
   }
 
   /** The partition, epoch and replicas of a key, with why each replica holds it. */

@@ -226,6 +226,39 @@ export class Coordinator {
   }
 
   /**
+   * Write an entry with the version it already has (a restore from a backup), to every replica
+   * of its partition, merged last-writer-wins as any write is: where a replica holds a newer
+   * version (written since the backup), that one stays. Resolves once `w` active replicas hold
+   * this version or a newer one: `restored` when none held newer, `newer` otherwise. Not
+   * coalesced with client writes and never re-stamped: the version is the point.
+   */
+  async restore(key: string, ver: Version, value: Buffer, w: number, place: KeyPlacement = {}): Promise<{ outcome: 'restored' | 'newer'; partition: number; acks: number }> {
+    // Later writes from this frontend are stamped above what it restores.
+    this.deps.clock.observe(ver, this.deps.nowMs());
+    const encoded = value.toString('base64');
+    for (let fenceRetry = 0; ; fenceRetry++) {
+      const table = this.requireTable();
+      const partition = partitionOf(place.placeBy ?? key, table.digits);
+      const entry = table.partitions[partition];
+      const active = new Set(entry.replicas);
+      if (active.size < w) throw quorumError('write', w, 0, active.size);
+      const round = await this.putRound(table, partition, key, ver, encoded, [...entry.replicas, ...entry.pending], active, w);
+      if (round.kind === 'acked') {
+        if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded);
+        return { outcome: 'restored', partition, acks: round.acks };
+      }
+      // A replica holds this version or a newer one: the newer one stays, as it would for any
+      // write that lost last-writer-wins; the entry was offered to every replica.
+      if (round.kind === 'stale') return { outcome: 'newer', partition, acks: round.acks };
+      if (round.kind === 'fenced' && fenceRetry === 0) {
+        await this.deps.refreshTable();
+        continue;
+      }
+      throw writeFailure(w, round.acks, active.size, round.errors);
+    }
+  }
+
+  /**
    * Read from `r` active replicas (retrying others on failure) and return the newest entry.
    *
    * Concurrent reads of one key share quorum reads: while one is in flight, the reads that

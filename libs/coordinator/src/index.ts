@@ -9,3 +9,4 @@ export * from './bucket-key';
 export * from './preconditions';
 export * from './batch-request';
 export * from './scan-request';
+export * from './restore-request';

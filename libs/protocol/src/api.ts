@@ -84,10 +84,42 @@ export interface ScanResponse {
   next: string | null;
 }
 
+/** One entry of POST /v1/restore (a line of a backup file, without its partition). */
+export interface RestoreRequestEntry {
+  key: string;
+  version: string;
+  value: string;
+  encoding?: ValueEncoding;
+}
+
+export interface RestoreResultItem {
+  key: string;
+  status: number;
+  /** restored: this version is now held; newer: a replica held a newer version, which stays. */
+  outcome?: 'restored' | 'newer';
+  error?: ErrorBody['error'];
+}
+
+export interface RestoreResponse {
+  results: RestoreResultItem[];
+}
+
+/** GET /v1/topology: the table's shape as this frontend holds it, and the frontends it knows. */
+export interface TopologyResponse {
+  epoch: number;
+  digits: number;
+  partitions: number;
+  redundancy: number;
+  /** Addresses (host:port) of the frontends the controller lists as up, this one included. */
+  frontends?: string[];
+}
+
 /** Paths of the v1 API. */
 export const V1_PATHS = {
   kv: '/v1/kv',
   batch: '/v1/batch',
   buckets: '/v1/buckets',
   locate: '/v1/locate',
+  restore: '/v1/restore',
+  topology: '/v1/topology',
 } as const;
