@@ -2,7 +2,7 @@ import express from 'express';
 import { randomInt } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
-import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
+import { Coordinator, REPLICA_OUTCOMES, TOPOLOGY_DEFAULTS, liveFrontends, type CoordinatorEvents } from '@fog/coordinator';
 import {
   ControllerLink, InflightBytes, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
@@ -120,6 +120,35 @@ export class FrontendNode {
     return true;
   }
 
+  private frontendsKnown: { list: string[]; atMs: number } | null = null;
+  private frontendsFetch: Promise<string[]> | null = null;
+
+  /**
+   * The frontends of the cluster as the controller lists them, reused for
+   * frontendListMaxAgeMs; while the controller cannot be asked, the last list known (or this
+   * frontend alone). One fetch at a time however many clients ask.
+   */
+  private frontendList(): Promise<string[]> {
+    const known = this.frontendsKnown;
+    if (known && Date.now() - known.atMs < TOPOLOGY_DEFAULTS.frontendListMaxAgeMs) return Promise.resolve(known.list);
+    if (!this.frontendsFetch) {
+      this.frontendsFetch = this.link.clusterView().then(
+        (view) => {
+          const list = liveFrontends(view, this.cfg.address);
+          this.frontendsKnown = { list, atMs: Date.now() };
+          return list;
+        },
+        (err: Error) => {
+          this.log.warn('frontend list unavailable', { error: err.message });
+          return known?.list ?? [this.cfg.address];
+        },
+      ).finally(() => {
+        this.frontendsFetch = null;
+      });
+    }
+    return this.frontendsFetch;
+  }
+
   private redundancy(): number {
     if (!this.table) throw new FogError('FOG_ERR_NO_TABLE');
     return this.table.redundancy;
@@ -133,7 +162,7 @@ export class FrontendNode {
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
     }), () => this.notReadyReasons());
-    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table };
+    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, frontends: () => this.frontendList() };
     mountOriginalRoutes(app, ctx);
 
     // ---- v1 REST (docs/api.md) ----

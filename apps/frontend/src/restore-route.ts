@@ -35,11 +35,12 @@ export function mountRestoreRoute(router: Router, ctx: V1Context): void {
   }));
 
   // What a tool that goes partition by partition (a backup) needs to know of the table.
-  router.get('/topology', op('topology'), (_req, res) => {
+  router.get('/topology', op('topology'), asyncHandler(async (_req, res) => {
     const t = ctx.table();
     if (!t) throw new FogError('FOG_ERR_NO_TABLE');
     const body: TopologyResponse = { epoch: t.epoch, digits: t.digits, partitions: partitionCount(t.digits), redundancy: t.redundancy };
+    if (ctx.frontends) body.frontends = await ctx.frontends();
     res.json(body);
-  });
+  }));
 }
 

@@ -7,6 +7,8 @@ export interface V1Context {
   coordinator: Coordinator;
   limits: Limits;
   table: () => PartitionTable | null;
+  /** The frontends of the cluster (from the controller, cached), for clients that discover them. */
+  frontends?: () => Promise<string[]>;
 }
 
 export function redundancy(ctx: V1Context): number {

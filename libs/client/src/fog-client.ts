@@ -16,6 +16,8 @@ export const CLIENT_DEFAULTS = {
   frontendDownForMs: 2_000,
   /** Largest answer accepted, bytes (a batch of large values is the biggest). */
   responseBytesMax: 64 * 1024 * 1024,
+  /** With discovery on: how often the client asks a frontend for the cluster's frontends again. */
+  discoverIntervalMs: 30_000,
 } as const;
 
 export interface FogClientOptions {
@@ -27,6 +29,13 @@ export interface FogClientOptions {
   responseBytesMax?: number;
   /** Wall clock, for the failover bookkeeping (tests pass their own). */
   nowMs?: () => number;
+  /**
+   * Learn the cluster's other frontends from the ones given (GET /v1/topology), before the
+   * first request and every discoverIntervalMs after, and spread requests over all of them.
+   * One address is then enough to start.
+   */
+  discover?: boolean;
+  discoverIntervalMs?: number;
 }
 
 export type Bytes = Buffer | Uint8Array | string;
@@ -139,9 +148,13 @@ export class FogClient {
   private readonly agent: http.Agent;
   private readonly pool: FrontendPool;
   private readonly nowMs: () => number;
+  private readonly discoverIntervalMs: number | null;
+  private discoveredAtMs = -Infinity;
+  private discovering: Promise<void> | null = null;
 
   constructor(options: FogClientOptions) {
     const o = { ...CLIENT_DEFAULTS, ...options };
+    this.discoverIntervalMs = options.discover ? o.discoverIntervalMs : null;
     this.pool = new FrontendPool(options.frontends.map(baseUrl), o.frontendDownForMs);
     this.nowMs = options.nowMs ?? Date.now;
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.socketsMaxPerFrontend });
@@ -232,6 +245,30 @@ export class FogClient {
   }
 
   /**
+   * Ask a frontend for the cluster's frontends and add them to the ones this client uses.
+   * Returns the addresses added. Called by itself with the `discover` option.
+   */
+  async discoverFrontends(): Promise<string[]> {
+    const topo = this.json<TopologyResponse>(await this.sendRaw('GET', V1_PATHS.topology, undefined, {}, 'any'));
+    this.discoveredAtMs = this.nowMs();
+    return this.pool.add((topo.frontends ?? []).map(baseUrl));
+  }
+
+  /** With discovery on, learn the frontends when the list is older than the interval (a failure leaves the list as it is). */
+  private async maybeDiscover(): Promise<void> {
+    if (this.discoverIntervalMs === null || this.nowMs() - this.discoveredAtMs < this.discoverIntervalMs) return;
+    if (!this.discovering) {
+      this.discovering = this.discoverFrontends().then(() => undefined, () => {
+        // Retry no sooner than the interval: the requests themselves still fail over.
+        this.discoveredAtMs = this.nowMs();
+      }).finally(() => {
+        this.discovering = null;
+      });
+    }
+    await this.discovering;
+  }
+
+  /**
    * Write back entries of a backup with their versions (POST /v1/restore): a key written since
    * with a newer version keeps it. One result per entry, in order. Repeating a restore is safe.
    */
@@ -259,6 +296,11 @@ export class FogClient {
 
   /** @internal */
   async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode): Promise<RawResponse> {
+    await this.maybeDiscover();
+    return this.sendRaw(method, path, body, headers, retry);
+  }
+
+  private async sendRaw(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode): Promise<RawResponse> {
     const tried: string[] = [];
     let last: FogClientError | null = null;
     for (const frontend of this.pool.order(this.nowMs())) {

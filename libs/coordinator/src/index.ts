@@ -10,3 +10,4 @@ export * from './preconditions';
 export * from './batch-request';
 export * from './scan-request';
 export * from './restore-request';
+export * from './topology';

@@ -1,6 +1,7 @@
 import type { WireScanItem } from '@fog/protocol';
 import { mergeKeyspacePages, perPartitionScanLimit, type PartitionScanPage } from './scan-merge';
 import { parseScanRequest, placeByOfKey } from './scan-request';
+import { liveFrontends } from './topology';
 
 const item = (key: string): WireScanItem => ({ key, ver: { ms: 1, c: 0, w: 'fe' }, size: 1 });
 
@@ -88,5 +89,14 @@ describe('parseScanRequest', () => {
   it('places a bucket item by its bucket', () => {
     expect(placeByOfKey('bkt\u0001item')).toBe('bkt');
     expect(placeByOfKey('plain')).toBe('plain');
+  });
+});
+
+describe('liveFrontends', () => {
+  const node = (id: string, role: 'frontend' | 'storage', state: 'up' | 'down', address: string) => ({ id, role, state, address, zone: 'z', weight: 1, lastHeartbeatAgoMs: 0 });
+  it('lists the frontends that are up, by address, with the asking frontend always in', () => {
+    const view = { nodes: [node('f2', 'frontend', 'up', 'h:8002'), node('s1', 'storage', 'up', 'h:7101'), node('f3', 'frontend', 'down', 'h:8003'), node('f1', 'frontend', 'up', 'h:8001')] };
+    expect(liveFrontends(view, 'h:8001')).toEqual(['h:8001', 'h:8002']);
+    expect(liveFrontends({ nodes: [] }, 'h:9')).toEqual(['h:9']);
   });
 });
