@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { partitionOf } from '@fog/partitioning';
-import type { BatchResponse, ScanResponse } from '@fog/protocol';
+import type { BatchResponse, LocateResponse, ScanResponse } from '@fog/protocol';
 import { installProcessSafetyNet, jsonOf, request, useCluster, type HttpResponse } from './harness';
 import { useFogctl } from './fogctl-process';
 
 installProcessSafetyNet();
 
+const GiB = 1024 ** 3;
 const K = 3;
 const D = 2; // 256 partitions: a scan merges all of them
 const KEYS = 1200;
@@ -19,7 +21,11 @@ function ok(res: HttpResponse, what: string): HttpResponse {
 }
 
 describe('keyspace scans and the original API on the real stack', () => {
-  const { cluster, it } = useCluster({ storage: 3, frontends: 2, redundancy: K, digits: D, label: 'keyspace' });
+  // Storage 0 weighs by its memory limit (4 GiB: weight 2), storage 1 by its CPUs, storage 2 by the flag's default.
+  const { cluster, it } = useCluster({
+    storage: 3, frontends: 2, redundancy: K, digits: D, label: 'keyspace',
+    storageArgs: (i) => (i === 0 ? ['--weight', 'auto:memory', '--max-memory-bytes', String(4 * GiB)] : i === 1 ? ['--weight', 'auto:cpu'] : []),
+  });
   const fogctl = useFogctl();
   const fe = (i = 0) => cluster().frontendUrl(i);
   const written = new Map<string, string>();
@@ -67,6 +73,28 @@ describe('keyspace scans and the original API on the real stack', () => {
     expect(ls.out.split('\n').filter(Boolean)).toEqual(want);
     const first = await fogctl(['ls', `${run}/`, '--limit', '5', '--json', '--frontend', fe(1).replace('http://', '')]);
     expect(first.out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { key: string }).key)).toEqual(want.slice(0, 5));
+  });
+
+  it('derives weights from capacity (--weight auto), reports them at registration, and locate says so', async () => {
+    const c = cluster();
+    const view = jsonOf<{ nodes: Array<{ id: string; weight: number; weightBasis?: Record<string, unknown> }> }>(ok(await request('GET', `${c.controllerUrl}/v1/cluster`), 'cluster'));
+    const byId = new Map(view.nodes.map((n) => [n.id, n]));
+    expect(byId.get(c.storageId(0))).toMatchObject({ weight: 2, weightBasis: { mode: 'auto:memory', memoryBytes: 4 * GiB, memorySource: 'limit', limitedBy: 'memory', cpus: os.availableParallelism() } });
+    expect(byId.get(c.storageId(1))).toMatchObject({ weight: Math.min(100, os.availableParallelism()), weightBasis: { mode: 'auto:cpu', limitedBy: 'cpu' } });
+    expect(byId.get(c.storageId(2))?.weight).toBe(1);
+    expect(byId.get(c.storageId(2))?.weightBasis).toBeUndefined();
+    // The table carries the derived weights (placement uses them).
+    const table = await c.table();
+    expect(table.nodes[c.storageId(0)].weight).toBe(2);
+
+    const loc = jsonOf<LocateResponse>(ok(await request('GET', `${fe()}/v1/locate/${enc(`${run}/where`)}`), 'locate'));
+    const replica = (i: number) => loc.replicas.find((r) => r.id === c.storageId(i))!;
+    expect(replica(0).weightReason).toBe(`weight 2 from --weight auto:memory: ${os.availableParallelism()} CPUs, 4.0 GiB memory limit (by memory alone)`);
+    expect(replica(2).weightReason).toBe('weight 1 (set by --weight)');
+    const text = await fogctl(['locate', `${run}/where`, '--frontend', fe(1).replace('http://', '')]);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain(`Its weight 2 from --weight auto:memory`);
+    expect(text.out).toMatch(/WEIGHT/);
   });
 
   it('refuses a bad scan with a clear 400 and no listing', async () => {

@@ -9,7 +9,7 @@ import {
 } from '@fog/http-kit';
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, quorumOf,
-  tableProblem, type Limits, type PartitionTable, type TableProblem,
+  tableProblem, type ClusterNodeView, type Limits, type PartitionTable, type TableProblem, type WeightBasis,
 } from '@fog/protocol';
 import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
@@ -120,33 +120,43 @@ export class FrontendNode {
     return true;
   }
 
-  private frontendsKnown: { list: string[]; atMs: number } | null = null;
-  private frontendsFetch: Promise<string[]> | null = null;
+  private membersKnown: { nodes: ClusterNodeView[]; atMs: number } | null = null;
+  private membersFetch: Promise<ClusterNodeView[] | null> | null = null;
 
   /**
-   * The frontends of the cluster as the controller lists them, reused for
-   * frontendListMaxAgeMs; while the controller cannot be asked, the last list known (or this
-   * frontend alone). One fetch at a time however many clients ask.
+   * The cluster's members as the controller lists them, reused for frontendListMaxAgeMs;
+   * while the controller cannot be asked, the last list known (null: none yet). One fetch at a
+   * time however many clients ask.
    */
-  private frontendList(): Promise<string[]> {
-    const known = this.frontendsKnown;
-    if (known && Date.now() - known.atMs < TOPOLOGY_DEFAULTS.frontendListMaxAgeMs) return Promise.resolve(known.list);
-    if (!this.frontendsFetch) {
-      this.frontendsFetch = this.link.clusterView().then(
+  private members(): Promise<ClusterNodeView[] | null> {
+    const known = this.membersKnown;
+    if (known && Date.now() - known.atMs < TOPOLOGY_DEFAULTS.frontendListMaxAgeMs) return Promise.resolve(known.nodes);
+    if (!this.membersFetch) {
+      this.membersFetch = this.link.clusterView().then(
         (view) => {
-          const list = liveFrontends(view, this.cfg.address);
-          this.frontendsKnown = { list, atMs: Date.now() };
-          return list;
+          this.membersKnown = { nodes: view.nodes, atMs: Date.now() };
+          return view.nodes;
         },
         (err: Error) => {
-          this.log.warn('frontend list unavailable', { error: err.message });
-          return known?.list ?? [this.cfg.address];
+          this.log.warn('cluster members unavailable', { error: err.message });
+          return known?.nodes ?? null;
         },
       ).finally(() => {
-        this.frontendsFetch = null;
+        this.membersFetch = null;
       });
     }
-    return this.frontendsFetch;
+    return this.membersFetch;
+  }
+
+  /** The frontends of the cluster that are up (at least this one). */
+  private async frontendList(): Promise<string[]> {
+    return liveFrontends({ nodes: (await this.members()) ?? [] }, this.cfg.address);
+  }
+
+  private async weightBases(): Promise<ReadonlyMap<string, WeightBasis>> {
+    const out = new Map<string, WeightBasis>();
+    for (const n of (await this.members()) ?? []) if (n.weightBasis) out.set(n.id, n.weightBasis);
+    return out;
   }
 
   private redundancy(): number {
@@ -162,7 +172,7 @@ export class FrontendNode {
     mountStandardRoutes(app, this.metrics, () => ({
       id: this.cfg.id, role: 'frontend', epoch: this.table?.epoch ?? 0, registered: this.link.isRegistered(),
     }), () => this.notReadyReasons());
-    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, frontends: () => this.frontendList() };
+    const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, frontends: () => this.frontendList(), weightBases: () => this.weightBases() };
     mountOriginalRoutes(app, ctx);
 
     // ---- v1 REST (docs/api.md) ----

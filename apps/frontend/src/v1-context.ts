@@ -1,6 +1,6 @@
 import express, { type Request, type RequestHandler } from 'express';
 import type { Coordinator } from '@fog/coordinator';
-import { FogError, checkKey, resolveConsistency, type Limits, type PartitionTable } from '@fog/protocol';
+import { FogError, checkKey, resolveConsistency, type Limits, type PartitionTable, type WeightBasis } from '@fog/protocol';
 
 /** What the v1 routes need from the frontend node. */
 export interface V1Context {
@@ -9,6 +9,8 @@ export interface V1Context {
   table: () => PartitionTable | null;
   /** The frontends of the cluster (from the controller, cached), for clients that discover them. */
   frontends?: () => Promise<string[]>;
+  /** Per storage node, how its weight was derived from capacity (from the controller, cached). */
+  weightBases?: () => Promise<ReadonlyMap<string, WeightBasis>>;
 }
 
 export function redundancy(ctx: V1Context): number {

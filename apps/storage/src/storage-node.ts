@@ -11,7 +11,7 @@ import {
 } from '@fog/http-kit';
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem,
-  opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
+  opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem, type WeightBasis,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { BinaryOpsServer } from './binary-ops';
@@ -37,6 +37,8 @@ export interface StorageConfig {
   controller: string;
   zone: string;
   weight: number;
+  /** Present when the weight was derived from the node's capacity (--weight auto): reported at registration. */
+  weightBasis?: WeightBasis;
   heartbeatIntervalMs: number;
   internalBodyBytesMax: number;
   /** Bytes of internal request bodies buffered at once (DEFAULT_LIMITS.internalInflightBytesMax). */
@@ -81,7 +83,7 @@ export class StorageNode {
     this.registerMetrics();
     this.link = new ControllerLink({
       controller: cfg.controller,
-      self: { id: cfg.id, role: 'storage', address: cfg.address, zone: cfg.zone, weight: cfg.weight },
+      self: { id: cfg.id, role: 'storage', address: cfg.address, zone: cfg.zone, weight: cfg.weight, ...(cfg.weightBasis ? { weightBasis: cfg.weightBasis } : {}) },
       log,
       requestTimeoutMs: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs,
       registerRetryIntervalMs: DEFAULT_TIMEOUTS.registerRetryIntervalMs,

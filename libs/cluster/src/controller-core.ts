@@ -208,6 +208,8 @@ export class ControllerCore {
     const member: Member = existing ?? { ...reg, state: 'up', registeredAtMs: nowMs, lastHeartbeatMs: nowMs };
     const previousState = member.state;
     Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs, ...(boot !== undefined ? { boot } : {}) });
+    if (reg.weightBasis) member.weightBasis = reg.weightBasis;
+    else delete member.weightBasis;
     // A decommissioned node stays out of placement when it restarts: leaving was the
     // operator's decision, and only a new id brings the machine back as a fresh node.
     if (member.state === 'left') return { member, tableChanged: false, previousAddress };

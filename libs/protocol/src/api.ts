@@ -2,6 +2,7 @@
  * JSON shapes of the client-facing v1 API (docs/api.md), shared by the frontend that answers
  * them and the client library that sends them.
  */
+import type { WeightBasis } from './cluster';
 import type { ErrorBody } from './errors';
 
 export type ValueEncoding = 'utf8' | 'base64';
@@ -50,6 +51,11 @@ export interface LocateReplica {
   rank: number;
   why: string | null;
   reason: string;
+  /** The node's weight (its share of partitions), as the table gives it. */
+  weight?: number;
+  /** Where the weight came from: set by --weight, or derived from memory and CPUs (--weight auto). */
+  weightReason?: string;
+  weightBasis?: WeightBasis;
 }
 
 export interface LocateResponse {

@@ -393,9 +393,9 @@ async function locate(io: CliIo, c: Common, key: string): Promise<number> {
     return EXIT.ok;
   }
   io.stdout(`partition ${loc.partitionHex} (${loc.partition}) at epoch ${loc.epoch}; run jobs for this key on: ${loc.preferred ?? '(no replica is up)'}\n\n`);
-  io.stdout(table(['REPLICA', 'ROLE', 'STATE', 'ZONE', 'ADDRESS', 'WHY'], loc.replicas.map((r) => [r.id, r.role, r.state, r.zone, r.address, r.why ?? '-'])));
+  io.stdout(table(['REPLICA', 'ROLE', 'STATE', 'ZONE', 'WEIGHT', 'ADDRESS', 'WHY'], loc.replicas.map((r) => [r.id, r.role, r.state, r.zone, r.weight === undefined ? '-' : `${r.weight}${r.weightBasis ? ' (auto)' : ''}`, r.address, r.why ?? '-'])));
   io.stdout('\n');
-  for (const r of loc.replicas) io.stdout(`${r.id}: ${r.reason}\n`);
+  for (const r of loc.replicas) io.stdout(`${r.id}: ${r.reason}${r.weightReason ? ` Its ${r.weightReason}.` : ''}\n`);
   return EXIT.ok;
 }
 
