@@ -105,6 +105,17 @@ describe('v1 routes', () => {
     expect(one.items.length).toBeLessThan(want.length);
   });
 
+  it('ends a scan page with values before it holds more than requestBodyBytesMax value bytes, and pages on', async () => {
+    const ops = Array.from({ length: 600 }, (_, i) => ({ op: 'put', key: `big/${String(i).padStart(3, '0')}`, value: '8 bytes!' }));
+    for (let i = 0; i < ops.length; i += 3) expect((await call('POST', '/batch', JSON.stringify({ ops: ops.slice(i, i + 3) }), { 'content-type': 'application/json' })).status).toBe(200);
+    const first = await call('GET', '/kv?prefix=big%2F&limit=1000');
+    const items = first.json.items as Array<{ key: string; bytes: number }>;
+    expect(items.length).toBe(LIMITS.requestBodyBytesMax / 8);
+    expect(first.json.next).toBe(items[items.length - 1].key);
+    const all = await scanAll('prefix=big%2F&limit=1000');
+    expect(all.items.map((i) => i.key)).toEqual(ops.map((o) => o.key));
+  });
+
   it('takes keys as percent-encoded path segments: slashes, dots, spaces and the rest are key characters', async () => {
     for (const key of ['a/b', '...', 'a b', 'ü?#%']) {
       const path = `/kv/${encodeURIComponent(key)}`;
