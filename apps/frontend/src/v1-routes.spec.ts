@@ -98,6 +98,9 @@ describe('v1 routes', () => {
     const names = await scanAll('prefix=scan%2F&keys=only&limit=1000');
     expect(names.items.map((i) => i.key)).toEqual(want);
     expect(names.items.every((i) => i.value === undefined && i.bytes > 0)).toBe(true);
+    // Pages of one: the first ends on the bucket item (listed as nothing), and paging goes on past it.
+    const small = await scanAll('prefix=scan&keys=only&limit=1');
+    expect(small.items.map((i) => i.key)).toEqual(want);
     // With bucket items asked for, the bucket's item appears under its internal key.
     const withBuckets = await scanAll('prefix=scan&keys=only&buckets=include');
     expect(withBuckets.items.map((i) => i.key)).toEqual(['scan\u0001x', ...want]);

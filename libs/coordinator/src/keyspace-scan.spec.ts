@@ -86,6 +86,11 @@ describe('parseScanRequest', () => {
     }
     expect(got).toBe(code);
   });
+  it('takes a cursor that is a bucket item key, with or without bucket items listed', () => {
+    expect(parseScanRequest({ after: 'b\u0001x' }, limits, 16).after).toBe('b\u0001x');
+    expect(parseScanRequest({ after: 'b\u0001x', buckets: 'include' }, limits, 16).after).toBe('b\u0001x');
+  });
+
   it('places a bucket item by its bucket', () => {
     expect(placeByOfKey('bkt\u0001item')).toBe('bkt');
     expect(placeByOfKey('plain')).toBe('plain');

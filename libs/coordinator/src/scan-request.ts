@@ -52,8 +52,9 @@ export function parseScanRequest(q: Query, limits: ScanLimits, partitionCount: n
   const afterText = once(q, 'after');
   let after: string | null = null;
   if (afterText !== undefined) {
-    // A cursor is a key this API listed: with bucket items included it may hold the separator.
-    const plain = withBucketItems ? afterText.split(BUCKET_SEPARATOR).join('') : afterText;
+    // A cursor is a key a page ended on, which may be a bucket item's internal key (a page
+    // that leaves bucket items out still stops where the partitions' pages stopped).
+    const plain = afterText.split(BUCKET_SEPARATOR).join('');
     if ((plain.length > 0 && checkKey(plain, limits.keyBytesMax) !== null) || Buffer.byteLength(afterText, 'utf8') > limits.keyBytesMax) {
       throw new FogError('FOG_ERR_BAD_REQUEST', 'after must be a key (the next cursor of the previous page)');
     }
