@@ -335,7 +335,7 @@ async function restore(io: CliIo, c: Common, file: string, w: ConsistencyLevel |
     let flushes = 0;
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
-      const results = await client.restore(pending, { w });
+      const results = await restoreChunk(client, pending, w);
       for (const r of results) {
         if (r.status === 200) counts[r.outcome === 'newer' ? 'newer' : 'restored']++;
         else {
@@ -384,6 +384,20 @@ async function restore(io: CliIo, c: Common, file: string, w: ConsistencyLevel |
     if (counts.failed > 0) io.stderr(`fogctl: ${counts.failed} keys failed: ${[...failedCodes].map(([code, n]) => `${code} x${n}`).join(', ')}; run the restore again (it is safe to repeat)\n`);
     return counts.failed > 0 || !complete ? EXIT.failed : EXIT.ok;
   });
+}
+
+/**
+ * Send entries to POST /v1/restore; a frontend with smaller limits (--batch-items-max,
+ * --request-body-bytes-max) refuses a large request whole, so it is split in halves and sent again.
+ */
+async function restoreChunk(client: FogClient, entries: RestoreRequestEntry[], w: ConsistencyLevel | undefined): Promise<Awaited<ReturnType<FogClient['restore']>>> {
+  try {
+    return await client.restore(entries, { w });
+  } catch (err) {
+    if (!(err instanceof FogClientError) || entries.length < 2 || (err.code !== 'FOG_ERR_BATCH_TOO_LARGE' && err.code !== 'FOG_ERR_BODY_TOO_LARGE')) throw err;
+    const half = Math.ceil(entries.length / 2);
+    return [...(await restoreChunk(client, entries.slice(0, half), w)), ...(await restoreChunk(client, entries.slice(half), w))];
+  }
 }
 
 async function locate(io: CliIo, c: Common, key: string): Promise<number> {
