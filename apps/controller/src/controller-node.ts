@@ -520,7 +520,7 @@ function movesMaxOf(q: unknown): number {
 }
 
 function publicMember(m: Member) {
-  return { id: m.id, role: m.role, address: m.address, zone: m.zone, weight: m.weight, state: m.state };
+  return { id: m.id, role: m.role, address: m.address, zone: m.zone, weight: m.weight, ...(m.weightBasis ? { weightBasis: m.weightBasis } : {}), state: m.state };
 }
 
 function partitionCounts(table: PartitionTable | null): Map<string, { active: number; pending: number }> {

@@ -2,14 +2,14 @@ import express from 'express';
 import { randomInt } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
-import { Coordinator, REPLICA_OUTCOMES, type CoordinatorEvents } from '@fog/coordinator';
+import { Coordinator, REPLICA_OUTCOMES, TOPOLOGY_DEFAULTS, liveFrontends, type CoordinatorEvents } from '@fog/coordinator';
 import {
   ClusterAuth, ControllerLink, InflightBytes, LISTEN_BACKLOG_DEFAULT, advertisedAt, tlsInUse, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
 } from '@fog/http-kit';
 import {
   DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, quorumOf,
-  tableProblem, type Limits, type PartitionTable, type TableProblem,
+  tableProblem, type ClusterNodeView, type Limits, type PartitionTable, type TableProblem, type WeightBasis,
 } from '@fog/protocol';
 import { BatchingReplicaClient, BinaryReplicaClient, type ReplicaClient, type ReplicaTransportKind } from '@fog/replica-client';
 import { HintDelivery, type HintDeliveryConfig } from './hint-delivery';
@@ -168,6 +168,45 @@ export class FrontendNode {
     return true;
   }
 
+  private membersKnown: { nodes: ClusterNodeView[]; atMs: number } | null = null;
+  private membersFetch: Promise<ClusterNodeView[] | null> | null = null;
+
+  /**
+   * The cluster's members as the controller lists them, reused for frontendListMaxAgeMs;
+   * while the controller cannot be asked, the last list known (null: none yet). One fetch at a
+   * time however many clients ask.
+   */
+  private members(): Promise<ClusterNodeView[] | null> {
+    const known = this.membersKnown;
+    if (known && Date.now() - known.atMs < TOPOLOGY_DEFAULTS.frontendListMaxAgeMs) return Promise.resolve(known.nodes);
+    if (!this.membersFetch) {
+      this.membersFetch = this.link.clusterView().then(
+        (view) => {
+          this.membersKnown = { nodes: view.nodes, atMs: Date.now() };
+          return view.nodes;
+        },
+        (err: Error) => {
+          this.log.warn('cluster members unavailable', { error: err.message });
+          return known?.nodes ?? null;
+        },
+      ).finally(() => {
+        this.membersFetch = null;
+      });
+    }
+    return this.membersFetch;
+  }
+
+  /** The frontends of the cluster that are up (at least this one). */
+  private async frontendList(): Promise<string[]> {
+    return liveFrontends({ nodes: (await this.members()) ?? [] }, this.cfg.address);
+  }
+
+  private async weightBases(): Promise<ReadonlyMap<string, WeightBasis>> {
+    const out = new Map<string, WeightBasis>();
+    for (const n of (await this.members()) ?? []) if (n.weightBasis) out.set(n.id, n.weightBasis);
+    return out;
+  }
+
   private redundancy(): number {
     if (!this.table) throw new FogError('FOG_ERR_NO_TABLE');
     return this.table.redundancy;
@@ -184,7 +223,10 @@ export class FrontendNode {
       cluster: this.auth.cluster || null, internalAuth: this.auth.insecure ? 'open (--insecure)' : 'cluster secret',
     }), () => this.notReadyReasons());
     if (serve.client) {
-      const ctx = { coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, watches: this.watches };
+      const ctx = {
+        coordinator: this.coordinator, limits: this.cfg.limits, table: () => this.table, watches: this.watches,
+        frontends: () => this.frontendList(), weightBases: () => this.weightBases(),
+      };
       mountOriginalRoutes(app, ctx);
       // ---- v1 REST (docs/api.md) ----
       app.use('/v1', v1Router(ctx));

@@ -20,10 +20,13 @@ class Replicas implements ReplicaTransport {
     partitions: Array.from({ length: 16 }, () => ({ replicas: ['a', 'b', 'c'], pending: [] })),
     nodes: Object.fromEntries(['a', 'b', 'c'].map((id) => [id, { id, address: id, zone: 'z', weight: 1, state: 'up' as const }])),
   };
+  /** While true every replica is unreachable. */
+  down = false;
   constructor() {
     for (const e of this.engines.values()) e.offerTable(this.table);
   }
   async send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
+    if (this.down) throw new Error('unreachable');
     const res = this.engines.get(address)?.handle({ epoch, ops: [op] } as OpsRequest, Date.now());
     if (!res) throw new Error(`no replica ${address}`);
     return { result: res.results[0], epoch: res.epoch, clock: res.clock };
@@ -34,6 +37,7 @@ interface Server {
   server: http.Server;
   port: number;
   hotCount: () => Promise<number>;
+  replicas: Replicas;
 }
 
 /** The frontend's client routes: Express alone (the reference), or behind the hot path. */
@@ -60,7 +64,7 @@ async function startFrontend(withHotPath: boolean): Promise<Server> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const hotCount = async () => (await metrics.requests.get()).values.reduce((s, v) => s + v.value, 0);
-  return { server, port: (server.address() as AddressInfo).port, hotCount };
+  return { server, port: (server.address() as AddressInfo).port, hotCount, replicas };
 }
 
 interface Answer {
@@ -124,6 +128,9 @@ describe('hot path answers as the Express routes do', () => {
     ['original set of a value over the limit', 'GET', '/set/?key=k3&value=123456789', undefined, {}, true],
     ['original POST over the body limit', 'POST', '/set/?key=k3', 'x'.repeat(300), {}, true],
     ['original POST over the value limit', 'POST', '/set/?key=k3', '123456789', {}, true],
+    ['original POST with a value in the query and a body', 'POST', '/set/?key=k3&value=q', 'body', {}, true],
+    ['original POST with a value in the query and an empty body', 'POST', '/set/?key=k3&value=q', '', {}, true],
+    ['original get after the refused POST', 'GET', '/get/?key=k3', undefined, {}, true],
     ['original with a control character', 'GET', '/get/?key=a%0Ab', undefined, {}, true],
     ['v1 put', 'PUT', '/v1/kv/k4', 'v1-val', {}, true],
     ['v1 get', 'GET', '/v1/kv/k4', undefined, {}, true],
@@ -156,6 +163,8 @@ describe('hot path answers as the Express routes do', () => {
     ['batch with an empty body', 'POST', '/v1/batch', '', {}, true],
     ['batch without ops', 'POST', '/v1/batch', '{}', {}, true],
     ['batch with a bad op', 'POST', '/v1/batch', JSON.stringify({ ops: [{ op: 'scan', key: 'x' }] }), {}, true],
+    ['batch with an unknown field in an op', 'POST', '/v1/batch', JSON.stringify({ ops: [{ op: 'put', key: 'b2', value: 'x', ifNoneMatch: '*' }] }), {}, true],
+    ['batch get after the refused batch', 'POST', '/v1/batch', JSON.stringify({ ops: [{ op: 'get', key: 'b2' }] }), {}, true],
     ['batch with a bad w', 'POST', '/v1/batch?w=7', JSON.stringify({ ops: [] }), {}, true],
     ['batch in another charset (Express)', 'POST', '/v1/batch', '{"ops":[]}', { 'content-type': 'application/json; charset=latin1' }, false],
     ['a route the hot path does not serve', 'GET', '/v1/nothing', undefined, {}, false],
@@ -167,6 +176,25 @@ describe('hot path answers as the Express routes do', () => {
     const [a, b] = await Promise.all([send(ref.port, method, path, body, headers), send(hot.port, method, path, body, headers)]);
     expect(normalize(b)).toEqual(normalize(a));
     expect((await hot.hotCount()) - before).toBe(answeredHot ? 1 : 0);
+  });
+
+  it.each([
+    ['GET', '/get/?key=k1', undefined],
+    ['GET', '/set/?key=k1&value=v', undefined],
+    ['POST', '/set/?key=k1', 'v'],
+  ])('original %s %s answers 503 in the one-line text form when no replica answers', async (method, path, body) => {
+    ref.replicas.down = true;
+    hot.replicas.down = true;
+    try {
+      const [a, b] = await Promise.all([send(ref.port, method, path, body), send(hot.port, method, path, body)]);
+      expect(normalize(b)).toEqual(normalize(a));
+      expect(b.status).toBe(503);
+      expect(b.headers['content-type']).toMatch(/^text\/plain/);
+      expect(b.body).toMatch(/^FOG_ERR_QUORUM_NOT_MET: [^\n]+\n$/);
+    } finally {
+      ref.replicas.down = false;
+      hot.replicas.down = false;
+    }
   });
 });
 

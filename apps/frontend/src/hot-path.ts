@@ -3,6 +3,7 @@ import querystring from 'node:querystring';
 import type { Counter, Histogram } from 'prom-client';
 import { afterParam, formatBatchResults, parseBatchRequest, parsePreconditions, replaceIf, runBatch, ttlHeader, ttlParam, type Coordinator } from '@fog/coordinator';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
+import { ORIGINAL_VALUE_TWICE, originalErrorLine } from './original-errors';
 import {
   FogError, HEADERS, checkKey, formatVersion, resolveConsistency, type BatchResponse, type Limits, type PartitionTable,
   type Version, type WriteResponse,
@@ -254,7 +255,7 @@ export class HotPath {
       res.writeHead(200, headers).end(value);
       this.count(Route.OriginalGet, 200, startMs);
     } catch (err) {
-      this.fail(null, res, Route.OriginalGet, err, startMs);
+      this.originalFail(res, Route.OriginalGet, err, startMs);
     }
   }
 
@@ -264,8 +265,10 @@ export class HotPath {
       if (key === null) return;
       const q = query.value;
       let value: Buffer;
-      if (typeof q === 'string') value = Buffer.from(q, 'utf8');
-      else if (q !== undefined) return this.usage(res, Route.OriginalSet, 'FOG_ERR_BAD_REQUEST', 'give value once', startMs);
+      if (typeof q === 'string') {
+        if (body !== undefined && body.length > 0) return this.usage(res, Route.OriginalSet, 'FOG_ERR_BAD_REQUEST', ORIGINAL_VALUE_TWICE, startMs);
+        value = Buffer.from(q, 'utf8');
+      } else if (q !== undefined) return this.usage(res, Route.OriginalSet, 'FOG_ERR_BAD_REQUEST', 'give value once', startMs);
       else if (body !== undefined) value = body;
       else return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body', startMs);
       if (value.length > this.limits.valueBytesMax) return this.usage(res, Route.OriginalSet, 'FOG_ERR_VALUE_TOO_LARGE', `values are at most ${this.limits.valueBytesMax} bytes`, startMs);
@@ -280,7 +283,7 @@ export class HotPath {
       this.count(Route.OriginalSet, 200, startMs);
       this.deps.onWrite?.(key);
     } catch (err) {
-      this.fail(null, res, Route.OriginalSet, err, startMs);
+      this.originalFail(res, Route.OriginalSet, err, startMs);
     }
   }
 
@@ -289,6 +292,19 @@ export class HotPath {
     const body = `${code}: ${message}\n`;
     res.writeHead(501, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) }).end(body);
     this.count(route, 501, startMs);
+  }
+
+  /**
+   * A failure of an original route past usage checks (no table, quorum not met, timeout, an
+   * internal error): answered with its own status in the same one-line text form as the 501s,
+   * so that a client of the original API parses one shape of error.
+   */
+  private originalFail(res: http.ServerResponse, route: Route, err: unknown, startMs: number): void {
+    const fog = this.logFailure(route, err);
+    if (res.headersSent) return;
+    const body = originalErrorLine(fog);
+    res.writeHead(fog.status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) }).end(body);
+    this.count(route, fog.status, startMs);
   }
 
   // ---- v1 ----
@@ -396,6 +412,15 @@ export class HotPath {
 
   /** A failed request, answered as the Express error middleware answers it (and logged alike). */
   private fail(req: http.IncomingMessage | null, res: http.ServerResponse, route: Route, err: unknown, startMs: number): void {
+    const fog = this.logFailure(route, err);
+    if (res.headersSent) return;
+    const text = JSON.stringify(fog.toBody());
+    res.writeHead(fog.status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
+    this.count(route, fog.status, startMs);
+  }
+
+  /** The FogError a failure is answered with, logged as the Express error middleware logs it. */
+  private logFailure(route: Route, err: unknown): FogError {
     let fog: FogError;
     if (err instanceof FogError) fog = err;
     else {
@@ -404,10 +429,7 @@ export class HotPath {
       fog = new FogError('FOG_ERR_INTERNAL');
     }
     if (fog.status >= 500 && fog.code !== 'FOG_ERR_INTERNAL') this.deps.log.warn('request refused', { ...ROUTE_LOG[route], code: fog.code });
-    if (res.headersSent) return;
-    const text = JSON.stringify(fog.toBody());
-    res.writeHead(fog.status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text) }).end(text);
-    this.count(route, fog.status, startMs);
+    return fog;
   }
 
   private count(route: Route, status: number, startMs: number): void {

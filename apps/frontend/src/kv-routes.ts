@@ -90,7 +90,7 @@ export function mountKvRoutes(router: Router, ctx: V1Context): void {
     await appendValue(ctx, req, res, t);
     ctx.watches?.poke(t.key);
   }));
-  // An empty key has no path segment: say so rather than "no such route".
+  // An empty key has no path segment: say so rather than "no such route" (GET lists, see scan-route.ts).
   router.all(['/kv', '/kv/'], op('kv_get'), () => {
     throw new FogError('FOG_ERR_KEY_MISSING', 'the key is the path segment after /v1/kv/');
   });

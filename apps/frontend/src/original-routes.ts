@@ -2,6 +2,7 @@ import express, { type Request, type Response } from 'express';
 import { ttlHeader, ttlParam } from '@fog/coordinator';
 import { asyncHandler, op } from '@fog/http-kit';
 import { FogError, HEADERS, checkKey, formatVersion, resolveConsistency } from '@fog/protocol';
+import { ORIGINAL_VALUE_TWICE, originalErrorLine } from './original-errors';
 import { redundancy, type V1Context } from './v1-context';
 
 /**
@@ -11,12 +12,26 @@ import { redundancy, type V1Context } from './v1-context';
  */
 export function mountOriginalRoutes(app: express.Express, ctx: V1Context): void {
   const raw = express.raw({ type: () => true, limit: ctx.limits.requestBodyBytesMax });
-  app.get('/get', op('get'), asyncHandler((req, res) => originalGet(ctx, req, res)));
-  app.get('/set', op('set'), asyncHandler((req, res) => originalSet(ctx, req, res, undefined)));
+  app.get('/get', op('get'), asyncHandler((req, res) => textErrors(res, originalGet(ctx, req, res))));
+  app.get('/set', op('set'), asyncHandler((req, res) => textErrors(res, originalSet(ctx, req, res, undefined))));
   // The original API answers every usage error with 501, an oversized body included.
   const rawOriginal: express.RequestHandler = (req, res, next) =>
     raw(req, res, (err?: unknown) => (err ? usage(res, 'FOG_ERR_VALUE_TOO_LARGE', `the body is larger than ${ctx.limits.requestBodyBytesMax} bytes`) : next()));
-  app.post('/set', op('set'), rawOriginal, asyncHandler((req, res) => originalSet(ctx, req, res, req.body as Buffer)));
+  app.post('/set', op('set'), rawOriginal, asyncHandler((req, res) => textErrors(res, originalSet(ctx, req, res, req.body as Buffer))));
+}
+
+/**
+ * A FogError past the usage checks (no table, quorum not met, timeout) answered with its
+ * status in the one-line text form; anything else goes on to the error middleware (500).
+ */
+async function textErrors(res: Response, work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    if (!(err instanceof FogError) || res.headersSent) throw err;
+    res.locals.errorCode = err.code;
+    res.status(err.status).type('text/plain').send(originalErrorLine(err));
+  }
 }
 
 /** The original API answers usage errors with 501 and a one-line text body naming the code. */
@@ -57,7 +72,10 @@ async function originalSet(ctx: V1Context, req: Request, res: Response, body: Bu
   if (key === null) return;
   const q = req.query.value;
   let value: Buffer;
-  if (typeof q === 'string') value = Buffer.from(q, 'utf8');
+  if (typeof q === 'string') {
+    if (Buffer.isBuffer(body) && body.length > 0) return usage(res, 'FOG_ERR_BAD_REQUEST', ORIGINAL_VALUE_TWICE);
+    value = Buffer.from(q, 'utf8');
+  }
   else if (q !== undefined) return usage(res, 'FOG_ERR_BAD_REQUEST', 'give value once');
   else if (body !== undefined && Buffer.isBuffer(body)) value = body;
   else return usage(res, 'FOG_ERR_VALUE_MISSING', 'give value=V in the query string or POST the value as the body');

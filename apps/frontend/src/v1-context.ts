@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import type { Coordinator } from '@fog/coordinator';
 import type { Watches } from './watches';
-import { FogError, checkKey, resolveConsistency, type Limits, type PartitionTable } from '@fog/protocol';
+import { FogError, checkKey, resolveConsistency, type Limits, type PartitionTable, type WeightBasis } from '@fog/protocol';
 
 /** What the v1 routes need from the frontend node. */
 export interface V1Context {
@@ -10,6 +10,10 @@ export interface V1Context {
   table: () => PartitionTable | null;
   /** Watches (?watch=) and the writes that wake them; absent: watching is not offered. */
   watches?: Watches;
+  /** The frontends of the cluster (from the controller, cached), for clients that discover them. */
+  frontends?: () => Promise<string[]>;
+  /** Per storage node, how its weight was derived from capacity (from the controller, cached). */
+  weightBases?: () => Promise<ReadonlyMap<string, WeightBasis>>;
 }
 
 export function redundancy(ctx: V1Context): number {

@@ -5,6 +5,7 @@ import { HybridClock } from '@fog/clock';
 import { Coordinator, type ReplicaReply, type ReplicaTransport } from '@fog/coordinator';
 import { createLogger, errorMiddleware, notFoundHandler } from '@fog/http-kit';
 import { DEFAULT_LIMITS, type OpsRequest, type PartitionTable, type WireOp } from '@fog/protocol';
+import { partitionOf } from '@fog/partitioning';
 import { ReplicaEngine } from '@fog/storage-core';
 import { v1Router } from './v1-routes';
 
@@ -30,6 +31,20 @@ class Replicas implements ReplicaTransport {
 }
 
 describe('v1 routes', () => {
+  /** Every page of GET /v1/kv from the start, following `next`. */
+  async function scanAll(query: string): Promise<{ pages: number; items: Array<{ key: string; version: string; bytes: number; value?: string }> }> {
+    const items: Array<{ key: string; version: string; bytes: number; value?: string }> = [];
+    let after: string | null = null;
+    for (let pages = 1; ; pages++) {
+      const res = await fetch(`${base}/kv?${query}${after === null ? '' : `&after=${encodeURIComponent(after)}`}`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { items: typeof items; next: string | null };
+      items.push(...page.items);
+      if (page.next === null) return { pages, items };
+      after = page.next;
+    }
+  }
+
   let server: http.Server;
   let base: string;
   let replicas: Replicas;
@@ -63,6 +78,51 @@ describe('v1 routes', () => {
     return { status: res.status, headers: res.headers, bytes, json };
   };
 
+  it('lists the whole keyspace in key order, page by page, with values or names alone, hiding deleted keys and bucket items', async () => {
+    const written = new Map<string, string>();
+    for (let i = 0; i < 40; i++) {
+      const key = `scan/${String(i).padStart(2, '0')}`;
+      expect((await call('PUT', `/kv/${encodeURIComponent(key)}`, `v${i}`)).status).toBe(200);
+      written.set(key, `v${i}`);
+    }
+    for (const i of [3, 17, 39]) {
+      expect((await call('DELETE', `/kv/${encodeURIComponent(`scan/${String(i).padStart(2, '0')}`)}`)).status).toBe(200);
+      written.delete(`scan/${String(i).padStart(2, '0')}`);
+    }
+    expect((await call('PUT', '/buckets/scan/items/x', 'bucket')).status).toBe(200);
+    const want = [...written.keys()].sort();
+    const full = await scanAll('prefix=scan%2F&limit=7');
+    expect(full.items.map((i) => i.key)).toEqual(want);
+    expect(full.items.map((i) => i.value)).toEqual(want.map((k) => written.get(k)));
+    expect(full.pages).toBeGreaterThan(5);
+    const names = await scanAll('prefix=scan%2F&keys=only&limit=1000');
+    expect(names.items.map((i) => i.key)).toEqual(want);
+    expect(names.items.every((i) => i.value === undefined && i.bytes > 0)).toBe(true);
+    // Pages of one: the first ends on the bucket item (listed as nothing), and paging goes on past it.
+    const small = await scanAll('prefix=scan&keys=only&limit=1');
+    expect(small.items.map((i) => i.key)).toEqual(want);
+    // With bucket items asked for, the bucket's item appears under its internal key.
+    const withBuckets = await scanAll('prefix=scan&keys=only&buckets=include');
+    expect(withBuckets.items.map((i) => i.key)).toEqual(['scan\u0001x', ...want]);
+    // One partition alone holds exactly the keys placed there.
+    const one = await scanAll('prefix=scan%2F&keys=only&partition=0');
+    expect(one.items.length).toBeLessThan(want.length);
+  });
+
+  it('ends a scan page with values before it holds more than requestBodyBytesMax value bytes, and pages on', async () => {
+    const ops = Array.from({ length: 600 }, (_, i) => ({ key: `big/${String(i).padStart(3, '0')}`, value: '8 bytes!' }));
+    // Stored straight into every replica: 600 client writes would cost more than the point.
+    for (const [i, o] of ops.entries()) {
+      for (const e of replicas.engines.values()) e.ingest('client', partitionOf(o.key, 1), o.key, { ver: { ms: 1000 + i, c: 0, w: 'fe-test' }, value: Buffer.from(o.value) });
+    }
+    const first = await call('GET', '/kv?prefix=big%2F&limit=1000');
+    const items = first.json.items as Array<{ key: string; bytes: number }>;
+    expect(items.length).toBe(LIMITS.requestBodyBytesMax / 8);
+    expect(first.json.next).toBe(items[items.length - 1].key);
+    const all = await scanAll('prefix=big%2F&limit=1000');
+    expect(all.items.map((i) => i.key)).toEqual(ops.map((o) => o.key));
+  });
+
   it('takes keys as percent-encoded path segments: slashes, dots, spaces and the rest are key characters', async () => {
     for (const key of ['a/b', '...', 'a b', 'ü?#%']) {
       const path = `/kv/${encodeURIComponent(key)}`;
@@ -74,7 +134,13 @@ describe('v1 routes', () => {
   });
 
   it.each<[string, string, string, string | undefined, number, string]>([
-    ['no key', 'GET', '/kv/', undefined, 400, 'FOG_ERR_KEY_MISSING'],
+    ['no key', 'PUT', '/kv/', 'v', 400, 'FOG_ERR_KEY_MISSING'],
+    ['a scan with an unknown parameter', 'GET', '/kv?prefx=a', undefined, 400, 'FOG_ERR_UNKNOWN_FIELD'],
+    ['a scan with limit 0', 'GET', '/kv?limit=0', undefined, 400, 'FOG_ERR_BAD_REQUEST'],
+    ['a scan with limit over scanItemsMax', 'GET', '/kv?limit=1001', undefined, 400, 'FOG_ERR_BAD_REQUEST'],
+    ['a scan with keys=all', 'GET', '/kv?keys=all', undefined, 400, 'FOG_ERR_BAD_REQUEST'],
+    ['a scan of a partition that does not exist', 'GET', '/kv?partition=16', undefined, 400, 'FOG_ERR_BAD_REQUEST'],
+    ['a scan with a bad r', 'GET', '/kv?r=9', undefined, 400, 'FOG_ERR_BAD_CONSISTENCY'],
     // URL parsers resolve "." and ".." (even as %2E) as dot segments: the key never arrives.
     ['a key the client resolved as a dot segment', 'PUT', '/kv/%2E', 'v', 400, 'FOG_ERR_KEY_MISSING'],
     ['a key over keyBytesMax', 'PUT', `/kv/${'k'.repeat(17)}`, 'v', 400, 'FOG_ERR_KEY_TOO_LONG'],

@@ -1,6 +1,8 @@
 import { createLogger, onShutdown, parseNodeCli, useTls } from '@fog/http-kit';
 import { DEFAULT_LIMITS } from '@fog/protocol';
 import { hideBin } from 'yargs/helpers';
+import { autoWeight } from '@fog/partitioning';
+import { readCapacity } from './capacity';
 import { HANDOFF_DEFAULTS } from './handoff';
 import { StorageNode } from './storage-node';
 import { storageFlagProblems, storageFlags } from './storage-options';
@@ -22,9 +24,13 @@ if (problems.length) {
 }
 useTls(cli.tls);
 const log = createLogger('storage', cli.logLevel, undefined, { node: cli.id });
+// --weight auto: the weight comes from this node's memory and CPUs, and the node says how.
+const derived = cli.weightMode ? autoWeight(cli.weightMode, readCapacity(cli.maxMemoryBytes)) : null;
+if (derived) log.info('weight derived from capacity', { weight: derived.weight, ...derived.basis });
 const node = new StorageNode(
   {
-    ...cli, secret: cli.secret, internalPort: cli.internalPort, internalAddress: cli.internalAddress, handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+    ...cli, secret: cli.secret, internalPort: cli.internalPort, internalAddress: cli.internalAddress,
+    ...(derived ? { weight: derived.weight, weightBasis: derived.basis } : {}), handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
     durability: {
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
       maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs, antiEntropy: cli.antiEntropy,

@@ -13,7 +13,7 @@ import {
 } from '@fog/http-kit';
 import {
   CLUSTER_ID_RE, DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, HEADERS, INTERNAL_PATHS, OPS_FRAME_PREFACE, formatVersion, opsRequestProblem,
-  opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem,
+  opsVersionAheadProblem, partitionCount, tableProblem, versionAheadProblem, type OpsRequest, type PartitionTable, type TableProblem, type WeightBasis,
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { BinaryOpsServer } from './binary-ops';
@@ -39,6 +39,8 @@ export interface StorageConfig {
   controller: string;
   zone: string;
   weight: number;
+  /** Present when the weight was derived from the node's capacity (--weight auto): reported at registration. */
+  weightBasis?: WeightBasis;
   heartbeatIntervalMs: number;
   internalBodyBytesMax: number;
   /** Bytes of internal request bodies buffered at once (DEFAULT_LIMITS.internalInflightBytesMax). */
@@ -97,7 +99,10 @@ export class StorageNode {
     this.registerMetrics();
     this.link = new ControllerLink({
       controller: cfg.controller,
-      self: { id: cfg.id, role: 'storage', address: cfg.address, ...(cfg.internalAddress ? { internal: cfg.internalAddress } : {}), zone: cfg.zone, weight: cfg.weight },
+      self: {
+        id: cfg.id, role: 'storage', address: cfg.address, ...(cfg.internalAddress ? { internal: cfg.internalAddress } : {}), zone: cfg.zone, weight: cfg.weight,
+        ...(cfg.weightBasis ? { weightBasis: cfg.weightBasis } : {}),
+      },
       log,
       auth: this.auth,
       requestTimeoutMs: DEFAULT_TIMEOUTS.controllerRequestTimeoutMs,
@@ -289,7 +294,7 @@ export class StorageNode {
     // The copier may ask for smaller pages (its throttle's burst); never larger than ours.
     const bytesMax = typeof body.bytesMax === 'number' && Number.isSafeInteger(body.bytesMax) && body.bytesMax > 0
       ? Math.min(body.bytesMax, PARTITION_PAGE_DEFAULTS.pageBytesMax) : PARTITION_PAGE_DEFAULTS.pageBytesMax;
-    return pagePartition(this.engine.store, p, body.after as string | null, limit, bytesMax);
+    return pagePartition(this.engine.keys, p, body.after as string | null, limit, bytesMax);
   }
 
   /** Body limits of internal routes, counting refusals under `op`. */

@@ -149,4 +149,30 @@ describe('FogClient', () => {
     expect(fe.seen[1].url).toBe('/v1/batch?w=all');
     expect(results[1].value).toEqual(Buffer.from([0xff, 0xff]));
   });
+
+  it('discovers the other frontends from one address and spreads requests over them', async () => {
+    const a = await fakeFrontend((req, _b, res) => (req.url === '/v1/topology'
+      ? json(res, 200, { epoch: 1, digits: 1, partitions: 16, redundancy: 3, frontends: [a.address, b.address] })
+      : json(res, 200, { key: 'k', version: '1.0.fe', partition: 0 }, { 'x-fog-replicas': '2' })));
+    const b = await fakeFrontend((_req, _b, res) => json(res, 200, { key: 'k', version: '1.0.fe', partition: 0 }, { 'x-fog-replicas': '2' }));
+    servers.push(a, b);
+    const c = new FogClient({ frontends: [a.address], discover: true });
+    clients.push(c);
+    for (let i = 0; i < 4; i++) await c.put('k', 'v');
+    expect(c.frontends).toEqual([`http://${a.address}`, `http://${b.address}`]);
+    expect(a.seen.filter((r) => r.url === '/v1/topology')).toHaveLength(1);
+    expect(a.seen.filter((r) => r.method === 'PUT')).toHaveLength(2);
+    expect(b.seen.filter((r) => r.method === 'PUT')).toHaveLength(2);
+  });
+
+  it('keeps working with the frontends it has when discovery fails', async () => {
+    const a = await fakeFrontend((req, _b, res) => (req.url === '/v1/topology' ? json(res, 503, { error: { code: 'FOG_ERR_NO_TABLE', message: 'x' } }) : json(res, 200, { key: 'k', version: '1.0.fe', partition: 0 })));
+    servers.push(a);
+    const c = new FogClient({ frontends: [a.address], discover: true });
+    clients.push(c);
+    await c.put('k', 'v');
+    await c.put('k', 'v');
+    expect(c.frontends).toEqual([`http://${a.address}`]);
+    expect(a.seen.filter((r) => r.url === '/v1/topology')).toHaveLength(1);
+  });
 });

@@ -2,7 +2,7 @@ import axios, { type AxiosInstance, type Method } from 'axios';
 import http from 'node:http';
 import {
   HEADERS, V1_PATHS, WATCH_LIMITS, type BatchRequestOp, type BatchResponse, type BucketListResponse, type ConsistencyLevel,
-  type ErrorBody, type LocateResponse, type WriteResponse,
+  type ErrorBody, type LocateResponse, type RestoreRequestEntry, type RestoreResponse, type ScanResponse, type TopologyResponse, type WriteResponse,
 } from '@fog/protocol';
 import { FogClientError, errorFromBody } from './client-error';
 import { FrontendPool } from './frontend-pool';
@@ -17,6 +17,8 @@ export const CLIENT_DEFAULTS = {
   frontendDownForMs: 2_000,
   /** Largest answer accepted, bytes (a batch of large values is the biggest). */
   responseBytesMax: 64 * 1024 * 1024,
+  /** With discovery on: how often the client asks a frontend for the cluster's frontends again. */
+  discoverIntervalMs: 30_000,
 } as const;
 
 export interface FogClientOptions {
@@ -28,6 +30,13 @@ export interface FogClientOptions {
   responseBytesMax?: number;
   /** Wall clock, for the failover bookkeeping (tests pass their own). */
   nowMs?: () => number;
+  /**
+   * Learn the cluster's other frontends from the ones given (GET /v1/topology), before the
+   * first request and every discoverIntervalMs after, and spread requests over all of them.
+   * One address is then enough to start.
+   */
+  discover?: boolean;
+  discoverIntervalMs?: number;
 }
 
 export type Bytes = Buffer | Uint8Array | string;
@@ -52,6 +61,20 @@ export interface WriteOptions {
 
 /** What a watch saw: nothing within the wait, or the key's new state (value null: deleted or expired). */
 export type WatchResult = { changed: false } | { changed: true; value: StoredValue | null; version?: string };
+
+export interface ScanOptions extends ReadOptions {
+  prefix?: string;
+  /** The previous page's `next`. */
+  after?: string;
+  /** Items per page (default 100, at most scanItemsMax). */
+  limit?: number;
+  /** Names, versions and sizes only: no values. */
+  keysOnly?: boolean;
+  /** Only this partition (0..16^D-1). */
+  partition?: number;
+  /** List bucket items too, under their internal keys (bucket U+0001 item). */
+  withBucketItems?: boolean;
+}
 
 /** A write's answer, with how many replicas acknowledged it (from x-fog-replicas). */
 export type WriteResult = WriteResponse & { replicas: number };
@@ -136,9 +159,13 @@ export class FogClient {
   private readonly pool: FrontendPool;
   private readonly nowMs: () => number;
   private readonly requestTimeoutMs: number;
+  private readonly discoverIntervalMs: number | null;
+  private discoveredAtMs = -Infinity;
+  private discovering: Promise<void> | null = null;
 
   constructor(options: FogClientOptions) {
     const o = { ...CLIENT_DEFAULTS, ...options };
+    this.discoverIntervalMs = options.discover ? o.discoverIntervalMs : null;
     this.pool = new FrontendPool(options.frontends.map(baseUrl), o.frontendDownForMs);
     this.nowMs = options.nowMs ?? Date.now;
     this.requestTimeoutMs = o.requestTimeoutMs;
@@ -202,6 +229,67 @@ export class FogClient {
     }));
   }
 
+  /**
+   * One page of the keyspace in key order (GET /v1/kv): keys starting with `prefix`, after the
+   * cursor `after`; pass the answer's `next` as `after` for the following page (null: the end).
+   */
+  async scan(opts: ScanOptions = {}): Promise<ScanResponse> {
+    const path = `${V1_PATHS.kv}${query({
+      prefix: opts.prefix || undefined, after: opts.after, limit: opts.limit, keys: opts.keysOnly ? 'only' : undefined, r: opts.r,
+      partition: opts.partition, buckets: opts.withBucketItems ? 'include' : undefined,
+    })}`;
+    return this.json<ScanResponse>(await this.send('GET', path, undefined, {}, 'any'));
+  }
+
+  /** Every item of the keyspace (or under a prefix) in key order, page after page. */
+  async *scanAll(opts: Omit<ScanOptions, 'after'> = {}): AsyncGenerator<ScanResponse['items'][number]> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.scan({ ...opts, after });
+      yield* page.items;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
+  /** The table's shape (epoch, digits, partitions, K) and the frontends of the cluster. */
+  async topology(): Promise<TopologyResponse> {
+    return this.json<TopologyResponse>(await this.send('GET', V1_PATHS.topology, undefined, {}, 'any'));
+  }
+
+  /**
+   * Ask a frontend for the cluster's frontends and add them to the ones this client uses.
+   * Returns the addresses added. Called by itself with the `discover` option.
+   */
+  async discoverFrontends(): Promise<string[]> {
+    const topo = this.json<TopologyResponse>(await this.sendRaw('GET', V1_PATHS.topology, undefined, {}, 'any'));
+    this.discoveredAtMs = this.nowMs();
+    return this.pool.add((topo.frontends ?? []).map(baseUrl));
+  }
+
+  /** With discovery on, learn the frontends when the list is older than the interval (a failure leaves the list as it is). */
+  private async maybeDiscover(): Promise<void> {
+    if (this.discoverIntervalMs === null || this.nowMs() - this.discoveredAtMs < this.discoverIntervalMs) return;
+    if (!this.discovering) {
+      this.discovering = this.discoverFrontends().then(() => undefined, () => {
+        // Retry no sooner than the interval: the requests themselves still fail over.
+        this.discoveredAtMs = this.nowMs();
+      }).finally(() => {
+        this.discovering = null;
+      });
+    }
+    await this.discovering;
+  }
+
+  /**
+   * Write back entries of a backup with their versions (POST /v1/restore): a key written since
+   * with a newer version keeps it. One result per entry, in order. Repeating a restore is safe.
+   */
+  async restore(entries: RestoreRequestEntry[], opts: { w?: ConsistencyLevel } = {}): Promise<RestoreResponse['results']> {
+    const body = Buffer.from(JSON.stringify({ entries }), 'utf8');
+    return this.json<RestoreResponse>(await this.send('POST', `${V1_PATHS.restore}${query({ w: opts.w })}`, body, { 'content-type': 'application/json' }, 'any')).results;
+  }
+
   /** The partition, epoch and replicas of a key, with why each replica holds it. */
   async locate(key: string): Promise<LocateResponse> {
     return this.json<LocateResponse>(await this.send('GET', `${V1_PATHS.locate}/${encodeKey(key)}`, undefined, {}, 'any'));
@@ -245,7 +333,16 @@ export class FogClient {
   // ---- plumbing shared with FogBucket ----
 
   /** @internal */
-  async send(method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode, timeoutMs?: number): Promise<RawResponse> {
+  async send(
+    method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode, timeoutMs?: number,
+  ): Promise<RawResponse> {
+    await this.maybeDiscover();
+    return this.sendRaw(method, path, body, headers, retry, timeoutMs);
+  }
+
+  private async sendRaw(
+    method: Method, path: string, body: Buffer | undefined, headers: Record<string, string>, retry: RetryMode, timeoutMs?: number,
+  ): Promise<RawResponse> {
     const tried: string[] = [];
     let last: FogClientError | null = null;
     for (const frontend of this.pool.order(this.nowMs())) {

@@ -220,6 +220,8 @@ export class ControllerCore {
     Object.assign(member, { address: reg.address, zone: reg.zone, weight: reg.weight, lastHeartbeatMs: nowMs, ...(boot !== undefined ? { boot } : {}) });
     if (reg.internal !== undefined) member.internal = reg.internal;
     else delete member.internal;
+    if (reg.weightBasis) member.weightBasis = reg.weightBasis;
+    else delete member.weightBasis;
     // A decommissioned node stays out of placement when it restarts: leaving was the
     // operator's decision, and only a new id brings the machine back as a fresh node.
     if (member.state === 'left') return { member, tableChanged: false, previousAddress };

@@ -1,4 +1,4 @@
-import { ADDRESS_RE, FogError, NODE_ID_RE, ZONE_RE, type NodeRegistration, type NodeState } from '@fog/protocol';
+import { ADDRESS_RE, FogError, NODE_ID_RE, WEIGHT_MODES, ZONE_RE, type NodeRegistration, type NodeState, type WeightBasis } from '@fog/protocol';
 
 /** Heaviest weight a node may claim: a weight is a relative share, not a raw capacity. */
 export const NODE_WEIGHT_MAX = 100;
@@ -29,5 +29,23 @@ export function validateRegistration(reg: unknown): NodeRegistration {
   if (r.empty !== undefined && typeof r.empty !== 'boolean') throw bad('empty');
   if (r.epoch !== undefined && !(Number.isSafeInteger(r.epoch) && r.epoch >= 0)) throw bad('epoch');
   if (r.boot !== undefined && (typeof r.boot !== 'string' || !BOOT_ID_RE.test(r.boot))) throw bad('boot');
-  return { id: r.id, role: r.role, address: r.address, ...(r.internal !== undefined ? { internal: r.internal } : {}), zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0, ...(r.boot !== undefined ? { boot: r.boot } : {}) };
+  if (r.weightBasis !== undefined && !isWeightBasis(r.weightBasis)) throw bad('weightBasis');
+  return {
+    id: r.id, role: r.role, address: r.address, ...(r.internal !== undefined ? { internal: r.internal } : {}), zone, weight, empty: r.empty === true, epoch: r.epoch ?? 0,
+    ...(r.boot !== undefined ? { boot: r.boot } : {}),
+    ...(r.weightBasis !== undefined ? { weightBasis: copyBasis(r.weightBasis) } : {}),
+  };
+}
+
+function isWeightBasis(b: unknown): b is WeightBasis {
+  const x = b as WeightBasis;
+  return typeof x === 'object' && x !== null && WEIGHT_MODES.includes(x.mode)
+    && Number.isSafeInteger(x.cpus) && x.cpus >= 1 && x.cpus <= 65_536
+    && Number.isSafeInteger(x.memoryBytes) && x.memoryBytes > 0
+    && ['limit', 'cgroup', 'total'].includes(x.memorySource) && ['cpu', 'memory'].includes(x.limitedBy);
+}
+
+/** Only the known fields, so that nothing else a node sends is kept or shown. */
+function copyBasis(b: WeightBasis): WeightBasis {
+  return { mode: b.mode, cpus: b.cpus, memoryBytes: b.memoryBytes, memorySource: b.memorySource, limitedBy: b.limitedBy };
 }

@@ -9,6 +9,12 @@ export interface BatchLimits {
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * The fields a batch op may carry. Anything else refuses the batch: a field that is ignored
+ * (an `ifNoneMatch` in a put, say) would silently do something other than what was asked.
+ */
+export const BATCH_OP_FIELDS: ReadonlySet<string> = new Set(['op', 'key', 'value', 'encoding', 'ttl']);
+
 function bad(index: number, message: string, code: 'FOG_ERR_BAD_REQUEST' | 'FOG_ERR_VALUE_TOO_LARGE' | 'FOG_ERR_BAD_TTL' = 'FOG_ERR_BAD_REQUEST', details: Record<string, unknown> = {}): FogError {
   return new FogError(code, `ops[${index}]: ${message}`, { index, ...details });
 }
@@ -29,7 +35,14 @@ export function parseBatchRequest(body: unknown, limits: BatchLimits): { ops: Ba
   const base64: boolean[] = [];
   raw.forEach((item: unknown, i) => {
     const o = item as { op?: unknown; key?: unknown; value?: unknown; encoding?: unknown; ttl?: unknown };
-    if (typeof o !== 'object' || o === null) throw bad(i, 'each op must be an object');
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad(i, 'each op must be an object');
+    const unknown = Object.keys(o).filter((f) => !BATCH_OP_FIELDS.has(f));
+    if (unknown.length > 0) {
+      throw new FogError('FOG_ERR_UNKNOWN_FIELD', `ops[${i}]: unknown field ${unknown.map((f) => JSON.stringify(f)).join(', ')}; an op takes ${[...BATCH_OP_FIELDS].join(', ')}`, { index: i, fields: unknown.slice(0, 8) });
+    }
+    if (o.ttl !== undefined && o.op !== 'put') {
+      throw new FogError('FOG_ERR_UNKNOWN_FIELD', `ops[${i}]: only a put takes "ttl"`, { index: i, fields: ['ttl'] });
+    }
     const keyError = checkKey(o.key, limits.keyBytesMax);
     if (keyError) throw new FogError(keyError, `ops[${i}]: ${new FogError(keyError).message}`, { index: i, keyBytesMax: limits.keyBytesMax });
     const key = o.key as string;

@@ -147,6 +147,24 @@ describe('Coordinator', () => {
     await expect(counting.read('rc', 1, {}, undefined, { ...w.ver, ms: w.ver.ms + 60_000 })).rejects.toMatchObject({ code: 'FOG_ERR_RECEIPT_NOT_MET' });
   });
 
+  it('restores an entry with its own version; a newer version written since stays, and later writes stamp above the restored one', async () => {
+    const fe = makeCoordinator(cluster, table, 'fe1');
+    const old: Version = { ms: cluster.wallMs - 5000, c: 3, w: 'fe-old' };
+    expect(await fe.restore('k', old, Buffer.from('backed up'), 2)).toMatchObject({ outcome: 'restored' });
+    expect((await fe.read('k', 3)).entry).toEqual({ ver: old, value: Buffer.from('backed up') });
+    // Restoring the same entry again changes nothing and is not an error.
+    expect(await fe.restore('k', old, Buffer.from('backed up'), 2)).toMatchObject({ outcome: 'restored' });
+    const newer = await fe.write('k2', Buffer.from('written since'), 2);
+    expect(await fe.restore('k2', old, Buffer.from('backed up'), 2)).toMatchObject({ outcome: 'newer' });
+    expect((await fe.read('k2', 3)).entry).toEqual({ ver: newer.ver, value: Buffer.from('written since') });
+    // A restored version ahead of this frontend's clock is observed: the next write orders after it.
+    const ahead: Version = { ms: cluster.wallMs + 2000, c: 0, w: 'fe-other' };
+    await fe.restore('k3', ahead, Buffer.from('from a clock ahead'), 2);
+    const after = await fe.write('k3', Buffer.from('later'), 2);
+    expect(after.ver.ms).toBeGreaterThanOrEqual(ahead.ms);
+    expect((await fe.read('k3', 3)).entry?.value?.toString()).toBe('later');
+  });
+
   it('returns null for a key nobody holds', async () => {
     const fe = makeCoordinator(cluster, table, 'fe1');
     expect((await fe.read('missing', 2)).entry).toBeNull();

@@ -7,7 +7,9 @@ import {
 import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
-import { mergeScanPages, type ScanPageReply, type ScanResult } from './scan-merge';
+import {
+  KEYSPACE_SCAN_DEFAULTS, mergeKeyspacePages, mergeScanPages, perPartitionScanLimit, type PartitionScanPage, type ScanPageReply, type ScanResult,
+} from './scan-merge';
 
 /** Chooses the replicas a read asks, in order (a batch shares one order per partition). */
 export type ReadOrder = (table: PartitionTable, partition: number) => string[];
@@ -235,6 +237,40 @@ export class Coordinator {
   }
 
   /**
+   * Write an entry with the version it already has (a restore from a backup), to every replica
+   * of its partition, merged last-writer-wins as any write is: where a replica holds a newer
+   * version (written since the backup), that one stays. Resolves once `w` active replicas hold
+   * this version or a newer one: `restored` when none held newer, `newer` otherwise. Not
+   * coalesced with client writes and never re-stamped: the version is the point.
+   */
+  async restore(key: string, ver: Version, value: Buffer, w: number, place: KeyPlacement = {}): Promise<{ outcome: 'restored' | 'newer'; partition: number; acks: number }> {
+    // Later writes from this frontend are stamped above what it restores.
+    this.deps.clock.observe(ver, this.deps.nowMs());
+    const encoded = value.toString('base64');
+    for (let fenceRetry = 0; ; fenceRetry++) {
+      const table = this.requireTable();
+      const partition = partitionOf(place.placeBy ?? key, table.digits);
+      const entry = table.partitions[partition];
+      const active = new Set(entry.replicas);
+      if (active.size < w) throw quorumError('write', w, 0, active.size);
+      // A backup carries no expiry (docs/api.md, Backup): the entry is restored without one.
+      const round = await this.putRound(table, partition, key, ver, encoded, [...entry.replicas, ...entry.pending], active, w, undefined);
+      if (round.kind === 'acked') {
+        if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded, undefined);
+        return { outcome: 'restored', partition, acks: round.acks };
+      }
+      // A replica holds this version or a newer one: the newer one stays, as it would for any
+      // write that lost last-writer-wins; the entry was offered to every replica.
+      if (round.kind === 'stale') return { outcome: 'newer', partition, acks: round.acks };
+      if (round.kind === 'fenced' && fenceRetry === 0) {
+        await this.deps.refreshTable();
+        continue;
+      }
+      throw writeFailure(w, round.acks, active.size, round.errors);
+    }
+  }
+
+  /**
    * Read from `r` active replicas (retrying others on failure) and return the newest entry.
    *
    * Concurrent reads of one key share quorum reads: while one is in flight, the reads that
@@ -334,9 +370,36 @@ export class Coordinator {
 
   /** One page of the entries of a partition whose keys start with prefix, merged over r replicas. */
   async scan(placeBy: string, prefix: string, after: string | null, limit: number, r: number): Promise<ScanResult> {
+    return this.scanPartition(partitionOf(placeBy, this.requireTable().digits), prefix, after, limit, r);
+  }
+
+  /**
+   * One page of the whole keyspace (or of the partitions named), in key order: every
+   * partition's replicas are asked as a quorum read asks them (r replicas, newest version
+   * wins, tombstones hidden), at most `inFlightMax` partitions at once, and the pages merged.
+   */
+  async scanKeyspace(req: { prefix: string; after: string | null; limit: number; r: number; partitions?: number[]; inFlightMax?: number }): Promise<{ items: ScanResult['items']; next: string | null }> {
+    const table = this.requireTable();
+    const partitions = req.partitions ?? Array.from({ length: table.partitions.length }, (_, p) => p);
+    const perPartition = perPartitionScanLimit(req.limit, partitions.length);
+    const pages: PartitionScanPage[] = new Array(partitions.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < partitions.length) {
+        const i = next++;
+        const page = await this.scanPartition(partitions[i], req.prefix, req.after, perPartition, req.r);
+        pages[i] = { items: page.items, next: page.next };
+      }
+    };
+    const inFlight = Math.max(1, Math.min(req.inFlightMax ?? KEYSPACE_SCAN_DEFAULTS.scanPartitionsInFlightMax, partitions.length));
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    return mergeKeyspacePages(pages, req.limit);
+  }
+
+  /** One page of one partition's entries whose keys start with prefix, merged over r replicas. */
+  async scanPartition(partition: number, prefix: string, after: string | null, limit: number, r: number): Promise<ScanResult> {
     for (let fenceRetry = 0; ; fenceRetry++) {
       const table = this.requireTable();
-      const partition = partitionOf(placeBy, table.digits);
       const replicas = table.partitions[partition].replicas;
       if (replicas.length < r) throw quorumError('read', r, 0, replicas.length);
       const order = this.readOrder(table, partition);

@@ -11,3 +11,6 @@ export * from './batch-request';
 export * from './ttl-param';
 export * from './receipt-param';
 export * from './watch-registry';
+export * from './scan-request';
+export * from './restore-request';
+export * from './topology';

@@ -1,5 +1,5 @@
-import { describeReason, partitionOf, REPLICA_REASONS, type ReplicaReason } from '@fog/partitioning';
-import { partitionLabel, type NodeState, type PartitionTable } from '@fog/protocol';
+import { describeReason, describeWeight, partitionOf, REPLICA_REASONS, type ReplicaReason } from '@fog/partitioning';
+import { partitionLabel, type NodeState, type PartitionTable, type WeightBasis } from '@fog/protocol';
 
 export interface LocatedReplica {
   id: string;
@@ -13,6 +13,10 @@ export interface LocatedReplica {
   /** Placement reason code (kept, rank, zone, fallback), or null when the table gives none. */
   why: ReplicaReason | null;
   reason: string;
+  weight?: number;
+  /** Where the weight came from (set by flag, or derived from capacity when the basis is known). */
+  weightReason?: string;
+  weightBasis?: WeightBasis;
 }
 
 export interface Location {
@@ -30,7 +34,7 @@ const PENDING_REASON = 'Receiving a copy of the partition: it gets every write b
 const NO_REASON = 'The partition table gives no reason for this replica.';
 
 /** Where a key lives in this table, and why each replica is there. */
-export function locate(table: PartitionTable, key: string, placeBy: string = key): Location {
+export function locate(table: PartitionTable, key: string, placeBy: string = key, weightBases: ReadonlyMap<string, WeightBasis> = new Map()): Location {
   const partition = partitionOf(placeBy, table.digits);
   const entry = table.partitions[partition];
   const describe = (id: string, role: LocatedReplica['role'], rank: number): LocatedReplica => {
@@ -46,6 +50,7 @@ export function locate(table: PartitionTable, key: string, placeBy: string = key
       rank,
       why,
       reason: role === 'pending' ? PENDING_REASON : why ? describeReason(why) : NO_REASON,
+      ...(node ? weightOf(node.weight, weightBases.get(id)) : {}),
     };
   };
   const replicas = [
@@ -54,4 +59,8 @@ export function locate(table: PartitionTable, key: string, placeBy: string = key
   ];
   const preferred = replicas.find((r) => r.role === 'active' && r.state === 'up')?.id ?? null;
   return { key, partition, partitionHex: partitionLabel(partition, table.digits), epoch: table.epoch, replicas, preferred };
+}
+
+function weightOf(weight: number, basis: WeightBasis | undefined): Pick<LocatedReplica, 'weight' | 'weightReason' | 'weightBasis'> {
+  return { weight, weightReason: describeWeight(weight, basis), ...(basis ? { weightBasis: basis } : {}) };
 }

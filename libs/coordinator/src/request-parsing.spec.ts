@@ -113,6 +113,9 @@ describe('parseBatchRequest', () => {
     ['put without a value', { ops: [{ op: 'put', key: 'k' }] }, 'FOG_ERR_BAD_REQUEST'],
     ['bad base64', { ops: [{ op: 'put', key: 'k', value: 'a$==', encoding: 'base64' }] }, 'FOG_ERR_BAD_REQUEST'],
     ['bad encoding', { ops: [{ op: 'put', key: 'k', value: 'a', encoding: 'hex' }] }, 'FOG_ERR_BAD_REQUEST'],
+    ['an unknown field (a put with ifNoneMatch)', { ops: [{ op: 'put', key: 'k', value: 'v', ifNoneMatch: '*' }] }, 'FOG_ERR_UNKNOWN_FIELD'],
+    ['an unknown field on a get', { ops: [{ op: 'get', key: 'k', ttl: '3s' }] }, 'FOG_ERR_UNKNOWN_FIELD'],
+    ['an op that is an array', { ops: [['get', 'k']] }, 'FOG_ERR_BAD_REQUEST'],
     ['value over the limit', { ops: [{ op: 'get', key: 'ok' }, { op: 'put', key: 'k', value: '12345' }] }, 'FOG_ERR_VALUE_TOO_LARGE'],
   ])('refuses the whole batch for %s', (_name, body, code) => {
     expect(codeOf(() => parseBatchRequest(body, LIMITS))).toBe(code);
@@ -127,6 +130,17 @@ describe('parseBatchRequest', () => {
     }
     expect(err?.details).toMatchObject({ index: 1 });
     expect(err?.message).toMatch(/^ops\[1\]/);
+  });
+
+  it('names the unknown fields and the op that carries them', () => {
+    let err: FogError | undefined;
+    try {
+      parseBatchRequest({ ops: [{ op: 'get', key: 'ok' }, { op: 'put', key: 'k', value: 'v', ifNoneMatch: '*' }] }, LIMITS);
+    } catch (e) {
+      err = e as FogError;
+    }
+    expect(err?.details).toEqual({ index: 1, fields: ['ifNoneMatch'] });
+    expect(err?.message).toContain('"ifNoneMatch"');
   });
 });
 

@@ -50,3 +50,47 @@ export function mergeScanPages(pages: ScanPageReply[], limit: number): { items: 
   const exhausted = cut === null && window.length === keys.length;
   return { items, next: exhausted || window.length === 0 ? null : window[window.length - 1] };
 }
+
+export const KEYSPACE_SCAN_DEFAULTS = {
+  /** Most items one page of a keyspace scan (GET /v1/kv) returns. */
+  scanItemsMax: 1000,
+  /** Items a page returns when the request names no limit. */
+  scanItemsDefault: 100,
+  /** Most partitions whose replicas a frontend asks at once for one scan page. */
+  scanPartitionsInFlightMax: 16,
+} as const;
+
+/**
+ * How many items to ask each partition for, for a page of `limit` over `partitions`
+ * partitions. Keys are spread over partitions by hash, so the first `limit` keys in order hold
+ * about limit/partitions of each partition: asking each for twice that (and a few more) keeps
+ * the merged page nearly full while moving a small fraction of limit x partitions items. A page
+ * cut short is still exact (see mergeKeyspacePages), it only hands out its cursor earlier.
+ */
+export function perPartitionScanLimit(limit: number, partitions: number): number {
+  if (partitions <= 1) return limit;
+  return Math.min(limit, Math.ceil((2 * limit) / partitions) + 4);
+}
+
+/** One partition's merged page, as Coordinator.scanPartition returns it. */
+export interface PartitionScanPage {
+  items: WireScanItem[];
+  next: string | null;
+}
+
+/**
+ * Merge the pages of every partition into one page of the whole keyspace, in key order.
+ * A partition's page is exact up to its `next` cursor (its last listed key) and says nothing
+ * past it, so the merged page stops at the smallest such cursor: no key beyond it can be
+ * listed before a key of that partition that was not fetched. The cursor handed out is the
+ * last key listed (or the stop point when no key precedes it), null when every partition ended.
+ */
+export function mergeKeyspacePages(pages: PartitionScanPage[], limit: number): { items: WireScanItem[]; next: string | null } {
+  let stop: string | null = null;
+  for (const p of pages) if (p.next !== null && (stop === null || p.next < stop)) stop = p.next;
+  const all: WireScanItem[] = [];
+  for (const p of pages) for (const item of p.items) if (stop === null || item.key <= stop) all.push(item);
+  all.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  if (all.length > limit) return { items: all.slice(0, limit), next: all[limit - 1].key };
+  return { items: all, next: stop };
+}

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
-import { decodeTableMessage, type HandoffReport, type NodeLoadReport, type NodeRegistration, type PartitionTable } from '@fog/protocol';
+import { decodeTableMessage, type ClusterView, type HandoffReport, type NodeLoadReport, type NodeRegistration, type PartitionTable } from '@fog/protocol';
 
 /** Fewest ms between two reports about the same unreachable node. */
 export const SUSPECT_REPORT_INTERVAL_MS = 1000;
@@ -98,6 +98,15 @@ export class ControllerLink {
       return false;
     }
     return true;
+  }
+
+  /** The controller's cluster view (GET /v1/cluster): membership, health, moves. Throws when it cannot be had. */
+  async clusterView(): Promise<ClusterView> {
+    const res = await this.http.get('/v1/cluster');
+    if (res.status !== 200 || typeof res.data !== 'object' || res.data === null || !Array.isArray(res.data.nodes)) {
+      throw new Error(`the controller answered GET /v1/cluster with ${res.status}`);
+    }
+    return res.data as ClusterView;
   }
 
   /** Fetch the controller's table (one fetch at a time however many callers ask). */

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, ZONE_RE, parseAddress, type NodeRole } from '@fog/protocol';
+import { BUILD_VERSION, DEFAULT_LIMITS, NODE_ID_RE, WEIGHT_MODES, ZONE_RE, parseAddress, type NodeRole, type WeightMode } from '@fog/protocol';
 import { securityFlags, securityFrom } from './security-flags';
 import type { TlsMaterial } from './tls';
 import { LOG_LEVELS, type LogLevel } from './logger';
@@ -22,6 +22,8 @@ export interface NodeCliOptions {
   id: string;
   zone: string;
   weight: number;
+  /** Storage: derive the weight from the node's capacity (--weight auto); weight is then a placeholder. */
+  weightMode: WeightMode | null;
   logLevel: LogLevel;
   heartbeatIntervalMs: number;
   /** Largest internal request body this node reads. */
@@ -61,7 +63,7 @@ export function parseNodeCli<T extends object = object>(
     .option('port', { type: 'number', describe: 'port to listen on (default: port of --address)' })
     .option('id', { type: 'string', describe: `node id (default: ${role}-HOST-PORT)` })
     .option('zone', { type: 'string', default: NODE_CLI_DEFAULTS.zone, describe: 'failure domain label' })
-    .option('weight', { type: 'number', default: NODE_CLI_DEFAULTS.weight, describe: 'relative share of partitions (storage)' })
+    .option('weight', { type: 'string', default: String(NODE_CLI_DEFAULTS.weight), describe: 'relative share of partitions (storage): a number in (0, 100], or auto (from memory and CPUs), auto:memory, auto:cpu' })
     .option('log-level', { choices: LOG_LEVELS, default: NODE_CLI_DEFAULTS.logLevel, describe: 'lowest level logged' })
     .option('heartbeat-interval-ms', { type: 'number', default: NODE_CLI_DEFAULTS.heartbeatIntervalMs, describe: 'ms between heartbeats to the controller' })
     .option('internal-body-bytes-max', {
@@ -93,8 +95,10 @@ export function parseNodeCli<T extends object = object>(
   if (!NODE_ID_RE.test(id)) fail(`id '${id}' may hold only letters, digits and _.:@-`);
   const zone = args.zone as string;
   if (!ZONE_RE.test(zone)) fail(`zone '${zone}' may hold only letters, digits and _.-`);
-  const weight = args.weight as number;
-  if (!(weight > 0 && weight <= 100)) fail('weight must be in (0, 100]');
+  const weightText = String(args.weight);
+  const weightMode = (WEIGHT_MODES as readonly string[]).includes(weightText) ? (weightText as WeightMode) : null;
+  const weight = weightMode ? NODE_CLI_DEFAULTS.weight : Number(weightText);
+  if (!weightMode && !(/^\d+(\.\d+)?$/.test(weightText) && weight > 0 && weight <= 100)) fail(`weight must be in (0, 100] or one of ${WEIGHT_MODES.join(', ')}`);
   const heartbeatIntervalMs = args['heartbeat-interval-ms'] as number;
   if (!(Number.isInteger(heartbeatIntervalMs) && heartbeatIntervalMs >= 10)) fail('heartbeat-interval-ms must be an integer >= 10');
   const internalBodyBytesMax = args['internal-body-bytes-max'] as number;
@@ -127,6 +131,7 @@ export function parseNodeCli<T extends object = object>(
     id,
     zone,
     weight,
+    weightMode,
     logLevel: args['log-level'] as LogLevel,
     heartbeatIntervalMs,
     internalBodyBytesMax,

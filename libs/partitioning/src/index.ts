@@ -14,3 +14,6 @@ export { canonicalNodes, compareIds, zoneIndices } from './node-order';
 // Table diffs.
 export type { PartitionMove } from './table-diff';
 export { diffPlacement, movedReplicaCount } from './table-diff';
+
+// Weight from capacity.
+export { AUTO_WEIGHT, autoWeight, describeWeight, type CapacityInput } from './auto-weight';

@@ -2,6 +2,7 @@
  * JSON shapes of the client-facing v1 API (docs/api.md), shared by the frontend that answers
  * them and the client library that sends them.
  */
+import type { WeightBasis } from './cluster';
 import type { ErrorBody } from './errors';
 
 export type ValueEncoding = 'utf8' | 'base64';
@@ -54,6 +55,11 @@ export interface LocateReplica {
   rank: number;
   why: string | null;
   reason: string;
+  /** The node's weight (its share of partitions), as the table gives it. */
+  weight?: number;
+  /** Where the weight came from: set by --weight, or derived from memory and CPUs (--weight auto). */
+  weightReason?: string;
+  weightBasis?: WeightBasis;
 }
 
 export interface LocateResponse {
@@ -73,10 +79,57 @@ export interface BucketListResponse {
   next: string | null;
 }
 
+/** One item of a keyspace scan (GET /v1/kv): the value is left out with `keys=only`. */
+export interface ScanItem {
+  key: string;
+  version: string;
+  bytes: number;
+  value?: string;
+  encoding?: ValueEncoding;
+}
+
+export interface ScanResponse {
+  items: ScanItem[];
+  /** Pass as `after` for the next page; null once every partition is exhausted. */
+  next: string | null;
+}
+
+/** One entry of POST /v1/restore (a line of a backup file, without its partition). */
+export interface RestoreRequestEntry {
+  key: string;
+  version: string;
+  value: string;
+  encoding?: ValueEncoding;
+}
+
+export interface RestoreResultItem {
+  key: string;
+  status: number;
+  /** restored: this version is now held; newer: a replica held a newer version, which stays. */
+  outcome?: 'restored' | 'newer';
+  error?: ErrorBody['error'];
+}
+
+export interface RestoreResponse {
+  results: RestoreResultItem[];
+}
+
+/** GET /v1/topology: the table's shape as this frontend holds it, and the frontends it knows. */
+export interface TopologyResponse {
+  epoch: number;
+  digits: number;
+  partitions: number;
+  redundancy: number;
+  /** Addresses (host:port) of the frontends the controller lists as up, this one included. */
+  frontends?: string[];
+}
+
 /** Paths of the v1 API. */
 export const V1_PATHS = {
   kv: '/v1/kv',
   batch: '/v1/batch',
   buckets: '/v1/buckets',
   locate: '/v1/locate',
+  restore: '/v1/restore',
+  topology: '/v1/topology',
 } as const;

@@ -11,6 +11,21 @@ export type NodeRole = 'storage' | 'frontend';
 export type NodeState = 'up' | 'down' | 'out' | 'leaving' | 'left';
 export const NODE_STATES: readonly NodeState[] = ['up', 'down', 'out', 'leaving', 'left'];
 
+/** How a storage node derives its weight from its capacity (`--weight auto`). */
+export type WeightMode = 'auto' | 'auto:memory' | 'auto:cpu';
+export const WEIGHT_MODES: readonly WeightMode[] = ['auto', 'auto:memory', 'auto:cpu'];
+
+/** What an automatic weight was derived from, as the node reports it at registration. */
+export interface WeightBasis {
+  mode: WeightMode;
+  cpus: number;
+  memoryBytes: number;
+  /** limit: the node's --max-memory-bytes; cgroup: its container's limit; total: the machine's memory. */
+  memorySource: 'limit' | 'cgroup' | 'total';
+  /** Which resource set the weight. */
+  limitedBy: 'cpu' | 'memory';
+}
+
 export interface NodeRegistration {
   id: string;
   role: NodeRole;
@@ -20,6 +35,8 @@ export interface NodeRegistration {
   internal?: string;
   zone: string;
   weight: number;
+  /** Storage: present when the weight was derived from the node's capacity (--weight auto). */
+  weightBasis?: WeightBasis;
   /**
    * Storage: the node starts with no data (in memory, or an empty data dir). If the table
    * already lists it as a replica, it must copy its partitions before serving reads again.
@@ -227,6 +244,8 @@ export interface ClusterNodeView {
   address: string;
   zone: string;
   weight: number;
+  /** Present when the node derived its weight from its capacity. */
+  weightBasis?: WeightBasis;
   state: NodeState;
   lastHeartbeatAgoMs: number;
   /** Storage nodes: partitions held as an active replica, and being copied to it. */

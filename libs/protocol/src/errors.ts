@@ -11,6 +11,7 @@ export const ERRORS = {
   FOG_ERR_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the body limit' },
   FOG_ERR_BAD_REQUEST: { status: 400, message: 'the request is malformed' },
   FOG_ERR_BAD_TTL: { status: 400, message: 'the ttl is not a whole number with a unit (ms, s, m, h, d) within the ttl limits' },
+  FOG_ERR_UNKNOWN_FIELD: { status: 400, message: 'the request carries a field this API does not know' },
   FOG_ERR_BAD_CONSISTENCY: { status: 400, message: 'the consistency level is not one of 1..K, one, quorum, all' },
   FOG_ERR_BATCH_TOO_LARGE: { status: 413, message: 'the batch has more operations than the batch limit' },
   FOG_ERR_NOT_FOUND: { status: 404, message: 'no such key' },

@@ -193,7 +193,7 @@ export class StorageProcess implements Endpoint {
   page(p: number, after: string | null, limit: number, bytesMax: number): PartitionPage {
     const table = this.engine.currentTable();
     if (!table || !table.partitions[p]?.replicas.includes(this.id)) throw new FogError('FOG_ERR_WRONG_NODE', `not an active replica of partition ${p}`);
-    return pagePartition(this.engine.store, p, after, Math.min(limit, PARTITION_PAGE_DEFAULTS.pageKeysMax), Math.min(bytesMax, PARTITION_PAGE_DEFAULTS.pageBytesMax));
+    return pagePartition(this.engine.keys, p, after, Math.min(limit, PARTITION_PAGE_DEFAULTS.pageKeysMax), Math.min(bytesMax, PARTITION_PAGE_DEFAULTS.pageBytesMax));
   }
 
   // ---- anti-entropy ----

@@ -1,4 +1,5 @@
 import { LwwStore } from '@fog/lww';
+import { OrderedKeyIndex } from './ordered-keys';
 import { pagePartition } from './partition-page';
 
 describe('pagePartition', () => {
@@ -12,7 +13,7 @@ describe('pagePartition', () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const page = pagePartition(store, 3, after, 2, 1 << 20);
+      const page = pagePartition(new OrderedKeyIndex(store), 3, after, 2, 1 << 20);
       seen.push(...page.entries.map((e) => e.key));
       after = page.next;
       pages++;
@@ -22,18 +23,18 @@ describe('pagePartition', () => {
   });
 
   it('ends a page early at the byte limit but always sends one entry', () => {
-    const page = pagePartition(store, 3, null, 100, 15);
+    const page = pagePartition(new OrderedKeyIndex(store), 3, null, 100, 15);
     expect(page.entries.map((e) => e.key)).toEqual(['a']);
     expect(page.next).toBe('a');
   });
 
   it('says on the first page how many value bytes the partition holds, the figure a copy counts', () => {
-    expect(pagePartition(store, 3, null, 2, 1 << 20).partitionBytes).toBe(50);
-    expect(pagePartition(store, 3, 'b', 2, 1 << 20).partitionBytes).toBeUndefined();
-    expect(pagePartition(store, 9, null, 2, 1 << 20).partitionBytes).toBe(0);
+    expect(pagePartition(new OrderedKeyIndex(store), 3, null, 2, 1 << 20).partitionBytes).toBe(50);
+    expect(pagePartition(new OrderedKeyIndex(store), 3, 'b', 2, 1 << 20).partitionBytes).toBeUndefined();
+    expect(pagePartition(new OrderedKeyIndex(store), 9, null, 2, 1 << 20).partitionBytes).toBe(0);
   });
 
   it('is empty for a partition it does not hold', () => {
-    expect(pagePartition(store, 9, null, 10, 100)).toEqual({ entries: [], next: null, partitionBytes: 0 });
+    expect(pagePartition(new OrderedKeyIndex(store), 9, null, 10, 100)).toEqual({ entries: [], next: null, partitionBytes: 0 });
   });
 });

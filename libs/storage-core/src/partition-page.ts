@@ -1,6 +1,6 @@
 import { plainBytes, plainEntry, type LwwStore } from '@fog/lww';
 import { encodeWireEntry, type WireEntry } from '@fog/protocol';
-import { sortedKeysAfter } from './partition-keys';
+import type { OrderedKeyIndex } from './ordered-keys';
 
 export const PARTITION_PAGE_DEFAULTS = {
   /** Most entries in one page of a partition copy. */
@@ -25,8 +25,9 @@ export interface PartitionPage {
  * makes the cursor stable while writes keep arriving: a key written behind the cursor during
  * a copy reaches the new replica as a direct write, since the frontends already send it writes.
  */
-export function pagePartition(store: LwwStore, partition: number, after: string | null, keysMax: number, bytesMax: number): PartitionPage {
-  const keys = sortedKeysAfter(store, partition, after);
+export function pagePartition(index: OrderedKeyIndex, partition: number, after: string | null, keysMax: number, bytesMax: number): PartitionPage {
+  const store = index.store;
+  const keys = index.keysAfter(partition, after, '', keysMax + 1);
   const entries: PartitionPage['entries'] = [];
   let bytes = 0;
   for (const key of keys) {

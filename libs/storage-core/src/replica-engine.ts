@@ -4,6 +4,7 @@ import { compressEntry, goneSinceMs, LwwStore, plainEntry, type CompressionConfi
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireOp, WireResult } from '@fog/protocol';
 import { decodeWireEntry, encodeWireEntry, isExpiry, isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
+import { OrderedKeyIndex } from './ordered-keys';
 import { applySurfaceOp } from './surface-ops';
 
 /** Writer id of the stand-in version a horizon refusal reports (see ingest). */
@@ -50,6 +51,8 @@ export interface EngineCounters {
  */
 export class ReplicaEngine {
   readonly store = new LwwStore();
+  /** The store's keys in order, per partition: listings and partition copies page through it. */
+  readonly keys = new OrderedKeyIndex(this.store);
   readonly clock = new HybridClock();
   private table: PartitionTable | null = null;
   private held = new Set<number>();
@@ -109,6 +112,7 @@ export class ReplicaEngine {
     const before = this.store.get(partition, key);
     const r = this.store.merge(partition, key, entry);
     if (r.outcome === 'applied') {
+      if (!before) this.keys.added(partition, key);
       this.digests.update(partition, key, before, entry);
       this.counters.appliedBy[source]++;
       if (source !== 'replay') this.onApplied?.(partition, key, entry);
@@ -264,6 +268,6 @@ export class ReplicaEngine {
       }
       return { ok: true, outcome: r.outcome };
     }
-    return applySurfaceOp(this.store, this.cas, op, nowMs) ?? { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
+    return applySurfaceOp(this.keys, this.cas, op, nowMs) ?? { ok: false, code: 'FOG_ERR_BAD_REQUEST' };
   }
 }

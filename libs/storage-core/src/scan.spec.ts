@@ -1,6 +1,7 @@
 import type { PartitionTable, WireOp } from '@fog/protocol';
 import { LwwStore } from '@fog/lww';
 import { ReplicaEngine } from './replica-engine';
+import { OrderedKeyIndex } from './ordered-keys';
 import { scanPartition } from './scan';
 
 const ver = (ms: number) => ({ ms, c: 0, w: 'fe' });
@@ -24,7 +25,7 @@ describe('scanPartition', () => {
   ]);
 
   it('returns the prefixed keys of one partition in key order, tombstones with size null', () => {
-    expect(scanPartition(store, 3, `b${SEP}`, null, 10)).toEqual({
+    expect(scanPartition(new OrderedKeyIndex(store), 3, `b${SEP}`, null, 10)).toEqual({
       items: [
         { key: `b${SEP}a`, ver: ver(2), size: 1 },
         { key: `b${SEP}b`, ver: ver(3), size: null },
@@ -35,16 +36,16 @@ describe('scanPartition', () => {
   });
 
   it('pages with a cursor and says when the limit cut it short', () => {
-    const first = scanPartition(store, 3, `b${SEP}`, null, 2);
+    const first = scanPartition(new OrderedKeyIndex(store), 3, `b${SEP}`, null, 2);
     expect(first.items.map((i) => i.key)).toEqual([`b${SEP}a`, `b${SEP}b`]);
     expect(first.more).toBe(true);
-    const second = scanPartition(store, 3, `b${SEP}`, first.items[1].key, 2);
+    const second = scanPartition(new OrderedKeyIndex(store), 3, `b${SEP}`, first.items[1].key, 2);
     expect(second.items.map((i) => i.key)).toEqual([`b${SEP}c`]);
     expect(second.more).toBe(false);
   });
 
   it('is empty for a partition it never saw', () => {
-    expect(scanPartition(store, 9, '', null, 5)).toEqual({ items: [], more: false });
+    expect(scanPartition(new OrderedKeyIndex(store), 9, '', null, 5)).toEqual({ items: [], more: false });
   });
 });
 

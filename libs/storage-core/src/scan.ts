@@ -1,6 +1,6 @@
-import { isGone, plainBytes, type LwwStore } from '@fog/lww';
+import { isGone, plainBytes } from '@fog/lww';
 import type { WireScanItem } from '@fog/protocol';
-import { sortedKeysAfter } from './partition-keys';
+import type { OrderedKeyIndex } from './ordered-keys';
 
 export interface ScanPage {
   items: WireScanItem[];
@@ -15,12 +15,14 @@ export interface ScanPage {
  * from one a replica has not received. A value expired at `nowMs` is listed as a tombstone.
  * Sizes are of the plain values.
  */
-export function scanPartition(store: LwwStore, partition: number, prefix: string, after: string | null, limit: number, nowMs = Number.NEGATIVE_INFINITY): ScanPage {
-  const keys = sortedKeysAfter(store, partition, after, prefix);
+export function scanPartition(
+  index: OrderedKeyIndex, partition: number, prefix: string, after: string | null, limit: number, nowMs = Number.NEGATIVE_INFINITY,
+): ScanPage {
+  const keys = index.keysAfter(partition, after, prefix, limit + 1);
   const items: WireScanItem[] = [];
   for (const key of keys) {
     if (items.length >= limit) break;
-    const e = store.get(partition, key)!;
+    const e = index.store.get(partition, key)!;
     items.push({ key, ver: e.ver, size: isGone(e, nowMs) ? null : plainBytes(e) });
   }
   return { items, more: keys.length > items.length };

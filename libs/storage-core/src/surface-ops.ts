@@ -1,6 +1,7 @@
-import { plainEntry, type LwwStore } from '@fog/lww';
+import { plainEntry } from '@fog/lww';
 import { DEFAULT_LIMITS, encodeWireEntry, isExpiry, isVersion, type WireEntry, type WireOp, type WireResult } from '@fog/protocol';
 import type { CasRegisters } from './cas-registers';
+import type { OrderedKeyIndex } from './ordered-keys';
 import { scanPartition } from './scan';
 
 /** Most entries one scan may return, whatever the sender asks. */
@@ -15,13 +16,14 @@ function isWireEntry(x: unknown): x is WireEntry {
  * The operations behind bucket listings (scan) and conditional writes (prepare, propose), for
  * a partition the caller has already checked this node holds. Null for an op it does not know.
  */
-export function applySurfaceOp(store: LwwStore, cas: CasRegisters, op: WireOp, nowMs: number): WireResult | null {
+export function applySurfaceOp(index: OrderedKeyIndex, cas: CasRegisters, op: WireOp, nowMs: number): WireResult | null {
+  const store = index.store;
   switch (op.op) {
     case 'scan': {
       if (!Number.isSafeInteger(op.limit) || op.limit < 1 || (op.after !== null && typeof op.after !== 'string')) {
         return { ok: false, code: 'FOG_ERR_BAD_REQUEST', message: 'scan needs a limit >= 1 and a string or null cursor' };
       }
-      const page = scanPartition(store, op.p, op.prefix, op.after, Math.min(op.limit, SCAN_ITEMS_MAX), nowMs);
+      const page = scanPartition(index, op.p, op.prefix, op.after, Math.min(op.limit, SCAN_ITEMS_MAX), nowMs);
       return { ok: true, items: page.items, more: page.more };
     }
     case 'prepare': {

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { FogAdmin, FogClient, FogClientError, type ClientBatchOp, type WriteOptions } from '@fog/client';
-import { BUILD_VERSION, parseDurationMs, parseTtl, WATCH_LIMITS, type BatchRequestOp, type ConsistencyLevel } from '@fog/protocol';
+import { BUILD_VERSION, parseDurationMs, parseTtl, WATCH_LIMITS, type BatchRequestOp, type ConsistencyLevel, type RestoreRequestEntry } from '@fog/protocol';
+import { entryLine, headerLine, parseBackupLine, trailerLine, type BackupHeader, type BackupTrailer } from './backup-format';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { formatDuration, formatRate, movesPending, partitionsHeld, progressBar, progressLine, renderPlan, renderStatus, table } from './format';
 
@@ -13,6 +14,12 @@ export const FOGCTL_DEFAULTS = {
   decommissionTimeoutS: 600,
   /** decommission: pause between two looks at the cluster. */
   pollIntervalMs: 500,
+  /** restore: most entries sent in one request (the frontend's batchItemsMax, 1000, bounds it too). */
+  restoreEntriesPerRequest: 500,
+  /** restore: most value bytes sent in one request (well under requestBodyBytesMax, 8 MiB). */
+  restoreBytesPerRequest: 4 * 1024 * 1024,
+  /** ls: keys asked per request. */
+  lsPageSize: 1000,
   /** decommission: width assumed when the terminal does not say. */
   terminalColumnsDefault: 80,
 } as const;
@@ -23,6 +30,10 @@ export interface CliIo {
   stderr: (text: string) => void;
   readStdin: () => Promise<Buffer>;
   readFile: (path: string) => Promise<Buffer>;
+  /** A file written as a stream (a backup): chunks in order, then close. */
+  openOutput: (path: string) => Promise<{ write: (text: string) => Promise<void>; close: () => Promise<void> }>;
+  /** A text file read line by line (a backup being restored), without holding it whole. */
+  readLines: (path: string) => AsyncIterable<string>;
   env: Record<string, string | undefined>;
   /** stdout and stderr are terminals: the progress bar redraws in place (otherwise it prints plain lines). */
   isTty: boolean;
@@ -91,6 +102,18 @@ export async function runCli(rawArgv: string[], io: CliIo): Promise<number> {
     .command('append <key> [value]', 'append VALUE to the value of KEY (VALUE or --file FILE; - reads stdin)', (y) =>
       valueOptions(writeOptions(y.positional('key', { type: 'string', demandOption: true }).positional('value', { type: 'string' }))),
     (a) => { action = (c) => put(io, c, 'append', a.key, a.value, a.file, { w: level(a.w), ifMatch: a['if-match'], ttl: ttlOption(a.ttl) }); })
+    .command('ls [prefix]', 'list keys in order (all, or those starting with PREFIX), every partition merged; --json: one line per key with version and size', (y) =>
+      y.positional('prefix', { type: 'string' })
+        .option('r', { type: 'string', describe: 'replicas each partition is read from: 1..K, one, quorum, all' })
+        .option('limit', { type: 'number', describe: 'stop after this many keys' })
+        .option('page-size', { type: 'number', default: FOGCTL_DEFAULTS.lsPageSize, describe: 'keys asked per request' }),
+    (a) => { action = (c) => ls(io, c, a.prefix ?? '', level(a.r), a.limit, a['page-size']); })
+    .command('backup <file>', 'write every key with its version and value to FILE (JSON lines), read at quorum partition by partition, progress on stderr', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).option('r', { type: 'string', describe: 'replicas each partition is read from (default quorum)' }),
+    (a) => { action = (c) => backup(io, c, a.file, level(a.r)); })
+    .command('restore <file>', 'write back the keys of a backup FILE with their versions: a key written since with a newer version keeps it', (y) =>
+      y.positional('file', { type: 'string', demandOption: true }).option('w', { type: 'string', describe: 'replicas that must acknowledge each key (default quorum)' }),
+    (a) => { action = (c) => restore(io, c, a.file, level(a.w)); })
     .command('locate <key>', 'show the partition and replicas of KEY and why each replica holds it', (y) => y.positional('key', { type: 'string', demandOption: true }),
       (a) => { action = (c) => locate(io, c, a.key); })
     .command('batch <file>', 'run the operations of a JSON file {"ops": [...]} (- for stdin) in one request', (y) =>
@@ -276,6 +299,152 @@ async function del(io: CliIo, c: Common, key: string, opts: WriteOptions): Promi
   return EXIT.ok;
 }
 
+async function ls(io: CliIo, c: Common, prefix: string, r: ConsistencyLevel | undefined, limit: number | undefined, pageSize: number): Promise<number> {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+  if (!(Number.isInteger(pageSize) && pageSize > 0)) throw new UsageError('--page-size must be a positive integer');
+  return withClient(c, async (client) => {
+    let n = 0;
+    for await (const item of client.scanAll({ prefix, r, keysOnly: true, limit: limit === undefined ? pageSize : Math.min(pageSize, limit) })) {
+      io.stdout(c.json ? `${JSON.stringify(item)}\n` : `${item.key}\n`);
+      if (limit !== undefined && ++n >= limit) break;
+    }
+    return EXIT.ok;
+  });
+}
+
+/** A progress line on stderr: redrawn in place on a terminal, otherwise printed only when `plain` changes. */
+function progress(io: CliIo, c: Common, done: number, total: number, text: string, last: { line: string }): void {
+  if (c.json) return;
+  if (io.isTty) {
+    io.stderr(`\r\x1b[2K${progressLine(done, total, text, io.columns ?? FOGCTL_DEFAULTS.terminalColumnsDefault)}`);
+    return;
+  }
+  // In a log, one line per tenth of the way (and the last), not one per partition.
+  const line = `${progressBar(Math.floor((done * 10) / Math.max(1, total)), 10)} ${text}`;
+  if (line !== last.line && (done === total || Math.floor((done * 10) / Math.max(1, total)) !== Math.floor(((done - 1) * 10) / Math.max(1, total)))) io.stderr(`${line}\n`);
+  last.line = line;
+}
+
+async function backup(io: CliIo, c: Common, file: string, r: ConsistencyLevel | undefined): Promise<number> {
+  return withClient(c, async (client) => {
+    const topo = await client.topology();
+    const startedAtMs = io.nowMs();
+    let out: Awaited<ReturnType<CliIo['openOutput']>>;
+    try {
+      out = await io.openOutput(file);
+    } catch (err) {
+      throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
+    }
+    let keys = 0;
+    let valueBytes = 0;
+    const last = { line: '' };
+    try {
+      await out.write(headerLine({ digits: topo.digits, partitions: topo.partitions, epoch: topo.epoch, startedAtMs }));
+      for (let p = 0; p < topo.partitions; p++) {
+        let after: string | undefined;
+        for (;;) {
+          const page = await client.scan({ partition: p, withBucketItems: true, r, after, limit: FOGCTL_DEFAULTS.lsPageSize });
+          let chunk = '';
+          for (const item of page.items) {
+            chunk += entryLine(item);
+            keys++;
+            valueBytes += item.bytes;
+          }
+          if (chunk) await out.write(chunk);
+          if (page.next === null) break;
+          after = page.next;
+        }
+        progress(io, c, p + 1, topo.partitions, `partition ${p + 1}/${topo.partitions} · ${keys} keys · ${valueBytes} value bytes`, last);
+      }
+      await out.write(trailerLine({ keys, valueBytes, finishedAtMs: io.nowMs() }));
+    } finally {
+      await out.close();
+    }
+    if (io.isTty && !c.json) io.stderr('\n');
+    if (c.json) io.stdout(`${JSON.stringify({ file, keys, valueBytes, partitions: topo.partitions, elapsedMs: io.nowMs() - startedAtMs })}\n`);
+    else io.stdout(`backup of ${keys} keys (${valueBytes} value bytes, ${topo.partitions} partitions) written to ${file}\n`);
+    return EXIT.ok;
+  });
+}
+
+async function restore(io: CliIo, c: Common, file: string, w: ConsistencyLevel | undefined): Promise<number> {
+  return withClient(c, async (client) => {
+    let header: BackupHeader | null = null;
+    let trailer: BackupTrailer | null = null;
+    let lineNo = 0;
+    let sent = 0;
+    const counts = { restored: 0, newer: 0, failed: 0 };
+    const failedCodes = new Map<string, number>();
+    let pending: RestoreRequestEntry[] = [];
+    let pendingBytes = 0;
+    let flushes = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const results = await restoreChunk(client, pending, w);
+      for (const r of results) {
+        if (r.status === 200) counts[r.outcome === 'newer' ? 'newer' : 'restored']++;
+        else {
+          counts.failed++;
+          const code = r.error?.code ?? String(r.status);
+          failedCodes.set(code, (failedCodes.get(code) ?? 0) + 1);
+        }
+      }
+      sent += pending.length;
+      pending = [];
+      pendingBytes = 0;
+      flushes++;
+      // The total is known only at the end of the file: a count, redrawn on a terminal, one
+      // line per 20 requests in a log.
+      const text = `${sent} keys sent · ${counts.restored} restored · ${counts.newer} newer kept · ${counts.failed} failed`;
+      if (!c.json && io.isTty) io.stderr(`\r\x1b[2K${text}`);
+      else if (!c.json && flushes % 20 === 1) io.stderr(`${text}\n`);
+    };
+    try {
+      for await (const text of io.readLines(file)) {
+        lineNo++;
+        if (text.trim() === '') continue;
+        if (trailer) throw new UsageError(`${file}:${lineNo}: data after the end of the backup`);
+        const line = parseBackupLine(text, header === null);
+        if (line.kind === 'bad') throw new UsageError(`${file}:${lineNo}: ${line.message}`);
+        if (line.kind === 'header') header = line.header;
+        else if (line.kind === 'trailer') trailer = line.trailer;
+        else {
+          pending.push(line.entry);
+          pendingBytes += line.entry.value.length;
+          if (pending.length >= FOGCTL_DEFAULTS.restoreEntriesPerRequest || pendingBytes >= FOGCTL_DEFAULTS.restoreBytesPerRequest) await flush();
+        }
+      }
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof FogClientError) throw err;
+      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    await flush();
+    if (io.isTty && !c.json) io.stderr('\n');
+    if (!header) throw new UsageError(`${file} is empty: not a backup`);
+    const complete = trailer !== null && trailer.keys === sent;
+    const summary = { file, keys: sent, ...counts, complete };
+    if (c.json) io.stdout(`${JSON.stringify(summary)}\n`);
+    else io.stdout(`restored ${counts.restored} keys, kept ${counts.newer} newer versions written since, ${counts.failed} failed (of ${sent} in ${file})\n`);
+    if (!complete) io.stderr(`fogctl: ${file} ${trailer ? `says it holds ${trailer.keys} keys but ${sent} were read` : 'has no end line: the backup was cut short'}; the keys read were restored\n`);
+    if (counts.failed > 0) io.stderr(`fogctl: ${counts.failed} keys failed: ${[...failedCodes].map(([code, n]) => `${code} x${n}`).join(', ')}; run the restore again (it is safe to repeat)\n`);
+    return counts.failed > 0 || !complete ? EXIT.failed : EXIT.ok;
+  });
+}
+
+/**
+ * Send entries to POST /v1/restore; a frontend with smaller limits (--batch-items-max,
+ * --request-body-bytes-max) refuses a large request whole, so it is split in halves and sent again.
+ */
+async function restoreChunk(client: FogClient, entries: RestoreRequestEntry[], w: ConsistencyLevel | undefined): Promise<Awaited<ReturnType<FogClient['restore']>>> {
+  try {
+    return await client.restore(entries, { w });
+  } catch (err) {
+    if (!(err instanceof FogClientError) || entries.length < 2 || (err.code !== 'FOG_ERR_BATCH_TOO_LARGE' && err.code !== 'FOG_ERR_BODY_TOO_LARGE')) throw err;
+    const half = Math.ceil(entries.length / 2);
+    return [...(await restoreChunk(client, entries.slice(0, half), w)), ...(await restoreChunk(client, entries.slice(half), w))];
+  }
+}
+
 async function locate(io: CliIo, c: Common, key: string): Promise<number> {
   const loc = await withClient(c, (client) => client.locate(key));
   if (c.json) {
@@ -283,9 +452,9 @@ async function locate(io: CliIo, c: Common, key: string): Promise<number> {
     return EXIT.ok;
   }
   io.stdout(`partition ${loc.partitionHex} (${loc.partition}) at epoch ${loc.epoch}; run jobs for this key on: ${loc.preferred ?? '(no replica is up)'}\n\n`);
-  io.stdout(table(['REPLICA', 'ROLE', 'STATE', 'ZONE', 'ADDRESS', 'WHY'], loc.replicas.map((r) => [r.id, r.role, r.state, r.zone, r.address, r.why ?? '-'])));
+  io.stdout(table(['REPLICA', 'ROLE', 'STATE', 'ZONE', 'WEIGHT', 'ADDRESS', 'WHY'], loc.replicas.map((r) => [r.id, r.role, r.state, r.zone, r.weight === undefined ? '-' : `${r.weight}${r.weightBasis ? ' (auto)' : ''}`, r.address, r.why ?? '-'])));
   io.stdout('\n');
-  for (const r of loc.replicas) io.stdout(`${r.id}: ${r.reason}\n`);
+  for (const r of loc.replicas) io.stdout(`${r.id}: ${r.reason}${r.weightReason ? ` Its ${r.weightReason}.` : ''}\n`);
   return EXIT.ok;
 }
 

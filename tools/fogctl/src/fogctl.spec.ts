@@ -12,6 +12,8 @@ function fakeIo(stdin = ''): CliIo & { out: string; err: string } {
     stderr: (t: string) => { io.err += t; },
     readStdin: async () => Buffer.from(stdin),
     readFile: async (p: string) => { throw new Error(`ENOENT ${p}`); },
+    openOutput: async (p: string) => { throw new Error(`EACCES ${p}`); },
+    readLines: (p: string) => ({ [Symbol.asyncIterator]: () => ({ next: async () => { throw new Error(`ENOENT ${p}`); } }) }),
     env: {},
     isTty: false,
     sleep: async () => undefined,
@@ -21,7 +23,7 @@ function fakeIo(stdin = ''): CliIo & { out: string; err: string } {
 }
 
 describe('fogctl arguments', () => {
-  it.each(['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan', 'watch'])('has --help for %s', async (cmd) => {
+  it.each(['get', 'put', 'delete', 'append', 'locate', 'batch', 'status', 'decommission', 'plan', 'watch', 'ls', 'backup', 'restore'])('has --help for %s', async (cmd) => {
     const io = fakeIo();
     expect(await runCli([cmd, '--help'], io)).toBe(EXIT.ok);
     expect(io.out).toContain(`fogctl ${cmd}`);
