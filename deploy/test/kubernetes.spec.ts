@@ -251,7 +251,8 @@ describe('Kubernetes manifests', () => {
 
   it('really evaluate the policies: an internal port opened to every source is caught', () => {
     const open = structuredClone(policies());
-    const storage = open.find((p) => p.podSelector.matchLabels?.['app.kubernetes.io/name'] === 'fog-storage')!;
+    const storage = open.find((p) => p.podSelector.matchLabels?.['app.kubernetes.io/name'] === 'fog-storage');
+    if (!storage) throw new Error('no NetworkPolicy selects fog-storage');
     storage.ingress = [...(storage.ingress ?? []), { ports: [{ port: 'internal' }] }];
     expect(reachability(open)['fog-storage:internal']).toContain('outside the cluster');
     // Without any policy every pod accepts everything.
