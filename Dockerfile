@@ -4,6 +4,8 @@
 #   docker run velour-fog node dist/apps/storage/main.js --help
 #   docker run velour-fog node dist/apps/frontend/main.js --help
 # Build from the repository root: docker build -t velour-fog:0.1.0 .
+# Every app needs the cluster secret at run time (--cluster-secret-file or FOG_CLUSTER_SECRET); the
+# image holds none (.dockerignore keeps the kit's secret files out of the build context).
 
 ARG NODE_IMAGE=node:20.20-bookworm-slim
 
@@ -35,6 +37,6 @@ RUN mkdir /data && chown 1000:1000 /data
 # The base image's "node" user (uid 1000); numeric so that runAsNonRoot can verify it.
 USER 1000:1000
 VOLUME ["/data"]
-# controller, storage, frontend (the ports the manifests in deploy/ use)
-EXPOSE 7000 7100 8000
+# controller; storage client and internal; frontend client and internal (the ports deploy/ uses)
+EXPOSE 7000 7100 7200 8000 8100
 CMD ["node", "dist/apps/controller/main.js", "--help"]

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, flagsOf, packageVersion, yamlDocs } from './deploy-files';
+import { ROOT, flagsOf, packageVersion, readText, run, yamlDocs } from './deploy-files';
 
 interface ComposeService {
   image?: string;
@@ -12,10 +12,12 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   mem_limit?: string;
+  secrets?: Array<string | { source: string; target?: string }>;
 }
 interface Compose {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
+  secrets?: Record<string, { file?: string; environment?: string }>;
 }
 
 const compose = yamlDocs('docker-compose.yml')[0] as Compose;
@@ -60,6 +62,43 @@ describe('docker-compose.yml', () => {
       // The health check asks the port the node listens on.
       expect(s.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${address.split(':')[1]}/health`);
       expect(s.depends_on).toEqual({ controller: { condition: 'service_healthy' } });
+    }
+  });
+
+  it('gives every app the cluster secret from a compose secret, a file the operator makes and git ignores', () => {
+    expect(Object.keys(compose.secrets ?? {})).toEqual(['cluster-secret']);
+    const file = compose.secrets?.['cluster-secret'].file ?? '';
+    expect(file).toMatch(/^\.\//);
+    const rel = path.posix.normalize(file);
+    // The operator's own file: not tracked, ignored by git, kept out of the image's build context,
+    // and made by the command the file's header and docs/deploy.md give.
+    expect(run('git', ['ls-files', '--', rel]).output).toBe('');
+    expect(run('git', ['check-ignore', '-q', '--no-index', rel]).status).toBe(0);
+    const dockerignore = readText('.dockerignore').split('\n').map((l) => l.trim());
+    expect(dockerignore.some((p) => rel === p || rel.startsWith(`${p}/`))).toBe(true);
+    const make = `head -c 32 /dev/urandom | base64 > ${rel}`;
+    expect(readText('docker-compose.yml')).toContain(make);
+    expect(readText('docs/deploy.md')).toContain(make);
+    const apps = [...ofApp('controller'), ...ofApp('storage'), ...ofApp('frontend')];
+    expect(apps).toHaveLength(6);
+    for (const [name, s] of apps) {
+      const flags = flagsOf(s.command ?? []);
+      // Compose mounts a secret at /run/secrets/NAME unless given another target.
+      expect({ name, secrets: s.secrets, file: flags.get('cluster-secret-file'), insecure: flags.has('insecure') }).toEqual({
+        name, secrets: ['cluster-secret'], file: '/run/secrets/cluster-secret', insecure: false,
+      });
+      for (const k of Object.keys(s.environment ?? {})) expect({ name, k, secret: /SECRET|INSECURE/.test(k) }).toEqual({ name, k, secret: false });
+    }
+  });
+
+  it('gives storage nodes and frontends an internal port distinct from the client port, never published', () => {
+    for (const [name, s] of [...ofApp('storage'), ...ofApp('frontend')]) {
+      const flags = flagsOf(s.command ?? []);
+      const client = Number(String(flags.get('address')).split(':')[1]);
+      const internal = Number(flags.get('internal-port'));
+      expect({ name, internal: internal > 0 && internal !== client, internalAddress: flags.get('internal-address') }).toEqual({ name, internal: true, internalAddress: undefined });
+      const published = (s.ports ?? []).map((p) => Number(p.split(':').at(-1)));
+      expect({ name, internalPublished: published.includes(internal) }).toEqual({ name, internalPublished: false });
     }
   });
 

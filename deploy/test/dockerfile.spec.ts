@@ -1,4 +1,4 @@
-import { readText } from './deploy-files';
+import { readText, yamlDocs } from './deploy-files';
 
 // Docker cannot build here (no engine): these checks read the Dockerfile as its parser would
 // and hold it to what the kit promises.
@@ -67,8 +67,19 @@ describe('Dockerfile', () => {
     expect(runtime.body.some((i) => i.op === 'COPY' && /--from=build\s+\/src\s/.test(i.args))).toBe(false);
   });
 
-  it('exposes the ports the manifests use', () => {
-    expect(runtime.body.find((i) => i.op === 'EXPOSE')?.args.split(/\s+/).sort()).toEqual(['7000', '7100', '8000']);
+  it('exposes the ports the manifests use, client and internal', () => {
+    type Workload = { spec?: { template?: { spec?: { containers?: Array<{ ports?: Array<{ containerPort: number }> }> } } } };
+    const declared = ['controller', 'storage', 'frontend'].flatMap((f) =>
+      (yamlDocs(`deploy/kubernetes/${f}.yaml`) as Workload[]).flatMap((o) => (o.spec?.template?.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => String(p.containerPort)))),
+    );
+    expect(declared.sort()).toEqual(['7000', '7100', '7200', '8000', '8100']);
+    expect(runtime.body.find((i) => i.op === 'EXPOSE')?.args.split(/\s+/).sort()).toEqual(declared);
+  });
+
+  it('holds no cluster secret: the kit\'s secret files stay out of the build context', () => {
+    const ignored = readText('.dockerignore').split('\n').map((l) => l.trim());
+    for (const p of ['deploy/secrets', 'deploy/kubernetes/cluster-secret']) expect(ignored).toContain(p);
+    expect(all.filter((i) => /SECRET/i.test(i.args) && (i.op === 'ENV' || i.op === 'ARG'))).toEqual([]);
   });
 
   it('has a .dockerignore that keeps node_modules, dist and local state out of the context', () => {

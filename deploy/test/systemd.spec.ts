@@ -43,6 +43,10 @@ const UNITS: Record<string, { app: string; env: string }> = {
   'fog-frontend.service': { app: 'frontend', env: 'frontend.env' },
 };
 
+/** The cluster secret every unit loads, and the credential name it is loaded under. */
+const SECRET_PATH = '/etc/velour-fog/cluster-secret';
+const CREDENTIAL = 'cluster-secret';
+
 describe('systemd units', () => {
   it('exist for every app, with an example environment file each', () => {
     const files = fs.readdirSync(path.join(ROOT, DIR)).sort();
@@ -66,6 +70,29 @@ describe('systemd units', () => {
       const dataDir = s.Environment.find((e) => e.startsWith('FOG_DATA_DIR='))!.split('=')[1];
       expect(`/var/lib/${s.StateDirectory[0]}`).toBe(dataDir);
       expect(s.ProtectSystem).toEqual(['strict']);
+    }
+  });
+
+  it.each(Object.entries(UNITS))('%s hands its app the root-only cluster secret file as a credential', (file) => {
+    const s = parseUnit(readText(`${DIR}/${file}`)).Service;
+    // LoadCredential=NAME:PATH: systemd copies the root-owned file into a directory only the
+    // service reads; %d is that directory.
+    expect(s.LoadCredential).toEqual([`${CREDENTIAL}:${SECRET_PATH}`]);
+    expect(s.Environment.filter((e) => e.startsWith('FOG_CLUSTER_SECRET'))).toEqual([`FOG_CLUSTER_SECRET_FILE=%d/${CREDENTIAL}`]);
+    expect(s.ExecStart[0]).not.toMatch(/--insecure|--cluster-secret/);
+  });
+
+  it('keep the secret out of the environment files, and give storage nodes and frontends an internal port', () => {
+    for (const { env } of Object.values(UNITS)) {
+      const vars = parseEnv(readText(`${DIR}/${env}`));
+      // Environment files override the unit's Environment=: none may set or bypass the secret.
+      expect({ env, set: Object.keys(vars).filter((k) => /SECRET|INSECURE/.test(k)) }).toEqual({ env, set: [] });
+    }
+    for (const env of ['storage.env', 'frontend.env']) {
+      const vars = parseEnv(readText(`${DIR}/${env}`));
+      const client = Number(vars.FOG_ADDRESS.split(':')[1]);
+      const internal = Number(vars.FOG_INTERNAL_PORT);
+      expect({ env, internal: internal > 0 && internal !== client, internalAddress: vars.FOG_INTERNAL_ADDRESS }).toEqual({ env, internal: true, internalAddress: undefined });
     }
   });
 

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import {
-  APP_NAMES, WORKSPACE_ROOT, appMain, appNodePath, assertValidExposition, childEnv, familyOf, get, installProcessSafetyNet, metricNamesIn,
-  useCluster, type AppName,
+  APP_NAMES, AppProcess, WORKSPACE_ROOT, appMain, appNodePath, assertValidExposition, childEnv, familyOf, freePort, get, getJson, hostPort,
+  installProcessSafetyNet, makeTempDir, metricNamesIn, removeTempDir, request, useCluster, waitFor, type AppName,
 } from './harness';
 
 installProcessSafetyNet();
@@ -29,7 +29,7 @@ function kitQueries(): Array<{ where: string; expr: string }> {
   ];
 }
 
-/** Every flag the kit passes to each app: compose commands, Kubernetes args, systemd environment files. */
+/** Every flag the kit passes to each app: compose commands, Kubernetes args, systemd units and environment files. */
 function kitFlags(): Record<AppName, Set<string>> {
   const flags: Record<AppName, Set<string>> = { controller: new Set(), storage: new Set(), frontend: new Set() };
   const addArgs = (app: string, args: unknown[]) => {
@@ -53,9 +53,14 @@ function kitFlags(): Record<AppName, Set<string>> {
       }
     }
   }
+  const unitOf: Record<AppName, string> = { controller: 'fog-controller.service', storage: 'fog-storage@.service', frontend: 'fog-frontend.service' };
   for (const app of APP_NAMES) {
     for (const line of read(`deploy/systemd/${app}.env`).split('\n')) {
       const m = /^FOG_([A-Z0-9_]+)=/.exec(line.trim());
+      if (m) flags[app].add(m[1].toLowerCase().replace(/_/g, '-'));
+    }
+    for (const line of read(`deploy/systemd/${unitOf[app]}`).split('\n')) {
+      const m = /^Environment=FOG_([A-Z0-9_]+)=/.exec(line.trim());
       if (m) flags[app].add(m[1].toLowerCase().replace(/_/g, '-'));
     }
   }
@@ -109,6 +114,9 @@ describe('the deploy kit against the running apps', () => {
       const known = new Set([...help.out.matchAll(/--([a-z0-9-]+)/g)].map((m) => m[1]));
       expect({ app, unknown: [...flags[app]].filter((f) => !known.has(f)) }).toEqual({ app, unknown: [] });
       expect(flags[app].size).toBeGreaterThan(2);
+      // The kit gives every app the secret, and storage nodes and frontends their internal port.
+      expect({ app, secret: flags[app].has('cluster-secret-file'), insecure: flags[app].has('insecure') }).toEqual({ app, secret: true, insecure: false });
+      if (app !== 'controller') expect({ app, internalPort: flags[app].has('internal-port') }).toEqual({ app, internalPort: true });
     }
   });
 
@@ -117,4 +125,53 @@ describe('the deploy kit against the running apps', () => {
     const fogctl = spawnSync(process.execPath, [path.join(WORKSPACE_ROOT, 'dist', 'tools', 'fogctl', 'main.js'), '--version'], { encoding: 'utf8', env: childEnv() });
     expect([fogctl.status, fogctl.stdout]).toEqual([0, `${version}\n`]);
   });
+});
+
+describe('a cluster wired as the kit wires it', () => {
+  it('forms with the secret read from a file made by the documented command, internal routes on internal ports only', async () => {
+    const dir = makeTempDir('deploy-kit-wiring');
+    const procs: AppProcess[] = [];
+    try {
+      // The command docs/deploy.md, docker-compose.yml and kustomization.yaml give (32 random bytes, base64, mode 0600).
+      const secretFile = path.join(dir, 'cluster-secret');
+      const made = spawnSync('sh', ['-c', `umask 077 && head -c 32 /dev/urandom | base64 > '${secretFile}'`], { encoding: 'utf8' });
+      expect(made.status).toBe(0);
+      expect(fs.statSync(secretFile).mode & 0o777).toBe(0o600);
+      const [controllerPort, storagePort, storageInternal, frontendPort, frontendInternal] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+      const controller = hostPort(controllerPort);
+      // The controller as its systemd unit starts it: the secret file named by FOG_CLUSTER_SECRET_FILE.
+      procs.push(AppProcess.spawn({ app: 'controller', name: 'controller', logDir: dir, args: [String(controllerPort), '1', '1'], env: { FOG_CLUSTER_SECRET_FILE: secretFile }, lifetime: 'test' }));
+      // A storage node as the manifests and compose start it: flags.
+      procs.push(AppProcess.spawn({
+        app: 'storage', name: 'storage', logDir: dir, lifetime: 'test',
+        args: [controller, hostPort(storagePort), '--internal-port', String(storageInternal), '--cluster-secret-file', secretFile, '--id', 'storage-kit'],
+      }));
+      // A frontend as its systemd environment file configures it: FOG_* variables only.
+      procs.push(AppProcess.spawn({
+        app: 'frontend', name: 'frontend', logDir: dir, args: [], lifetime: 'test',
+        env: { FOG_CONTROLLER: controller, FOG_ADDRESS: hostPort(frontendPort), FOG_INTERNAL_PORT: String(frontendInternal), FOG_ID: 'frontend-kit', FOG_CLUSTER_SECRET_FILE: secretFile },
+      }));
+      const frontend = `http://${hostPort(frontendPort)}`;
+      await waitFor(async () => (await get(`${frontend}/ready`)).status === 200, {
+        what: 'the frontend to hold a table and see its storage node',
+        timeoutMs: 30_000,
+        abortIf: () => procs.find((p) => !p.running)?.name ?? null,
+      });
+      for (const port of [controllerPort, storagePort, frontendPort]) {
+        expect(await getJson(`http://${hostPort(port)}/health`)).toMatchObject({ internalAuth: 'cluster secret' });
+      }
+      const table = await getJson<{ nodes: Record<string, { address: string; internal?: string }> }>(`http://${controller}/v1/table`);
+      expect(table.nodes['storage-kit']).toMatchObject({ address: hostPort(storagePort), internal: hostPort(storageInternal) });
+      expect((await request('PUT', `${frontend}/v1/kv/deploy-kit-wiring`, 'hello')).status).toBe(200);
+      expect((await get(`${frontend}/v1/kv/deploy-kit-wiring`)).text).toBe('hello');
+      // The client ports serve no internal route; the internal ports refuse what another secret signs
+      // (this test's requests are signed with the e2e harness's secret, not the file's).
+      expect((await get(`http://${hostPort(storagePort)}/internal/v1/table`)).status).toBe(404);
+      expect((await get(`${frontend}/internal/v1/table`)).status).toBe(404);
+      for (const port of [storageInternal, frontendInternal]) expect((await get(`http://${hostPort(port)}/internal/v1/table`)).status).toBe(401);
+    } finally {
+      for (const p of procs.reverse()) await p.stop();
+      removeTempDir(dir);
+    }
+  }, 90_000);
 });
