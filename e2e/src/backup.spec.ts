@@ -46,7 +46,7 @@ describe('backup and restore through fogctl', () => {
   it('writes, backs up, restores into a fresh cluster with the same versions, and keeps a newer write made meanwhile', async () => {
     first = await Cluster.start({ ...OPTS, label: 'backup-source' });
     const fe = first.frontendUrl(0);
-    const ops = Array.from({ length: KEYS }, (_, i) => ({ op: 'put', key: `${run}/k${i}`, value: i % 3 === 0 ? randomBytes(40).toString('base64') : `text ${i}`, ...(i % 3 === 0 ? { encoding: 'base64' } : {}) }));
+    const ops = Array.from({ length: KEYS }, (_, i) => ({ op: 'put', key: `${run}/k${i}`, value: i % 3 === 0 ? randomBytes(40).toString('base64') : `text ${i}`, ...(i % 3 === 0 ? { encoding: 'base64' } : {}), ...(i === 5 ? { ttl: '1h' } : {}) }));
     const res = jsonOf<BatchResponse>(ok(await request('POST', `${fe}/v1/batch`, JSON.stringify({ ops }), { 'content-type': 'application/json' }), 'batch'));
     expect(res.results.every((r) => r.status === 200)).toBe(true);
     ok(await request('PUT', `${fe}/v1/buckets/${run}-bucket/items/photo`, randomBytes(64)), 'bucket item');
@@ -74,6 +74,10 @@ describe('backup and restore through fogctl', () => {
     expect({ code: restore.code, err: restore.err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(restore.out)).toEqual({ file, keys: KEYS, restored: KEYS - 1, newer: 1, failed: 0, complete: true });
 
+    // A key written with a ttl comes back with its expiry.
+    const withTtl = ok(await request('GET', `${fe2}/v1/kv/${enc(`${run}/k5`)}`), 'key with a ttl');
+    expect(Number(withTtl.headers['x-fog-ttl-ms'])).toBeGreaterThan(0);
+    expect(Number(withTtl.headers['x-fog-ttl-ms'])).toBeLessThanOrEqual(3_600_000);
     const after = await contents(second.frontendUrl(0));
     const want = before.map(([k, v, val]) => (k === `${run}/k2` ? [k, newer, Buffer.from('written after the backup').toString('base64')] : [k, v, val]));
     expect(after).toEqual(want);

@@ -21,7 +21,7 @@ export function mountRestoreRoute(router: Router, ctx: V1Context): void {
         const i = next++;
         const e = entries[i];
         try {
-          const r = await ctx.coordinator.restore(e.key, e.ver, e.value, w, e.placeBy === undefined ? {} : { placeBy: e.placeBy });
+          const r = await ctx.coordinator.restore(e.key, e.ver, e.value, w, e.placeBy === undefined ? {} : { placeBy: e.placeBy }, e.exp);
           results[i] = { key: e.key, status: 200, outcome: r.outcome };
         } catch (err) {
           const fog = err instanceof FogError ? err : new FogError('FOG_ERR_INTERNAL');

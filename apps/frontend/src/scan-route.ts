@@ -43,7 +43,10 @@ export function mountScanRoute(router: Router, ctx: V1Context): void {
           const key = listed[i].key;
           const got = await ctx.coordinator.read(key, r, { placeBy: placeByOfKey(key) });
           if (!got.entry || got.entry.value === null) continue;
-          read[i] = { key, version: formatVersion(got.entry.ver), bytes: got.entry.value.length, ...encodeValue(got.entry.value, false) };
+          read[i] = {
+            key, version: formatVersion(got.entry.ver), bytes: got.entry.value.length, ...encodeValue(got.entry.value, false),
+            ...(got.entry.exp !== undefined ? { expiresAtMs: got.entry.exp } : {}),
+          };
         }
       };
       await Promise.all(Array.from({ length: Math.min(KEYSPACE_SCAN_DEFAULTS.scanPartitionsInFlightMax, Math.max(1, listed.length)) }, worker));

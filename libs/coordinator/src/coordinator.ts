@@ -243,7 +243,9 @@ export class Coordinator {
    * this version or a newer one: `restored` when none held newer, `newer` otherwise. Not
    * coalesced with client writes and never re-stamped: the version is the point.
    */
-  async restore(key: string, ver: Version, value: Buffer, w: number, place: KeyPlacement = {}): Promise<{ outcome: 'restored' | 'newer'; partition: number; acks: number }> {
+  async restore(
+    key: string, ver: Version, value: Buffer, w: number, place: KeyPlacement = {}, exp?: number,
+  ): Promise<{ outcome: 'restored' | 'newer'; partition: number; acks: number }> {
     // Later writes from this frontend are stamped above what it restores.
     this.deps.clock.observe(ver, this.deps.nowMs());
     const encoded = value.toString('base64');
@@ -253,10 +255,10 @@ export class Coordinator {
       const entry = table.partitions[partition];
       const active = new Set(entry.replicas);
       if (active.size < w) throw quorumError('write', w, 0, active.size);
-      // A backup carries no expiry (docs/api.md, Backup): the entry is restored without one.
-      const round = await this.putRound(table, partition, key, ver, encoded, [...entry.replicas, ...entry.pending], active, w, undefined);
+      // The entry goes back with its expiry, if it had one (an expired one then reads as missing).
+      const round = await this.putRound(table, partition, key, ver, encoded, [...entry.replicas, ...entry.pending], active, w, exp);
       if (round.kind === 'acked') {
-        if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded, undefined);
+        if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded, exp);
         return { outcome: 'restored', partition, acks: round.acks };
       }
       // A replica holds this version or a newer one: the newer one stays, as it would for any

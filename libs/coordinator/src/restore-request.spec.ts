@@ -23,6 +23,13 @@ describe('parseRestoreRequest', () => {
     ]);
   });
 
+  it('keeps an entry\'s expiry, which must follow its version', () => {
+    expect(parseRestoreRequest({ entries: [{ key: 'a', version: '5.1.fe1', value: 'v', expiresAtMs: 30_005 }] }, LIMITS, NOW, 100))
+      .toEqual([{ key: 'a', ver: { ms: 5, c: 1, w: 'fe1' }, value: Buffer.from('v'), exp: 30_005 }]);
+    expect(codeOf({ entries: [{ key: 'a', version: '5.1.fe1', value: 'v', expiresAtMs: 5 }] })).toBe('FOG_ERR_BAD_REQUEST');
+    expect(codeOf({ entries: [{ key: 'a', version: '5.1.fe1', value: 'v', expiresAtMs: '30s' }] })).toBe('FOG_ERR_BAD_REQUEST');
+  });
+
   it.each<[string, unknown, string]>([
     ['no entries', {}, 'FOG_ERR_BAD_REQUEST'],
     ['too many entries', { entries: [1, 2, 3, 4].map(() => ({ key: 'k', version: '1.0.f', value: 'v' })) }, 'FOG_ERR_BATCH_TOO_LARGE'],

@@ -9,6 +9,8 @@ export interface RestoreEntry {
   value: Buffer;
   /** Where it is placed: a bucket item by its bucket (see placeByOfKey). */
   placeBy?: string;
+  /** Its expiry (unix ms), for a key backed up with a ttl. */
+  exp?: number;
 }
 
 export interface RestoreLimits {
@@ -19,7 +21,7 @@ export interface RestoreLimits {
 }
 
 /** The fields a restore entry carries; any other refuses the request. */
-export const RESTORE_ENTRY_FIELDS: ReadonlySet<string> = new Set(['key', 'version', 'value', 'encoding']);
+export const RESTORE_ENTRY_FIELDS: ReadonlySet<string> = new Set(['key', 'version', 'value', 'encoding', 'expiresAtMs']);
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function bad(index: number, message: string, code: 'FOG_ERR_BAD_REQUEST' | 'FOG_ERR_VALUE_TOO_LARGE' | 'FOG_ERR_VERSION_AHEAD' | 'FOG_ERR_UNKNOWN_FIELD' = 'FOG_ERR_BAD_REQUEST', details: Record<string, unknown> = {}): FogError {
@@ -58,7 +60,7 @@ export function parseRestoreRequest(body: unknown, limits: RestoreLimits, nowMs:
     throw new FogError('FOG_ERR_BATCH_TOO_LARGE', `the restore has ${raw.length} entries; at most ${limits.batchItemsMax} are allowed`, { batchItemsMax: limits.batchItemsMax, items: raw.length });
   }
   return raw.map((item: unknown, i): RestoreEntry => {
-    const o = item as { key?: unknown; version?: unknown; value?: unknown; encoding?: unknown };
+    const o = item as { key?: unknown; version?: unknown; value?: unknown; encoding?: unknown; expiresAtMs?: unknown };
     if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad(i, 'each entry must be an object');
     const unknown = Object.keys(o).filter((f) => !RESTORE_ENTRY_FIELDS.has(f));
     if (unknown.length > 0) throw bad(i, `unknown field ${unknown.map((f) => JSON.stringify(f)).join(', ')}`, 'FOG_ERR_UNKNOWN_FIELD', { fields: unknown.slice(0, 8) });
@@ -72,6 +74,10 @@ export function parseRestoreRequest(body: unknown, limits: RestoreLimits, nowMs:
     if (encoding === 'base64' && !BASE64_RE.test(o.value)) throw bad(i, 'the value is not valid base64');
     const value = Buffer.from(o.value, encoding);
     if (value.length > limits.valueBytesMax) throw bad(i, `the value is ${value.length} bytes; at most ${limits.valueBytesMax} are allowed`, 'FOG_ERR_VALUE_TOO_LARGE', { valueBytesMax: limits.valueBytesMax });
-    return placeBy === undefined ? { key: o.key as string, ver, value } : { key: o.key as string, ver, value, placeBy };
+    if (o.expiresAtMs !== undefined && !(Number.isSafeInteger(o.expiresAtMs) && (o.expiresAtMs as number) > ver.ms)) {
+      throw bad(i, 'expiresAtMs must be a unix time in ms after the version\'s');
+    }
+    const exp = o.expiresAtMs as number | undefined;
+    return { key: o.key as string, ver, value, ...(placeBy !== undefined ? { placeBy } : {}), ...(exp !== undefined ? { exp } : {}) };
   });
 }

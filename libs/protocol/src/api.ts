@@ -86,6 +86,8 @@ export interface ScanItem {
   bytes: number;
   value?: string;
   encoding?: ValueEncoding;
+  /** When the value expires (unix ms), for a key written with a ttl; listed with values only. */
+  expiresAtMs?: number;
 }
 
 export interface ScanResponse {
@@ -100,6 +102,8 @@ export interface RestoreRequestEntry {
   version: string;
   value: string;
   encoding?: ValueEncoding;
+  /** The key's expiry (unix ms) when it was written with a ttl: restored with it. */
+  expiresAtMs?: number;
 }
 
 export interface RestoreResultItem {

@@ -11,6 +11,12 @@ describe('backup file lines', () => {
     expect(parseBackupLine(trailerLine({ keys: 2, valueBytes: 4, finishedAtMs: 2000 }).trimEnd(), false)).toEqual({ kind: 'trailer', trailer: { end: true, keys: 2, valueBytes: 4, finishedAtMs: 2000 } });
   });
 
+  it('keeps a key\'s expiry', () => {
+    const line = entryLine({ key: 'k', version: '5.0.fe', bytes: 1, value: 'v', encoding: 'utf8', expiresAtMs: 9000 });
+    expect(parseBackupLine(line.trimEnd(), false)).toEqual({ kind: 'entry', entry: { key: 'k', version: '5.0.fe', value: 'v', encoding: 'utf8', expiresAtMs: 9000 } });
+    expect(parseBackupLine('{"key":"k","version":"1.0.f","value":"v","encoding":"utf8","expiresAtMs":"soon"}', false).kind).toBe('bad');
+  });
+
   it('refuses an entry without its value', () => {
     expect(() => entryLine({ key: 'k', version: '5.0.fe', bytes: 2 })).toThrow(/value/);
   });

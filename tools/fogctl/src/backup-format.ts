@@ -35,7 +35,9 @@ export function headerLine(h: Omit<BackupHeader, 'format' | 'formatVersion'>): s
 
 export function entryLine(item: ScanItem): string {
   if (item.value === undefined) throw new Error('a backup entry needs its value');
-  const e: RestoreRequestEntry = { key: item.key, version: item.version, value: item.value, encoding: item.encoding ?? 'utf8' };
+  const e: RestoreRequestEntry = {
+    key: item.key, version: item.version, value: item.value, encoding: item.encoding ?? 'utf8', ...(item.expiresAtMs !== undefined ? { expiresAtMs: item.expiresAtMs } : {}),
+  };
   return `${JSON.stringify(e)}\n`;
 }
 
@@ -64,5 +66,9 @@ export function parseBackupLine(text: string, first: boolean): BackupLine | { ki
   if (typeof o.key !== 'string' || typeof o.version !== 'string' || typeof o.value !== 'string' || (o.encoding !== 'utf8' && o.encoding !== 'base64')) {
     return { kind: 'bad', message: 'an entry needs key, version, value and encoding' };
   }
-  return { kind: 'entry', entry: { key: o.key, version: o.version, value: o.value, encoding: o.encoding } };
+  if (o.expiresAtMs !== undefined && !Number.isSafeInteger(o.expiresAtMs)) return { kind: 'bad', message: 'expiresAtMs must be a unix time in ms' };
+  return {
+    kind: 'entry',
+    entry: { key: o.key, version: o.version, value: o.value, encoding: o.encoding, ...(o.expiresAtMs !== undefined ? { expiresAtMs: o.expiresAtMs as number } : {}) },
+  };
 }
