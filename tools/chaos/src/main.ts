@@ -7,7 +7,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { liveProcesses } from '@fog/e2e-harness';
+import { liveProcesses, releaseDistSnapshot } from '@fog/e2e-harness';
 import { formatReport } from './report';
 import { runChaos } from './run';
 
@@ -46,9 +46,11 @@ async function main(): Promise<void> {
   process.exitCode = report.passed ? 0 : 1;
 }
 
-// The apps are children of this process: stop them on Ctrl-C, and never leave one behind.
+// The apps are children of this process: stop them on Ctrl-C, and never leave one behind (nor
+// the private copy of the app bundles they ran from).
 const killChildren = () => {
   for (const p of liveProcesses()) p.signal('SIGKILL');
+  releaseDistSnapshot();
 };
 process.on('exit', killChildren);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
