@@ -1,17 +1,15 @@
 /**
  * Test support (not exported): storage replicas (the real `ReplicaEngine`) and frontends (the
- * real `Coordinator`) on the simulation's clock and network, for the coordinator's scenario
- * tests. Every request and reply travels through `SimNetwork` on the `Scheduler`, delayed,
- * reordered and lost by the seed's `Rng`; the scheduler runs by itself whenever a message is
- * in flight, so a test simply awaits the coordinator's calls.
+ * real `Coordinator`) on the simulation's clock and network (`SelfRunningNet`), for the
+ * coordinator's scenario tests.
  */
 import { HybridClock } from '@fog/clock';
 import { Coordinator, type ReplicaReply, type ReplicaTransport } from '@fog/coordinator';
 import type { OpsRequest, PartitionTable, WireOp } from '@fog/protocol';
 import { ReplicaEngine } from '@fog/storage-core';
-import { SimNetwork, type Endpoint } from '../network';
+import type { Endpoint } from '../network';
 import { Rng } from '../rng';
-import { Scheduler } from '../scheduler';
+import { SelfRunningNet } from './self-running-net';
 
 export const DIGITS = 1;
 /** The wall clock at virtual time 0. */
@@ -30,9 +28,8 @@ export function tableFor(ids: string[], epoch = 1): PartitionTable {
 }
 
 export class ReplicaCluster implements ReplicaTransport {
-  readonly sched = new Scheduler();
   readonly rng: Rng;
-  readonly net: SimNetwork;
+  readonly sim: SelfRunningNet;
   readonly engines = new Map<string, ReplicaEngine>();
   /** Replicas that receive nothing (requests to them time out). */
   readonly down = new Set<string>();
@@ -42,15 +39,10 @@ export class ReplicaCluster implements ReplicaTransport {
   beforeDeliver: ((address: string, op: WireOp) => void) | null = null;
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly frontendEndpoint: Endpoint = { id: 'frontends', alive: () => true };
-  private pumping = false;
-  private sentWhilePumping = false;
 
   constructor(ids: string[], seed = 1) {
     this.rng = new Rng(seed);
-    this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => {
-      throw e;
-    });
-    this.net.config = { delayMinMs: 1, delayMaxMs: 1, lossRate: 0, duplicateRate: 0 };
+    this.sim = new SelfRunningNet(this.rng.fork());
     for (const id of ids) {
       this.engines.set(id, new ReplicaEngine(id));
       this.endpoints.set(id, { id, alive: () => !this.down.has(id) });
@@ -59,17 +51,17 @@ export class ReplicaCluster implements ReplicaTransport {
 
   /** The wall clock every replica reads: virtual time plus a fixed start. */
   get wallMs(): number {
-    return WALL_MS_AT_START + this.sched.nowMs;
+    return WALL_MS_AT_START + this.sim.sched.nowMs;
   }
 
   /** Probability that one message (a request or its reply) is lost. */
   set dropRate(rate: number) {
-    this.net.config = { ...this.net.config, lossRate: rate };
+    this.sim.net.config = { ...this.sim.net.config, lossRate: rate };
   }
 
   /** Spread of message delays in virtual ms (0: every message takes 1 ms, in send order). */
   set delaySpreadMs(spread: number) {
-    this.net.config = { ...this.net.config, delayMaxMs: this.net.config.delayMinMs + spread };
+    this.sim.net.config = { ...this.sim.net.config, delayMaxMs: this.sim.net.config.delayMinMs + spread };
   }
 
   send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
@@ -77,13 +69,11 @@ export class ReplicaCluster implements ReplicaTransport {
     const engine = this.engines.get(address);
     const target = this.endpoints.get(address);
     if (!engine || !target) return Promise.reject(new Error(`no replica ${address}`));
-    const reply = this.net.rpc(this.frontendEndpoint, target, `ops ${op.op}`, () => {
+    return this.sim.rpc(this.frontendEndpoint, target, `ops ${op.op}`, () => {
       this.beforeDeliver?.(address, op);
       const res = engine.handle({ epoch, ops: [op] } as OpsRequest, this.wallMs);
       return { result: res.results[0], epoch: res.epoch, clock: res.clock };
     }, REQUEST_TIMEOUT_MS);
-    this.pump();
-    return reply;
   }
 
   publish(table: PartitionTable): void {
@@ -100,25 +90,6 @@ export class ReplicaCluster implements ReplicaTransport {
       writerId,
       table: () => table.current,
       refreshTable: async () => undefined,
-    });
-  }
-
-  /** Run the scheduler (after the caller's synchronous sends) until no message is in flight. */
-  private pump(): void {
-    if (this.pumping) {
-      this.sentWhilePumping = true;
-      return;
-    }
-    this.pumping = true;
-    setImmediate(() => {
-      void this.sched.run(Infinity).finally(() => {
-        this.pumping = false;
-        // A send between the last event and here found the pump busy: run once more.
-        if (this.sentWhilePumping) {
-          this.sentWhilePumping = false;
-          this.pump();
-        }
-      });
     });
   }
 }
