@@ -96,6 +96,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     controllerArgs: ['--data-dir', path.join(runDir, 'controller'), '--out-after-ms', String(o.outAfterMs)],
     storageEnv: envOf('storage'),
     frontendEnv: envOf('frontend'),
+  }).catch((err: Error) => {
+    fs.rmSync(runDir, { recursive: true, force: true });
+    throw err;
   });
   let passed = false;
   try {
@@ -159,10 +162,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       check, processExits, passed,
     };
   } finally {
-    if (!passed) o.log(`chaos: cluster logs kept in ${cluster.logDir}`);
-    await cluster.withLogsOnFailure(async () => {
-      if (!passed) throw new Error('chaos run failed');
-    }).catch(() => undefined);
+    if (!passed) {
+      o.log(`chaos: cluster logs kept in ${cluster.logDir}`);
+      // Marks the cluster failed, so that stop() keeps its logs.
+      await cluster.withLogsOnFailure(() => Promise.reject(new Error('chaos run failed'))).catch(() => undefined);
+    }
     await cluster.stop();
     fs.rmSync(runDir, { recursive: true, force: true });
   }
