@@ -15,6 +15,7 @@ export function formatReport(r: ChaosReport): string {
     ['reads answered', `${r.ops.readsOk} of ${r.ops.reads}`],
     ['operations/s', (((r.ops.writes + r.ops.reads) * 1000) / Math.max(1, r.loadMs)).toFixed(1)],
     ['failed operations', `${r.ops.failed}${r.errors.length ? ` (${r.errors.slice(0, 4).map(([e, n]) => `${e} ${n}`).join(', ')})` : ''}`],
+    ['failed by fault in force', r.availability.map((a) => `${a.during} ${a.failed}/${a.ops}`).join(', ') || 'none'],
     ['keys checked', `${r.keysChecked} (${r.check.writesAcked} acknowledged writes, ${r.check.readsChecked} reads)`],
     ['lost acknowledged writes', String(r.check.counts['lost-write'])],
     ['order inversions', String(r.check.counts['order-inverted'])],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from '@fog/e2e-harness';
 import { Rng } from '@fog/sim';
+import { availabilityByFault, type AvailabilityRow, type FaultWindow } from './availability';
 import { checkHistory, type CheckResult, type FinalEntry } from './checker';
 import { applyFault, findLibfaketime, SkewFile, skewFilePath } from './faults';
 import { newestEntries, readReplicas, type ReplicaView } from './replicas';
@@ -53,6 +54,7 @@ export interface ChaosReport {
   keysChecked: number;
   disagreeingAtEnd: number;
   check: CheckResult;
+  availability: AvailabilityRow[];
   processExits: string[];
   passed: boolean;
 }
@@ -109,6 +111,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
     const injected: ChaosReport['injected'] = {};
     const faultErrors: string[] = [];
+    const windows: FaultWindow[] = [];
     let recoveryMsMax: number | null = null;
     const loadStart = workload.now();
     workload.start();
@@ -117,8 +120,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const wait = phaseStart + f.atMs - Date.now();
       if (wait > 0) await sleep(wait);
       o.log(`chaos: ${describeFault(f)} (at t+${((Date.now() - phaseStart) / 1000).toFixed(1)}s)`);
+      const startMs = workload.now();
       try {
         const out = await applyFault(f, { cluster, dataDirOf, skewOf: lib ? skewOf : null });
+        windows.push({ kind: f.kind, startMs, endMs: workload.now() });
         injected[f.kind] = (injected[f.kind] ?? 0) + 1;
         if (out.recoveryMs !== null) recoveryMsMax = Math.max(recoveryMsMax ?? 0, out.recoveryMs);
       } catch (err) {
@@ -159,7 +164,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ops: { ...counts, failed: counts.writes - counts.writesAcked + counts.reads - counts.readsOk },
       errors: [...workload.errors].sort((a, b) => b[1] - a[1]),
       convergenceMs, keysChecked: keys.length, disagreeingAtEnd: view?.disagreeing.length ?? keys.length,
-      check, processExits, passed,
+      check, availability: availabilityByFault(workload.history.ops, windows), processExits, passed,
     };
   } finally {
     if (!passed) {
