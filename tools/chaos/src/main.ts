@@ -27,7 +27,6 @@ async function main(): Promise<void> {
     .option('think-ms', { type: 'number', default: 20, describe: 'pause of each client between operations' })
     .option('out-after-ms', { type: 'number', default: 10_000, describe: "the controller's --out-after-ms (outage faults last longer)" })
     .option('convergence-timeout-ms', { type: 'number', default: 120_000 })
-    .option('consistency', { choices: ['quorum', 'one'] as const, default: 'quorum' as const, describe: 'one: w=1 and r=1, a self-test the checker must fail' })
     .conflicts('long', ['minutes', 'seconds'])
     .conflicts('minutes', 'seconds')
     .strictOptions()
@@ -41,7 +40,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const report = await runChaos({
     seed, faultPhaseMs, storage: args.storage, frontends: args.frontends, clients: args.clients, thinkMs: args['think-ms'],
-    outAfterMs: args['out-after-ms'], convergenceTimeoutMs: args['convergence-timeout-ms'], consistency: args.consistency, log,
+    outAfterMs: args['out-after-ms'], convergenceTimeoutMs: args['convergence-timeout-ms'], log,
   });
   process.stdout.write(`${formatReport(report)}\n`);
   process.exitCode = report.passed ? 0 : 1;

@@ -6,7 +6,6 @@ export function formatReport(r: ChaosReport): string {
   const injected = Object.entries(r.injected).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const rows: Array<[string, string]> = [
     ['seed', String(r.seed)],
-    ['consistency', r.consistency === 'quorum' ? 'w=quorum, r=quorum' : 'w=1, r=1 (self-test: findings expected)'],
     ['load', secs(r.loadMs)],
     ['faults injected', `${Object.values(r.injected).reduce((a, b) => a + (b ?? 0), 0)} (${injected})`],
     ['faults skipped', r.skipped.map((s) => `${s.kind}: ${s.reason}`).join('; ') || 'none'],
@@ -36,6 +35,6 @@ export function formatReport(r: ChaosReport): string {
     `chaos run, seed ${r.seed}`,
     ...lines,
     ...(problems.length ? ['findings:', ...problems.map((p) => `  ${p}`)] : []),
-    `replay the fault schedule: npm run chaos -- --seed ${r.seed} --seconds ${r.faultPhaseMs / 1000}${r.consistency === 'one' ? ' --consistency one' : ''}`,
+    `replay the fault schedule: npm run chaos -- --seed ${r.seed} --seconds ${r.faultPhaseMs / 1000}`,
   ].join('\n');
 }

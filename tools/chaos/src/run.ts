@@ -28,8 +28,6 @@ export interface ChaosOptions {
   outAfterMs: number;
   /** Replicas that still disagree this long after the faults and the load stopped fail the run. */
   convergenceTimeoutMs: number;
-  /** quorum (the guarantees under test) or one (w=1, r=1: the checker must find violations). */
-  consistency: 'quorum' | 'one';
   log: (line: string) => void;
 }
 
@@ -40,7 +38,6 @@ const CONVERGENCE_POLL_MS = 500;
 
 export interface ChaosReport {
   seed: number;
-  consistency: 'quorum' | 'one';
   faultPhaseMs: number;
   plan: Fault[];
   skipped: Array<{ kind: FaultKind; reason: string }>;
@@ -107,7 +104,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     o.log(`chaos: cluster formed: ${o.storage} storage nodes (K=${CHAOS_SHAPE.redundancy}, D=${CHAOS_SHAPE.digits}), ${o.frontends} frontends; logs in ${cluster.logDir}`);
     const frontendUrls = Array.from({ length: o.frontends }, (_, i) => cluster.frontendUrl(i));
     const workload = new Workload(() => frontendUrls, new Rng(o.seed).fork(), {
-      clients: o.clients, thinkMs: o.thinkMs, hotKeys: CHAOS_SHAPE.hotKeys, keyPrefix: `c${o.seed}-`, consistency: o.consistency,
+      clients: o.clients, thinkMs: o.thinkMs, hotKeys: CHAOS_SHAPE.hotKeys, keyPrefix: `c${o.seed}-`,
     });
     const injected: ChaosReport['injected'] = {};
     const faultErrors: string[] = [];
@@ -160,7 +157,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const processExits = cluster.crashes().map((c) => `${c.name}: ${JSON.stringify(c.status)}`);
     passed = faultErrors.length === 0 && convergenceMs !== null && check.findings.length === 0 && processExits.length === 0;
     return {
-      seed: o.seed, consistency: o.consistency, faultPhaseMs: o.faultPhaseMs, plan, skipped, injected, recoveryMsMax, faultErrors, loadMs,
+      seed: o.seed, faultPhaseMs: o.faultPhaseMs, plan, skipped, injected, recoveryMsMax, faultErrors, loadMs,
       ops: { ...counts, failed: counts.writes - counts.writesAcked + counts.reads - counts.readsOk },
       errors: [...workload.errors].sort((a, b) => b[1] - a[1]),
       convergenceMs, keysChecked: keys.length, disagreeingAtEnd: view?.disagreeing.length ?? keys.length,

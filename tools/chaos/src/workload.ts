@@ -16,11 +16,6 @@ export interface WorkloadOptions {
   hotKeys: number;
   /** Prefix of every key, so that two runs on one cluster never share a key. */
   keyPrefix: string;
-  /**
-   * `quorum`: the default w and r. `one`: w=1 and r=1, which the checker (written for quorum
-   * guarantees) must catch: the chaos suite's own self-test.
-   */
-  consistency: 'quorum' | 'one';
 }
 
 /** Bounds of one client request. */
@@ -83,7 +78,7 @@ export class Workload {
     const value = `v${this.history.ops.length}`;
     const op = this.history.begin('write', key, url, this.now(), value);
     try {
-      const res = await fetch(`${url}/v1/kv/${encodeURIComponent(key)}${this.query('w')}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(WORKLOAD_LIMITS.requestTimeoutMs) });
+      const res = await fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(WORKLOAD_LIMITS.requestTimeoutMs) });
       await res.arrayBuffer();
       this.finish(op, res.ok, res.ok ? parseVersion(res.headers.get('x-fog-version') ?? '') : null, value, res.ok ? undefined : `HTTP ${res.status}`);
       if (op.ok) this.history.recordAck(op);
@@ -95,7 +90,7 @@ export class Workload {
   private async read(url: string, key: string): Promise<void> {
     const op = this.history.begin('read', key, url, this.now(), null);
     try {
-      const res = await fetch(`${url}/v1/kv/${encodeURIComponent(key)}${this.query('r')}`, { signal: AbortSignal.timeout(WORKLOAD_LIMITS.requestTimeoutMs) });
+      const res = await fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(WORKLOAD_LIMITS.requestTimeoutMs) });
       const body = await res.text();
       if (res.status === 404) this.finish(op, true, null, null);
       else if (res.ok) this.finish(op, true, parseVersion(res.headers.get('x-fog-version') ?? ''), body);
@@ -103,10 +98,6 @@ export class Workload {
     } catch (err) {
       this.finish(op, false, null, null, (err as Error).name);
     }
-  }
-
-  private query(param: 'w' | 'r'): string {
-    return this.opts.consistency === 'one' ? `?${param}=1` : '';
   }
 
   private finish(op: OpRecord, ok: boolean, ver: OpRecord['ver'], value: string | null, error?: string): void {
