@@ -79,8 +79,8 @@ export class Workload {
     const op = this.history.begin('write', key, url, this.now(), value);
     try {
       const res = await fetch(`${url}/v1/kv/${encodeURIComponent(key)}`, { method: 'PUT', body: value, signal: AbortSignal.timeout(WORKLOAD_LIMITS.requestTimeoutMs) });
-      await res.arrayBuffer();
-      this.finish(op, res.ok, res.ok ? parseVersion(res.headers.get('x-fog-version') ?? '') : null, value, res.ok ? undefined : `HTTP ${res.status}`);
+      const body = await res.text();
+      this.finish(op, res.ok, res.ok ? parseVersion(res.headers.get('x-fog-version') ?? '') : null, value, res.ok ? undefined : failure(res.status, body));
       if (op.ok) this.history.recordAck(op);
     } catch (err) {
       this.finish(op, false, null, value, (err as Error).name);
@@ -94,7 +94,7 @@ export class Workload {
       const body = await res.text();
       if (res.status === 404) this.finish(op, true, null, null);
       else if (res.ok) this.finish(op, true, parseVersion(res.headers.get('x-fog-version') ?? ''), body);
-      else this.finish(op, false, null, null, `HTTP ${res.status}`);
+      else this.finish(op, false, null, null, failure(res.status, body));
     } catch (err) {
       this.finish(op, false, null, null, (err as Error).name);
     }
@@ -110,5 +110,15 @@ export class Workload {
       op.error = why;
       this.errors.set(why, (this.errors.get(why) ?? 0) + 1);
     }
+  }
+}
+
+/** `HTTP 503 FOG_ERR_QUORUM_NOT_MET`: the status and the error code of a refused request. */
+function failure(status: number, body: string): string {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? `HTTP ${status} ${code}` : `HTTP ${status}`;
+  } catch {
+    return `HTTP ${status}`;
   }
 }
