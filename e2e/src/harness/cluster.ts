@@ -27,6 +27,10 @@ export interface ClusterOptions {
   controllerArgs?: string[];
   /** Extra flags for every frontend. */
   frontendArgs?: string[];
+  /** Extra environment for storage node i (e.g. libfaketime's variables); kept for its restarts. */
+  storageEnv?: (i: number) => NodeJS.ProcessEnv;
+  /** Extra environment for frontend i. */
+  frontendEnv?: (i: number) => NodeJS.ProcessEnv;
   /**
    * Put every storage node behind its own links (see StorageLinks), so that a test can cut one
    * node off the network (cutStorage / healStorage) while the test itself still reaches it.
@@ -62,6 +66,8 @@ interface Member extends ListeningApp {
   id: string;
   argsFor: (port: number) => string[];
   links?: StorageLinks;
+  /** Extra environment, kept for restarts. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const PARTITION_DIGITS_DEFAULT = 2;
@@ -102,7 +108,7 @@ export class Cluster {
         const extra = opts.frontendArgs ?? [];
         const argsFor = (port: number) => [hostPort(controller.port), hostPort(port), ...extra];
         const started = await startListeningApp({
-          app, name, logDir, argsFor, timeoutMs,
+          app, name, logDir, argsFor, timeoutMs, env: opts.frontendEnv?.(i),
           healthy: (h, port) => h.id === defaultId(app, port),
         });
         return { ...started, app, name, argsFor, id: defaultId(app, started.port) };
@@ -209,7 +215,7 @@ export class Cluster {
     if (m.proc.running) throw new Error(`${m.name} is still running (pid ${m.proc.pid}); kill it first`);
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
     const started = await startListeningApp({
-      app: 'storage', name: m.name, logDir: this.logDir, argsFor: m.argsFor, port: m.port, timeoutMs,
+      app: 'storage', name: m.name, logDir: this.logDir, argsFor: m.argsFor, port: m.port, timeoutMs, env: m.env,
       healthy: (h) => h.id === m.id,
     });
     m.proc = started.proc;
@@ -233,6 +239,7 @@ export class Cluster {
    */
   private async startStorageMember(name: string, i: number): Promise<Member> {
     const extra = this.opts.storageArgs?.(i) ?? [];
+    const env = this.opts.storageEnv?.(i);
     const ctrl = hostPort(this.controllerNode.port);
     let links: StorageLinks | undefined;
     if (this.opts.storageLinks) {
@@ -246,10 +253,10 @@ export class Cluster {
     };
     const idFor = (port: number) => defaultId('storage', links ? links.inbound.port : port);
     const started = await startListeningApp({
-      app: 'storage', name, logDir: this.logDir, argsFor, timeoutMs: this.opts.timeoutMs ?? 30_000,
+      app: 'storage', name, logDir: this.logDir, argsFor, timeoutMs: this.opts.timeoutMs ?? 30_000, env,
       healthy: (h, port) => h.id === idFor(port),
     });
-    return { ...started, app: 'storage', name, argsFor, id: idFor(started.port), links };
+    return { ...started, app: 'storage', name, argsFor, id: idFor(started.port), links, env };
   }
 
   /**

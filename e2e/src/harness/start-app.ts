@@ -25,6 +25,8 @@ export interface StartListeningOptions {
   timeoutMs?: number;
   attempts?: number;
   lifetime?: Lifetime;
+  /** Extra environment for the process (e.g. libfaketime's variables). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const ADDRESS_IN_USE = /EADDRINUSE/;
@@ -39,7 +41,7 @@ export async function startListeningApp(opts: StartListeningOptions): Promise<Li
   let lastFailure = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const port = opts.port ?? (await freePort());
-    const proc = AppProcess.spawn({ app: opts.app, name: opts.name, logDir: opts.logDir, args: opts.argsFor(port), lifetime: opts.lifetime });
+    const proc = AppProcess.spawn({ app: opts.app, name: opts.name, logDir: opts.logDir, args: opts.argsFor(port), lifetime: opts.lifetime, env: opts.env });
     const url = `http://${hostPort(port)}`;
     try {
       await waitFor(

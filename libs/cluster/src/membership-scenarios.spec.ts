@@ -2,7 +2,9 @@ import { ControllerCore, type ControllerConfig } from './controller-core';
 
 /**
  * Scenario tests: a story of joins, silences and reports, driven by explicit time, with the
- * tables the controller would publish checked after each step.
+ * tables the controller would publish checked after each step. The same stories played by the
+ * whole cluster (real copies, anti-entropy, disks and a workload) are in libs/sim
+ * (controller-stories.spec.ts).
  */
 // Completed copies are published at the next tick here; batching them is tested on its own.
 // These stories jump seconds between ticks, which a running controller would read as its own

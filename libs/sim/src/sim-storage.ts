@@ -1,12 +1,12 @@
 import type { ReplicaReply } from '@fog/coordinator';
-import type { Entry } from '@fog/lww';
 import { FogError, type HandoffReport, type OpsRequest, type PartitionTable, type WireOp } from '@fog/protocol';
 import {
   ANTI_ENTROPY_DEFAULTS, ByteThrottle, COPY_DEFAULTS, ContactTracker, CopyJob, DIGEST_BUCKETS, handleDiff, handleDigest, handlePush,
-  handleSummaries, handleTree, peersOf, runPass, runRound, serving, sharedPartitions, type PassLocal, type PassTransport, type RoundLimits,
+  handleSummaries, handleTree, peersOf, runPass, runRound, serving, type PassLocal, type PassTransport, type RoundLimits,
 } from '@fog/replica-sync';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { SimDisk } from './disk';
+import { engineLocal } from './engine-local';
 import { EscapedError, type Endpoint } from './network';
 import type { SimController } from './sim-controller';
 import type { World } from './world';
@@ -199,35 +199,14 @@ export class StorageProcess implements Endpoint {
   // ---- anti-entropy ----
 
   private makeLocal(): PassLocal {
-    const engine = this.engine;
-    const holds = (p: number) => engine.holds(p) || this.confirming.has(p);
-    return {
-      id: engine.nodeId,
-      epoch: () => engine.epoch(),
-      holds,
-      entries: (p) => engine.store.entries(p),
-      get: (p, key) => engine.store.get(p, key),
-      horizonMs: (p) => engine.horizonMs(p),
-      digest: (p) => engine.digests.digest(p),
-      summary: (p) => engine.digests.summary(p),
-      total: () => engine.currentTable()?.partitions.length ?? 1,
-      shared: (peer) => {
-        const t = engine.currentTable();
-        return t ? sharedPartitions(t, engine.nodeId, peer) : [];
-      },
-      rejoining: (p) => this.tracker.rejoining(p),
-      onContact: () => {
-        this.tracker.onContact(this.nowMs(), engine.heldPartitions());
+    return engineLocal(this.engine, {
+      tracker: this.tracker,
+      nowMs: () => this.nowMs(),
+      alsoHolds: (p) => this.confirming.has(p),
+      afterContact: () => {
         this.host.disk.lastContactMs = this.tracker.lastContactMs;
       },
-      accept: (p, key, entry: Entry, via) => {
-        // A released partition being confirmed only gives: it will be dropped.
-        if (!engine.holds(p)) return 'unchanged';
-        const r = engine.ingest(via === 'retire' ? 'retire' : 'anti_entropy', p, key, entry);
-        if (r.outcome === 'applied') return 'applied';
-        return r.outcome === 'refused' || r.outcome === 'horizon' ? 'refused' : 'unchanged';
-      },
-    };
+    });
   }
 
   /** The peer's replier, reached over the simulated network (requests and replies as JSON). */

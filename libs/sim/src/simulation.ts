@@ -129,6 +129,10 @@ export interface SimResult {
   messages: number;
   ops: ReturnType<History['counts']>;
   finalEpoch: number;
+  /** The controller's members at the end, with the partitions each is an active replica of. */
+  finalMembers: Array<{ id: string; role: string; state: string; activePartitions: number }>;
+  /** Storage nodes that some published table marked out, sorted. */
+  nodesEverOut: string[];
 }
 
 /** Everything of one run; `runSimulation` drives it. */
@@ -163,6 +167,8 @@ export class Cluster implements World {
   private uniqueKeys = 0;
   private inFlight = 0;
   private readonly deadFrontend: Endpoint = { id: 'none', alive: () => false };
+  /** Storage nodes some published table marked out. */
+  private readonly nodesEverOut = new Set<string>();
 
   constructor(readonly opts: SimOptions) {
     this.sched = new Scheduler(opts.traceLines);
@@ -180,7 +186,10 @@ export class Cluster implements World {
     this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => this.escaped(e));
     const placed = opts.plant === 'k-minus-one' ? opts.redundancy - 1 : opts.redundancy;
     this.controller = new SimController(this, { expectedStorage: opts.storageNodesInitial, redundancy: placed, digits: opts.digits }, () => this.sinks());
-    this.controller.onPublish = (t) => this.checkTable(t);
+    this.controller.onPublish = (t) => {
+      for (const n of Object.values(t.nodes)) if (n.state === 'out') this.nodesEverOut.add(n.id);
+      this.checkTable(t);
+    };
   }
 
   escaped(e: EscapedError): void {
@@ -585,7 +594,17 @@ export class Cluster implements World {
       messages: this.net.messages,
       ops: this.history.counts(),
       finalEpoch: this.controller.core.epoch(),
+      finalMembers: this.finalMembers(),
+      nodesEverOut: [...this.nodesEverOut].sort(),
     };
+  }
+
+  private finalMembers(): SimResult['finalMembers'] {
+    const table = this.controller.core.table();
+    return this.controller.core.listMembers().map((m) => ({
+      id: m.id, role: m.role, state: m.state,
+      activePartitions: table ? table.partitions.filter((e) => e.replicas.includes(m.id)).length : 0,
+    }));
   }
 
   /** Every acknowledged key reads back at r=all with its newest acknowledged version or a newer one. */

@@ -1,8 +1,10 @@
+// The coordinator's conditional writes (single-key Paxos) against real replica engines on the
+// simulation's clock and network: seeded delays, reordering and lost messages.
 import { FogError } from '@fog/protocol';
 import { partitionOf } from '@fog/partitioning';
 import type { Entry } from '@fog/lww';
-import { DIGITS, SimCluster, tableFor } from './testing/sim-cluster';
-import type { Decide } from './conditional';
+import type { Decide } from '@fog/coordinator';
+import { DIGITS, ReplicaCluster, tableFor } from './testing/replica-cluster';
 
 const append = (bytes: string): Decide => (cur: Entry | null) => Buffer.concat([cur?.value ?? Buffer.alloc(0), Buffer.from(bytes)]);
 const ifVersion = (expected: Entry['ver'] | null, value: string): Decide => (cur) => {
@@ -15,7 +17,7 @@ describe('conditional writes (single-key Paxos)', () => {
   const ids = ['a', 'b', 'c'];
 
   function setup(seed = 1) {
-    const cluster = new SimCluster(ids, seed);
+    const cluster = new ReplicaCluster(ids, seed);
     const table = { current: tableFor(ids) };
     cluster.publish(table.current);
     return { cluster, table };
@@ -44,7 +46,7 @@ describe('conditional writes (single-key Paxos)', () => {
   it('lets exactly one of two concurrent compare-and-sets on the same version win, across frontends and skewed clocks', async () => {
     for (let seed = 1; seed <= 40; seed++) {
       const { cluster, table } = setup(seed);
-      cluster.maxTurns = 3;
+      cluster.delaySpreadMs = 3;
       const base = await cluster.frontend(table, 'fe0').write('k', Buffer.from('base'), 3);
       const contenders = ['fe1', 'fe2', 'fe3'].map((id, i) => cluster.frontend(table, id, (i - 1) * 5000, seed * 10 + i));
       const results = await Promise.allSettled(contenders.map((fe, i) => fe.conditionalWrite('k', ifVersion(base.ver, `v${i}`), 2)));
@@ -58,7 +60,7 @@ describe('conditional writes (single-key Paxos)', () => {
   it('never acknowledges an append whose bytes are not in the final value (concurrent appenders, reordering, lost messages)', async () => {
     for (let seed = 1; seed <= Number(process.env.SEEDS ?? 30); seed++) {
       const { cluster, table } = setup(seed);
-      cluster.maxTurns = 4;
+      cluster.delaySpreadMs = 4;
       cluster.dropRate = seed % 3 === 0 ? 0.05 : 0;
       const frontends = ['fe1', 'fe2', 'fe3', 'fe4'].map((id, i) => cluster.frontend(table, id, (i - 2) * 3000, seed * 100 + i));
       const outcomes = new Map<string, 'ok' | string>();
