@@ -44,12 +44,12 @@ export async function readReplicas(table: PartitionTable, keys: readonly string[
       for (let i = 0; i < items.length; i += REPLICA_READ_OPS_PER_REQUEST_MAX) {
         const batch = items.slice(i, i + REPLICA_READ_OPS_PER_REQUEST_MAX);
         try {
-          const body = JSON.stringify({ epoch: table.epoch, ops: batch.map(({ key, p }) => ({ op: 'get', p, key })) });
+          const request = JSON.stringify({ epoch: table.epoch, ops: batch.map(({ key, p }) => ({ op: 'get', p, key })) });
           const res = await fetch(`http://${address}/internal/v1/ops`, {
             method: 'POST',
             // Signed with the cluster's secret, as a frontend signs (the harness starts the cluster with it).
-            headers: { 'content-type': 'application/json', ...E2E_AUTH.headersFor('POST', '/internal/v1/ops', body) },
-            body,
+            headers: { 'content-type': 'application/json', ...E2E_AUTH.headersFor('POST', '/internal/v1/ops', request) },
+            body: request,
             signal: AbortSignal.timeout(REPLICA_READ_TIMEOUT_MS),
           });
           if (!res.ok) return;
