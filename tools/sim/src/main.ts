@@ -60,11 +60,24 @@ class Speed {
   virtualMs = 0;
   runs = 0;
   events = 0;
+  everysecRuns = 0;
+  readonly disk = { tornCrashes: 0, corruptions: 0, writeErrors: 0, fsyncErrors: 0, snapshots: 0 };
 
   add(r: SimResult): void {
     this.virtualMs += r.virtualMs;
     this.runs++;
     this.events += r.events;
+    if (r.fsync === 'everysec') this.everysecRuns++;
+    this.disk.tornCrashes += r.disk.tornCrashes;
+    this.disk.corruptions += r.disk.corruptions;
+    this.disk.writeErrors += r.disk.writeErrors;
+    this.disk.fsyncErrors += r.disk.fsyncErrors;
+    this.disk.snapshots += r.disk.snapshots;
+  }
+
+  diskLine(): string {
+    const d = this.disk;
+    return `disks: ${this.everysecRuns}/${this.runs} runs with fsync everysec; ${d.tornCrashes} torn crashes, ${d.corruptions} corrupt records, ${d.writeErrors} failed writes (disk full), ${d.fsyncErrors} failed fsyncs, ${d.snapshots} recovery snapshots`;
   }
 
   line(): string {
@@ -76,7 +89,7 @@ class Speed {
 
 function summary(r: SimResult): string {
   const o = r.ops;
-  return `seed ${r.seed}: ok — ${o.writesAcked}/${o.writes} writes acked, ${o.readsOk}/${o.reads} reads, ${r.faults} faults, final epoch ${r.finalEpoch}, converged ${r.convergenceMs} ms after faults stopped, ${(r.virtualMs / 1000).toFixed(0)} s simulated`;
+  return `seed ${r.seed}: ok — ${o.writesAcked}/${o.writes} writes acked, ${o.readsOk}/${o.reads} reads, ${r.faults} faults, final epoch ${r.finalEpoch}, converged ${r.convergenceMs} ms after faults stopped, ${(r.virtualMs / 1000).toFixed(0)} s simulated, fsync ${r.fsync}`;
 }
 
 async function main(): Promise<number> {
@@ -129,6 +142,7 @@ async function main(): Promise<number> {
     } else if (args.long && speed.runs % 50 === 0) console.log(speed.line());
   }
   console.log(`${failures === 0 ? 'all passed' : `${failures} failed`}: ${speed.line()}`);
+  console.log(speed.diskLine());
   return failures > 0 ? 1 : 0;
 }
 
