@@ -263,18 +263,20 @@ export class SimDisk {
 
   /**
    * Media damage: flip one byte (`at`: 0..1 picks the byte inside the record) of one synced
-   * record of a log segment (`which`: 0..1 picks the record). Returns false when no synced
-   * record is there to damage.
+   * record of a log segment (`which`: 0..1 picks the record). Returns where, or null when no
+   * synced record is there to damage.
    */
-  corrupt(which: number, at: number, mask: number): boolean {
+  corrupt(which: number, at: number, mask: number): string | null {
     const candidates: Array<{ seg: Segment; s: Shadow }> = [];
     for (const seg of this.segments) for (const s of seg.shadow) if (!s.damaged && s.end <= seg.syncedBytes) candidates.push({ seg, s });
-    if (candidates.length === 0) return false;
+    if (candidates.length === 0) return null;
     const { seg, s } = candidates[Math.min(candidates.length - 1, Math.floor(which * candidates.length))];
-    seg.flip(s.start + Math.min(s.end - s.start - 1, Math.floor(at * (s.end - s.start))), mask & 0xff || 1);
+    const byte = Math.min(s.end - s.start - 1, Math.floor(at * (s.end - s.start)));
+    seg.flip(s.start + byte, mask & 0xff || 1);
     s.damaged = true;
     this.stats.corruptions++;
-    return true;
+    const what = s.rec.kind === 'entry' ? `entry ${s.rec.key}` : s.rec.kind;
+    return `segment ${seg.seq} offset ${s.start}: ${what} record of ${s.end - s.start} bytes, byte ${byte} xor 0x${(mask & 0xff || 1).toString(16)}`;
   }
 
   wipe(): void {

@@ -109,7 +109,7 @@ describe('SimDisk', () => {
     const d = new SimDisk('always');
     d.openSegment();
     for (let i = 0; i < 5; i++) d.append(rec(`k${i}`, i + 1));
-    expect(d.corrupt(which, at, 0x40)).toBe(true);
+    expect(d.corrupt(which, at, 0x40)).toMatch(/^segment 1 offset \d+: entry k\d record/);
     d.crash('process');
     const r = restart(d);
     expect(r.keys).toHaveLength(4);

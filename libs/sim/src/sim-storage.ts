@@ -95,7 +95,7 @@ export class StorageProcess implements Endpoint {
     const expected = disk.expectedReplay();
     this.replay = replayDisk(this.engine, disk, world.plant === 'replay-stops-at-damage');
     const diverged = compareReplay(this.engine, expected);
-    if (diverged) world.violated('replay-diverged', `${this.id} replayed its disk into a store other than the intact records it holds: ${diverged}`);
+    if (diverged) world.violated('replay-diverged', `${this.id} replayed its disk into a store other than the intact records it holds: ${diverged}; scanRecords found: ${this.replay.findings.join('; ') || 'nothing'}`);
     if (this.replay.damaged) {
       world.sched.note(`${this.id} replay: ${this.replay.corruptRecords} corrupt record(s) skipped, ${this.replay.tornBytes} torn bytes cut`);
       // persistence.ts: supersede the damaged files at once with a snapshot; if that fails, retry like any disk failure.
@@ -541,6 +541,8 @@ export interface ReplayReport {
   segments: number;
   corruptRecords: number;
   tornBytes: number;
+  /** What scanRecords reported, segment by segment (for a failure's detail). */
+  findings: string[];
   /** Corrupt records or a damaged snapshot: a recovery snapshot supersedes the files. */
   damaged: boolean;
 }
@@ -553,7 +555,7 @@ export interface ReplayReport {
  * segment is cut there.
  */
 export function replayDisk(engine: ReplicaEngine, disk: SimDisk, stopAtDamage = false): ReplayReport {
-  const report: ReplayReport = { snapshotEntries: 0, logRecords: 0, segments: 0, corruptRecords: 0, tornBytes: 0, damaged: false };
+  const report: ReplayReport = { snapshotEntries: 0, logRecords: 0, segments: 0, corruptRecords: 0, tornBytes: 0, findings: [], damaged: false };
   const files = disk.files();
   let firstSegment = 0;
   if (files.snapshot) {
@@ -582,6 +584,8 @@ export function replayDisk(engine: ReplicaEngine, disk: SimDisk, stopAtDamage = 
     }
     for (const rec of scan.records) applyReplayed(engine, rec);
     report.logRecords += scan.records.length;
+    for (const c of scan.corrupt) report.findings.push(`segment ${seq}: corrupt region at ${c.offset}, ${c.bytes} bytes (${c.reason})`);
+    if (scan.tornBytes > 0) report.findings.push(`segment ${seq}: torn tail at ${scan.validBytes}, ${scan.tornBytes} bytes (${scan.tornReason})`);
     if (scan.tornBytes > 0) {
       report.tornBytes += scan.tornBytes;
       disk.truncateSegment(seq, scan.validBytes);

@@ -132,6 +132,8 @@ export interface SimResult {
   plant: PlantedBug | null;
   /** Which fault kinds the run drew from: all, the self-test's mix for its planted bug, or another list. */
   faultMix: 'all' | 'self-test' | 'custom';
+  /** The fault kinds drawn from (for the replay command of a custom mix). */
+  faultKinds: readonly FaultKind[];
   failure: SimFailure | null;
   /** Virtual time simulated. */
   virtualMs: number;
@@ -427,10 +429,15 @@ export class Cluster implements World {
         // Media damage in a synced record, found when the node next starts: it restarts now.
         if (!nodeFaultFree || live.length === 0 || !this.settled()) return;
         const host = rng.pick(live);
-        if (!host.disk.corrupt(rng.next(), rng.next(), rng.int(1, 255))) return;
+        // Half the time one flipped bit, else a damaged byte.
+        const mask = rng.chance(0.5) ? 1 << rng.int(0, 7) : rng.int(1, 255);
+        // Half the time among the newest records (most likely to hold a key's newest version).
+        const which = rng.chance(0.5) ? 1 - rng.next() * 0.05 : rng.next();
+        const where = host.disk.corrupt(which, rng.next(), mask);
+        if (!where) return;
         const downMs = rng.int(200, 3_000);
         this.stopStorage(host, 'restart');
-        note(`corrupt-record on ${host.id}: a byte of a synced record flipped; restart in ${downMs} ms`);
+        note(`corrupt-record on ${host.id} (${where}); restart in ${downMs} ms`);
         busyUntil(downMs);
         restartAfter(host, downMs);
         return;
@@ -684,6 +691,7 @@ export class Cluster implements World {
       seed: o.seed,
       plant: this.plant,
       faultMix: o.faultKinds === FAULT_KINDS ? 'all' : this.plant && o.faultKinds === PLANTED_BUG_FAULTS[this.plant] ? 'self-test' : 'custom',
+      faultKinds: o.faultKinds,
       failure: this.failure,
       virtualMs: this.sched.nowMs,
       convergenceMs,
@@ -765,8 +773,9 @@ export function runSimulation(opts: Partial<SimOptions> & { seed: number }): Pro
 }
 
 /** The command that replays a run. */
-export function replayCommand(r: Pick<SimResult, 'seed' | 'plant' | 'faultMix'>): string {
-  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}${r.faultMix === 'self-test' ? ' --self-test-faults' : ''}`;
+export function replayCommand(r: Pick<SimResult, 'seed' | 'plant' | 'faultMix' | 'faultKinds'>): string {
+  const mix = r.faultMix === 'self-test' ? ' --self-test-faults' : r.faultMix === 'custom' ? ` --faults ${r.faultKinds.join(',')}` : '';
+  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}${mix}`;
 }
 
 /** A failure as printed: seed, invariant, detail, the last events, and the replay command. */
