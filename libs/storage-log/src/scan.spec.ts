@@ -138,6 +138,24 @@ describe('scanRecords', () => {
     expect(scan.records).toEqual([...records.slice(0, 3), ...records.slice(4)]);
   });
 
+  it.each([2, 4])('keeps the intact records after a length field damaged to point %d records further', (skip) => {
+    const { buf, offsets, records } = log(20);
+    const damaged = Buffer.from(buf);
+    damaged.writeUInt32LE(offsets[5 + skip] - offsets[5] - RECORD_HEADER_BYTES, offsets[5]);
+    const scan = scanRecords(damaged);
+    expect(scan.corrupt).toEqual([{ offset: offsets[5], bytes: offsets[6] - offsets[5], reason: 'bad-checksum' }]);
+    expect(scan.records).toEqual([...records.slice(0, 5), ...records.slice(6)]);
+  });
+
+  it('skips one whole record whose key length is damaged (its structure no longer says where it ends)', () => {
+    const { buf, offsets, records } = log(20);
+    const damaged = Buffer.from(buf);
+    damaged[offsets[9] + RECORD_HEADER_BYTES + 5] ^= 0x08;
+    const scan = scanRecords(damaged);
+    expect(scan.corrupt).toEqual([{ offset: offsets[9], bytes: offsets[10] - offsets[9], reason: 'bad-checksum' }]);
+    expect(scan.records).toEqual([...records.slice(0, 9), ...records.slice(10)]);
+  });
+
   it('counts garbage spliced between records as one corrupt region', () => {
     const { buf, offsets, records } = log(6);
     const garbage = Buffer.from('this is not a record, not even close; '.repeat(3));
