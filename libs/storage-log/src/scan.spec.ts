@@ -147,6 +147,21 @@ describe('scanRecords', () => {
     expect(scan.records).toEqual([...records.slice(0, 5), ...records.slice(6)]);
   });
 
+  it('loses exactly the damaged record, whichever byte of it is damaged and however', () => {
+    const { buf, offsets, records } = log(12);
+    const i = 6;
+    for (let byte = offsets[i]; byte < offsets[i + 1]; byte++) {
+      for (let mask = 1; mask <= 0xff; mask++) {
+        const damaged = Buffer.from(buf);
+        damaged[byte] ^= mask;
+        const scan = scanRecords(damaged);
+        expect({ byte: byte - offsets[i], mask, corrupt: scan.corrupt, records: scan.records.length }).toEqual({
+          byte: byte - offsets[i], mask, corrupt: [{ offset: offsets[i], bytes: offsets[i + 1] - offsets[i], reason: expect.any(String) }], records: records.length - 1,
+        });
+      }
+    }
+  });
+
   it('skips one whole record whose key length is damaged (its structure no longer says where it ends)', () => {
     const { buf, offsets, records } = log(20);
     const damaged = Buffer.from(buf);

@@ -65,18 +65,17 @@ export function scanRecords(buf: Buffer): ScanResult {
     }
     // A record whose frame is intact but whose content is damaged: the next one most likely
     // starts right after it, so try there before scanning byte by byte. The checksum covers
-    // the length field too, so the length may be the damaged part: when the record's own
-    // structure says it ends elsewhere and a whole record starts there, that is the next one
-    // (else a length damaged to point exactly at a later record would skip the intact records
-    // in between).
+    // the length field too, so the length may be the damaged part: the record's own fields
+    // (key, writer and value lengths) tell where it ends too. Of the two, the earlier place
+    // where a whole record starts is the next one: a damaged length, in the header or inside,
+    // that points exactly at a later record must not take the intact records in between.
     const length = buf.length - offset >= 4 ? buf.readUInt32LE(offset) : 0;
     const after = offset + RECORD_HEADER_BYTES + length;
     const own = structuralEnd(buf, offset + RECORD_HEADER_BYTES);
-    const next = own >= 0 && own !== after && own < buf.length && readFrame(buf, own).ok
-      ? own
-      : (frame.reason === 'bad-checksum' || frame.reason === 'bad-payload') && after < buf.length && readFrame(buf, after).ok
-        ? after
-        : resync(buf, offset + 1);
+    const candidates = [own, frame.reason === 'bad-checksum' || frame.reason === 'bad-payload' ? after : -1]
+      .filter((o) => o > offset && o < buf.length)
+      .sort((a, b) => a - b);
+    const next = candidates.find((o) => readFrame(buf, o).ok) ?? resync(buf, offset + 1);
     if (next < 0) {
       return { records, validBytes: offset, tornBytes: buf.length - offset, tornReason: frame.reason, corrupt };
     }
