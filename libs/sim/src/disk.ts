@@ -65,7 +65,7 @@ class Segment {
 /** The snapshot file: written to a temporary name, fsynced and renamed (so atomic here). */
 interface SnapshotFile {
   bytes: Buffer;
-  shadow: DiskRecord[];
+  shadow: Shadow[];
 }
 
 /**
@@ -175,15 +175,16 @@ export class SimDisk {
       return false;
     }
     const frames: Buffer[] = [encodeRecord({ kind: 'snap-begin', formatVersion: SNAPSHOT_FORMAT_VERSION, createdAtMs: Math.max(0, Math.round(nowMs)), firstSegment })];
-    const shadow: DiskRecord[] = [];
-    for (const h of horizons) {
-      frames.push(encodeRecord({ kind: 'horizon', partition: h.partition, ms: h.ms }));
-      shadow.push({ kind: 'horizon', partition: h.partition, ms: h.ms });
-    }
-    for (const e of entries) {
-      frames.push(encodeRecord({ kind: 'entry', partition: e.partition, key: e.key, entry: e.entry }));
-      shadow.push({ kind: 'entry', partition: e.partition, key: e.key, entry: e.entry });
-    }
+    let bytes = frames[0].length;
+    const shadow: Shadow[] = [];
+    const add = (rec: DiskRecord) => {
+      const frame = encodeRecord(rec);
+      frames.push(frame);
+      shadow.push({ rec, start: bytes, end: bytes + frame.length, damaged: false });
+      bytes += frame.length;
+    };
+    for (const h of horizons) add({ kind: 'horizon', partition: h.partition, ms: h.ms });
+    for (const e of entries) add({ kind: 'entry', partition: e.partition, key: e.key, entry: e.entry });
     frames.push(encodeRecord({ kind: 'snap-end', entries: entries.length, horizons: horizons.length }));
     this.snapshotFile = { bytes: Buffer.concat(frames), shadow };
     this.deleteSegmentsBefore(firstSegment);
@@ -263,20 +264,23 @@ export class SimDisk {
 
   /**
    * Media damage: flip one byte (`at`: 0..1 picks the byte inside the record) of one synced
-   * record of a log segment (`which`: 0..1 picks the record). Returns where, or null when no
-   * synced record is there to damage.
+   * record (`which`: 0..1 picks the record, in file order: the snapshot's entries and horizons,
+   * then the log segments'). Returns where, or null when no synced record is there to damage.
    */
   corrupt(which: number, at: number, mask: number): string | null {
-    const candidates: Array<{ seg: Segment; s: Shadow }> = [];
+    const candidates: Array<{ seg: Segment | null; s: Shadow }> = [];
+    for (const s of this.snapshotFile?.shadow ?? []) if (!s.damaged) candidates.push({ seg: null, s });
     for (const seg of this.segments) for (const s of seg.shadow) if (!s.damaged && s.end <= seg.syncedBytes) candidates.push({ seg, s });
     if (candidates.length === 0) return null;
     const { seg, s } = candidates[Math.min(candidates.length - 1, Math.floor(which * candidates.length))];
     const byte = Math.min(s.end - s.start - 1, Math.floor(at * (s.end - s.start)));
-    seg.flip(s.start + byte, mask & 0xff || 1);
+    const m = mask & 0xff || 1;
+    if (seg) seg.flip(s.start + byte, m);
+    else if (this.snapshotFile) this.snapshotFile.bytes[s.start + byte] ^= m;
     s.damaged = true;
     this.stats.corruptions++;
     const what = s.rec.kind === 'entry' ? `entry ${s.rec.key}` : s.rec.kind;
-    return `segment ${seg.seq} offset ${s.start}: ${what} record of ${s.end - s.start} bytes, byte ${byte} xor 0x${(mask & 0xff || 1).toString(16)}`;
+    return `${seg ? `segment ${seg.seq}` : 'snapshot'} offset ${s.start}: ${what} record of ${s.end - s.start} bytes, byte ${byte} xor 0x${m.toString(16)}`;
   }
 
   wipe(): void {
@@ -290,11 +294,11 @@ export class SimDisk {
   }
 
   /**
-   * The harness's expectation of a replay: the snapshot's records (when it is sound), then every
+   * The harness's expectation of a replay: the snapshot's undamaged records, then every
    * record of the segments it does not cover that is still whole and undamaged, in order.
    */
   expectedReplay(): DiskRecord[] {
-    const out: DiskRecord[] = [...(this.snapshotFile?.shadow ?? [])];
+    const out: DiskRecord[] = (this.snapshotFile?.shadow ?? []).filter((s) => !s.damaged).map((s) => s.rec);
     for (const seg of this.segments) for (const s of seg.shadow) if (!s.damaged && s.end <= seg.bytes) out.push(s.rec);
     return out;
   }

@@ -117,6 +117,20 @@ describe('SimDisk', () => {
     expect(r.report.corruptRecords + (r.report.tornBytes > 0 ? 1 : 0)).toBe(1);
   });
 
+  it('a damaged snapshot record is skipped, the snapshot reported damaged, the rest and the log replayed', () => {
+    const d = new SimDisk('always');
+    d.openSegment();
+    const mem = [0, 1, 2, 3].map((i) => ({ partition: 0, key: `s${i}`, entry: entry(i + 1) }));
+    expect(d.writeSnapshot(1000, mem, [{ partition: 0, ms: 1 }])).toBe(true);
+    d.append(rec('after', 9));
+    expect(d.corrupt(0.6, 0.5, 0x10)).toMatch(/^snapshot offset \d+: entry s2 record/);
+    d.crash('process');
+    const r = restart(d);
+    expect(r.keys).toEqual(['after', 's0', 's1', 's3']);
+    expect(r.report.damaged).toBe(true);
+    expect(r.diverged).toBeNull();
+  });
+
   it('the planted replay that stops at damage loses the intact records after it, and the comparison says so', () => {
     const d = new SimDisk('always');
     d.openSegment();
