@@ -172,10 +172,6 @@ export class StorageProcess implements Endpoint {
 
   // ---- the disk (persistence.ts and durability.ts, minus the file system) ----
 
-  get diskWritable(): boolean {
-    return this.writable;
-  }
-
   /** The first failed write or fsync marks the node not writable until a recovery snapshot succeeds. */
   private diskFailed(op: string): void {
     if (!this.writable) return;
