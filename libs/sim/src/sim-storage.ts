@@ -1,11 +1,13 @@
 import type { ReplicaReply } from '@fog/coordinator';
+import type { Entry } from '@fog/lww';
 import { FogError, type HandoffReport, type OpsRequest, type PartitionTable, type WireOp } from '@fog/protocol';
 import {
   ANTI_ENTROPY_DEFAULTS, ByteThrottle, COPY_DEFAULTS, ContactTracker, CopyJob, DIGEST_BUCKETS, handleDiff, handleDigest, handlePush,
   handleSummaries, handleTree, peersOf, runPass, runRound, serving, type PassLocal, type PassTransport, type RoundLimits,
 } from '@fog/replica-sync';
 import { PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
-import { SimDisk } from './disk';
+import { readSnapshot, scanRecords, type LogRecord } from '@fog/storage-log';
+import { SimDisk, type DiskRecord, type FsyncPolicy } from './disk';
 import { engineLocal } from './engine-local';
 import { EscapedError, type Endpoint } from './network';
 import type { SimController } from './sim-controller';
@@ -15,6 +17,13 @@ import type { World } from './world';
 const AE_KEYS_PER_REQUEST_MAX = 50_000;
 /** Rounds one partition's reconciliation with one peer may take (anti-entropy-loop.ts). */
 const SYNC_PARTITION_ROUNDS_MAX = 64;
+/** While the disk is failing: first pause between two recovery snapshots, doubling up to the max (persistence.ts). */
+const DISK_RETRY_INTERVAL_MS = 1000;
+const DISK_RETRY_INTERVAL_MAX_MS = 30_000;
+/** How often the recovery is checked (persistence.ts: min(snapshotCheckIntervalMs, diskRetryIntervalMs)). */
+const DISK_CHECK_INTERVAL_MS = 1000;
+/** everysec: pause between two fsyncs of the log. */
+const EVERYSEC_SYNC_INTERVAL_MS = 1000;
 /** A key the planted `throw` bug trips on. */
 export const PLANTED_THROW_KEY_SUFFIX = '7';
 
@@ -28,8 +37,8 @@ export class StorageHost {
   left = false;
   incarnation = 0;
 
-  constructor(readonly id: string, readonly zone: string, world: World) {
-    this.disk = new SimDisk(world.fsync);
+  constructor(readonly id: string, readonly zone: string, fsync: FsyncPolicy) {
+    this.disk = new SimDisk(fsync);
   }
 
   get address(): string {
@@ -72,18 +81,36 @@ export class StorageProcess implements Endpoint {
   private aeRunning = false;
   private aeKickAgain = false;
   readonly stats = { aePasses: 0, copiesReported: 0, released: 0 };
+  /** Persistence's writable flag: false from a failed write or fsync until a recovery snapshot succeeds. */
+  private writable = true;
+  private retryDelayMs = DISK_RETRY_INTERVAL_MS;
+  private nextRetryMs = 0;
+  readonly replay: ReplayReport;
 
   constructor(readonly host: StorageHost, private readonly world: World, private readonly controller: SimController, private readonly peer: (id: string) => StorageProcess | Endpoint) {
     this.id = host.id;
     this.engine = new ReplicaEngine(host.id);
-    for (const r of host.disk.replay()) {
-      if (r.kind === 'entry') this.engine.ingest('replay', r.partition, r.key, r.entry);
-      else if (r.kind === 'drop') this.engine.dropPartition(r.partition);
-      else this.engine.raiseHorizon(r.partition, r.ms);
-    }
     const disk = host.disk;
-    this.engine.onApplied = (partition, key, entry) => disk.append({ kind: 'entry', partition, key, entry });
-    this.engine.onDropped = (partition) => disk.append({ kind: 'drop', partition });
+    // The harness's expectation, taken before replay touches the files.
+    const expected = disk.expectedReplay();
+    this.replay = replayDisk(this.engine, disk, world.plant === 'replay-stops-at-damage');
+    const diverged = compareReplay(this.engine, expected);
+    if (diverged) world.violated('replay-diverged', `${this.id} replayed its disk into a store other than the intact records it holds: ${diverged}; scanRecords found: ${this.replay.findings.join('; ') || 'nothing'}`);
+    if (this.replay.damaged) {
+      world.sched.note(`${this.id} replay: ${this.replay.corruptRecords} corrupt record(s) skipped, ${this.replay.tornBytes} torn bytes cut`);
+      // persistence.ts: supersede the damaged files at once with a snapshot; if that fails, retry like any disk failure.
+      if (!this.writeSnapshot()) this.diskFailed('snapshot');
+    } else if (this.replay.tornBytes > 0) {
+      world.sched.note(`${this.id} replay: ${this.replay.tornBytes} torn bytes cut`);
+    }
+    this.engine.onApplied = (partition, key, entry) => {
+      if (!disk.append({ kind: 'entry', partition, key, entry })) this.diskFailed(disk.failed ?? 'write');
+    };
+    this.engine.onDropped = (partition) => {
+      if (!disk.append({ kind: 'drop', partition })) this.diskFailed(disk.failed ?? 'write');
+    };
+    // durability.ts: while the log is failing every write is refused (planted: the gate is left open).
+    if (world.plant !== 'ack-unwritten') this.engine.writeGate = () => (this.writable ? null : 'FOG_ERR_INSUFFICIENT_STORAGE');
     this.tracker = new ContactTracker(world.timings.tombstoneGraceMs, disk.lastContactMs);
     this.local = this.makeLocal();
     const burst = Math.min(world.timings.copyBytesPerSecMax, PARTITION_PAGE_DEFAULTS.pageBytesMax);
@@ -102,7 +129,13 @@ export class StorageProcess implements Endpoint {
     const t = this.world.timings;
     this.every(0, t.heartbeatIntervalMs, 'link', () => this.linkTurn());
     this.every(t.partitionDropCheckIntervalMs, t.partitionDropCheckIntervalMs, 'drop released', () => this.dropReleased());
-    if (this.host.disk.fsync === 'everysec' || this.host.disk.skipFsync) this.every(1000, 1000, 'fsync', () => this.host.disk.sync());
+    const disk = this.host.disk;
+    if (disk.fsync === 'everysec' || disk.skipFsync) {
+      this.every(EVERYSEC_SYNC_INTERVAL_MS, EVERYSEC_SYNC_INTERVAL_MS, 'fsync', () => {
+        if (!disk.sync()) this.diskFailed(disk.failed ?? 'fsync');
+      });
+    }
+    this.every(DISK_CHECK_INTERVAL_MS, DISK_CHECK_INTERVAL_MS, 'disk check', () => this.diskCheck());
     if (this.world.plant !== 'no-repair') this.kickAntiEntropy();
   }
 
@@ -135,6 +168,46 @@ export class StorageProcess implements Endpoint {
     fn().catch((err: unknown) => {
       if (this.running) this.world.escaped(new EscapedError(this.id, what, err));
     });
+  }
+
+  // ---- the disk (persistence.ts and durability.ts, minus the file system) ----
+
+  /** The first failed write or fsync marks the node not writable until a recovery snapshot succeeds. */
+  private diskFailed(op: string): void {
+    if (!this.writable) return;
+    this.writable = false;
+    this.retryDelayMs = DISK_RETRY_INTERVAL_MS;
+    this.nextRetryMs = this.world.sched.nowMs + this.retryDelayMs;
+    this.world.sched.note(`${this.id} disk failure (${op}): writes refused until the disk recovers`);
+  }
+
+  /** Persistence.tick while the disk is failing: a recovery snapshot, backing off while it fails. */
+  private diskCheck(): void {
+    if (this.writable) return;
+    const now = this.world.sched.nowMs;
+    if (now < this.nextRetryMs) return;
+    if (this.writeSnapshot()) {
+      this.retryDelayMs = DISK_RETRY_INTERVAL_MS;
+      this.writable = true;
+      this.world.sched.note(`${this.id} disk writable again: memory written to a fresh snapshot`);
+    } else {
+      this.nextRetryMs = now + this.retryDelayMs;
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, DISK_RETRY_INTERVAL_MAX_MS);
+    }
+  }
+
+  private writeSnapshot(): boolean {
+    const entries: Array<{ partition: number; key: string; entry: Entry }> = [];
+    for (const p of this.engine.store.partitionIds()) for (const [key, entry] of this.engine.store.entries(p)) entries.push({ partition: p, key, entry });
+    return this.host.disk.writeSnapshot(this.nowMs(), entries, this.engine.allHorizons());
+  }
+
+  /** Persistence.commit; a failure it finds marks the node not writable. */
+  private commit(): boolean {
+    const disk = this.host.disk;
+    if (disk.commit()) return true;
+    this.diskFailed(disk.failed ?? 'fsync');
+    return false;
   }
 
   // ---- controller link ----
@@ -185,8 +258,15 @@ export class StorageProcess implements Endpoint {
     }
     const res = this.engine.handle({ epoch, ops: [op] } as OpsRequest, this.nowMs());
     let result = res.results[0];
+    // durability.ts answerOps: a put is answered once its records are on disk as the fsync
+    // policy promises; if that failed, it is refused (planted: acknowledged anyway).
+    if (op.op === 'put' && result.ok && !this.commit() && this.world.plant !== 'ack-unwritten') {
+      result = { ok: false, code: 'FOG_ERR_INSUFFICIENT_STORAGE', message: 'the write could not be made durable: the disk failed' };
+    }
+    if (op.op === 'put' && result.ok && 'outcome' in result && result.outcome === 'applied' && !this.host.disk.lastAppendWritten(op.p, op.key, op.ver)) {
+      this.world.violated('ack-not-durable', `${this.id} acknowledged the write of ${op.key} at ${op.ver.ms}.${op.ver.c}.${op.ver.w} as applied, but its record is not in the log (the disk refused it)`);
+    }
     if (this.world.plant === 'ack-stale' && result.ok && 'outcome' in result && result.outcome === 'stale') result = { ok: true, outcome: 'applied' };
-    // fsync 'always': the records this op appended were synced as they were appended.
     return { result, epoch: res.epoch, clock: res.clock };
   }
 
@@ -434,7 +514,7 @@ export class StorageProcess implements Endpoint {
 
   private async copyReport(p: number, slot: CopySlot, sources: string[]): Promise<void> {
     // Reported only once on disk as the fsync policy promises: the old replica may go after it.
-    this.host.disk.sync();
+    if (!this.commit()) throw new Error('the copy could not be made durable: the disk failed');
     const pr = slot.job.progress;
     const report: HandoffReport = { partition: p, epoch: slot.epoch, keysCopied: pr.keys, bytesCopied: pr.bytes, done: true, sources, keysRecovered: pr.recoveredKeys };
     await this.world.net.rpc(this, this.controller, 'copy report', () => this.controller.handoff(this.id, report), this.world.timings.controllerRequestTimeoutMs);
@@ -449,4 +529,100 @@ export class StorageProcess implements Endpoint {
 /** Through JSON, as on the wire: no object is shared between two processes. */
 function wire<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T;
+}
+
+export interface ReplayReport {
+  snapshotEntries: number;
+  logRecords: number;
+  segments: number;
+  corruptRecords: number;
+  tornBytes: number;
+  /** What scanRecords reported, segment by segment (for a failure's detail). */
+  findings: string[];
+  /** Corrupt records or a damaged snapshot: a recovery snapshot supersedes the files. */
+  damaged: boolean;
+}
+
+/**
+ * Persistence.load, minus the file system: load the snapshot (readSnapshot over scanRecords),
+ * then replay the log segments it does not cover through scanRecords, cutting a torn tail and
+ * skipping corrupt records; then open a new segment for appending. Planted
+ * (`replay-stops-at-damage`): a corrupt record is taken for the end of the log, and the
+ * segment is cut there.
+ */
+export function replayDisk(engine: ReplicaEngine, disk: SimDisk, stopAtDamage = false): ReplayReport {
+  const report: ReplayReport = { snapshotEntries: 0, logRecords: 0, segments: 0, corruptRecords: 0, tornBytes: 0, findings: [], damaged: false };
+  const files = disk.files();
+  let firstSegment = 0;
+  if (files.snapshot) {
+    const scan = scanRecords(files.snapshot);
+    const snap = readSnapshot(scan);
+    for (const { partition, key, entry } of snap.entries) engine.ingest('replay', partition, key, entry);
+    for (const { partition, ms } of snap.horizons) engine.raiseHorizon(partition, ms);
+    report.snapshotEntries = snap.entries.length;
+    firstSegment = snap.firstSegment;
+    if (snap.problems.length) {
+      report.damaged = true;
+      report.corruptRecords += scan.corrupt.length;
+      firstSegment = 0;
+    }
+  }
+  for (const { seq, bytes } of files.segments) {
+    if (seq < firstSegment) {
+      disk.deleteSegmentsBefore(seq + 1);
+      continue;
+    }
+    report.segments++;
+    let scan = scanRecords(bytes);
+    if (stopAtDamage && scan.corrupt.length > 0) {
+      const cut = scan.corrupt[0].offset;
+      scan = { ...scanRecords(bytes.subarray(0, cut)), validBytes: cut, tornBytes: bytes.length - cut, corrupt: [] };
+    }
+    for (const rec of scan.records) applyReplayed(engine, rec);
+    report.logRecords += scan.records.length;
+    for (const c of scan.corrupt) report.findings.push(`segment ${seq}: corrupt region at ${c.offset}, ${c.bytes} bytes (${c.reason})`);
+    if (scan.tornBytes > 0) report.findings.push(`segment ${seq}: torn tail at ${scan.validBytes}, ${scan.tornBytes} bytes (${scan.tornReason})`);
+    if (scan.tornBytes > 0) {
+      report.tornBytes += scan.tornBytes;
+      disk.truncateSegment(seq, scan.validBytes);
+    }
+    if (scan.corrupt.length > 0) {
+      report.damaged = true;
+      report.corruptRecords += scan.corrupt.length;
+    }
+  }
+  disk.openSegment();
+  return report;
+}
+
+function applyReplayed(engine: ReplicaEngine, rec: LogRecord | DiskRecord): void {
+  if (rec.kind === 'entry') engine.ingest('replay', rec.partition, rec.key, rec.entry);
+  else if (rec.kind === 'horizon') engine.raiseHorizon(rec.partition, rec.ms);
+  else if (rec.kind === 'drop') engine.dropPartition(rec.partition);
+}
+
+/**
+ * How a replayed store differs from the store the intact records (the harness's own list of
+ * what the disk was given, minus what was never synced, torn or damaged) make; null when equal.
+ */
+export function compareReplay(engine: ReplicaEngine, expected: readonly DiskRecord[]): string | null {
+  const ref = new ReplicaEngine(engine.nodeId);
+  for (const rec of expected) applyReplayed(ref, rec);
+  const parts = new Set([...engine.store.partitionIds(), ...ref.store.partitionIds()]);
+  for (const p of [...parts].sort((a, b) => a - b)) {
+    if (engine.horizonMs(p) !== ref.horizonMs(p)) return `partition ${p}: horizon ${engine.horizonMs(p)}, expected ${ref.horizonMs(p)}`;
+    const got = new Map(engine.store.entries(p));
+    const want = new Map(ref.store.entries(p));
+    for (const [key, e] of want) {
+      const g = got.get(key);
+      if (!g) return `partition ${p}: ${key} missing (expected version ${e.ver.ms}.${e.ver.c}.${e.ver.w})`;
+      if (g.ver.ms !== e.ver.ms || g.ver.c !== e.ver.c || g.ver.w !== e.ver.w || !sameValue(g.value, e.value)) return `partition ${p}: ${key} replayed as ${g.ver.ms}.${g.ver.c}.${g.ver.w}, expected ${e.ver.ms}.${e.ver.c}.${e.ver.w}`;
+    }
+    for (const key of got.keys()) if (!want.has(key)) return `partition ${p}: ${key} replayed but no intact record holds it`;
+  }
+  return null;
+}
+
+function sameValue(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
 }

@@ -17,6 +17,8 @@ const EXPECTED: Record<PlantedBug, Invariant[]> = {
   throw: ['exception-escaped'],
   'stale-controller-state': ['epoch-regressed'],
   'k-minus-one': ['replicas-short'],
+  'replay-stops-at-damage': ['replay-diverged'],
+  'ack-unwritten': ['ack-not-durable'],
 };
 
 function passed(r: SimResult): void {
@@ -33,6 +35,21 @@ describe('whole-cluster simulation', () => {
     expect({ ...b }).toEqual({ ...a });
     expect(a.faults).toBeGreaterThan(0);
     expect(a.ops.writesAcked).toBeGreaterThan(100);
+  });
+
+  it('runs a seed with fsync everysec and the disk faults, every invariant kept', async () => {
+    const r = await runSimulation({ seed: 5, faultPhaseMs: FAULT_PHASE_MS, fsync: 'everysec', faultKinds: ['crash', 'disk-full', 'fsync-error', 'corrupt-record', 'lossy'] });
+    passed(r);
+    expect(r.fsync).toBe('everysec');
+    expect(r.disk.writeErrors + r.disk.fsyncErrors + r.disk.corruptions).toBeGreaterThan(0);
+    expect(r.disk.snapshots).toBeGreaterThan(0);
+  });
+
+  it('runs a seed with every disk fault under fsync always, every invariant kept', async () => {
+    const r = await runSimulation({ seed: 8, faultPhaseMs: FAULT_PHASE_MS, fsync: 'always', faultKinds: ['torn-crash', 'corrupt-record', 'disk-full', 'fsync-error', 'power-loss'] });
+    passed(r);
+    expect(r.disk.tornCrashes).toBeGreaterThan(0);
+    expect(r.disk.writeErrors + r.disk.fsyncErrors + r.disk.corruptions).toBeGreaterThan(0);
   });
 
   it.each(FIXED_SEEDS)('seed %d keeps every invariant under faults and converges', async (seed) => {

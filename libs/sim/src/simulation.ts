@@ -1,5 +1,6 @@
 import type { ControllerState } from '@fog/cluster';
 import type { PartitionTable } from '@fog/protocol';
+import type { FsyncPolicy } from './disk';
 import { History, compareVersions, formatVer, type OpRecord } from './history';
 import { CALM_NETWORK, EscapedError, SimNetwork, type Endpoint } from './network';
 import { Rng } from './rng';
@@ -7,11 +8,12 @@ import { Scheduler, TRACE_LINES_MAX } from './scheduler';
 import { SimController, type TableSink } from './sim-controller';
 import { FrontendProcess } from './sim-frontend';
 import { StorageHost, StorageProcess } from './sim-storage';
-import { PROCESS_TIMINGS, type PlantedBug, type ProcessTimings, type World } from './world';
+import { PROCESS_TIMINGS, type DiskInvariant, type PlantedBug, type ProcessTimings, type World } from './world';
 
 export const FAULT_KINDS = [
   'crash', 'long-crash', 'disk-loss', 'power-loss', 'isolate', 'one-way', 'controller-cut', 'frontend-cut',
   'lossy', 'clock-jump', 'frontend-restart', 'controller-restart', 'join', 'decommission',
+  'torn-crash', 'corrupt-record', 'disk-full', 'fsync-error',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -43,7 +45,15 @@ export interface SimOptions {
   traceLines: number;
   /** The fault kinds this run may draw from (swarm weights apply among them); default: all. */
   faultKinds: readonly FaultKind[];
+  /**
+   * The storage nodes' fsync policy; null: drawn from the seed (everysec in about one run in
+   * EVERYSEC_RUN_SHARE, always otherwise; always when a bug is planted).
+   */
+  fsync: FsyncPolicy | null;
 }
+
+/** Share of runs whose storage nodes run with fsync everysec when the seed draws the policy. */
+export const EVERYSEC_RUN_SHARE = 0.25;
 
 /** The configuration the copy bug's self-test runs in (see the Cluster constructor). */
 export const COPY_BUG_TIMINGS: Partial<ProcessTimings> = { antiEntropyIntervalMs: 120_000 };
@@ -73,6 +83,7 @@ export const SIM_DEFAULTS: Omit<SimOptions, 'seed'> = {
   timings: {},
   faultKinds: FAULT_KINDS,
   traceLines: TRACE_LINES_MAX,
+  fsync: null,
 };
 
 /**
@@ -87,6 +98,8 @@ export const PLANTED_BUG_FAULTS: Record<PlantedBug, readonly FaultKind[]> = {
   throw: FAULT_KINDS,
   'stale-controller-state': ['controller-restart', 'crash', 'join'],
   'k-minus-one': FAULT_KINDS,
+  'replay-stops-at-damage': ['corrupt-record', 'crash', 'lossy'],
+  'ack-unwritten': ['disk-full', 'fsync-error', 'crash'],
 };
 
 /** Bounds of the harness itself, each with its unit in its name. */
@@ -105,7 +118,7 @@ const HARNESS_LIMITS = {
   faultPhaseTailMs: 5_000,
 } as const;
 
-export type Invariant = 'lost-write' | 'order-inverted' | 'stale-quorum-read' | 'no-convergence' | 'epoch-regressed' | 'replicas-short' | 'exception-escaped';
+export type Invariant = 'lost-write' | 'order-inverted' | 'stale-quorum-read' | 'no-convergence' | 'epoch-regressed' | 'replicas-short' | 'exception-escaped' | DiskInvariant;
 
 export interface SimFailure {
   invariant: Invariant;
@@ -119,6 +132,8 @@ export interface SimResult {
   plant: PlantedBug | null;
   /** Which fault kinds the run drew from: all, the self-test's mix for its planted bug, or another list. */
   faultMix: 'all' | 'self-test' | 'custom';
+  /** The fault kinds drawn from (for the replay command of a custom mix). */
+  faultKinds: readonly FaultKind[];
   failure: SimFailure | null;
   /** Virtual time simulated. */
   virtualMs: number;
@@ -133,6 +148,18 @@ export interface SimResult {
   finalMembers: Array<{ id: string; role: string; state: string; activePartitions: number }>;
   /** Storage nodes that some published table marked out, sorted. */
   nodesEverOut: string[];
+  fsync: FsyncPolicy;
+  /** Disk events over every storage machine of the run (SimDisk stats, summed). */
+  disk: SimDiskTotals;
+}
+
+export interface SimDiskTotals {
+  tornCrashes: number;
+  corruptions: number;
+  writeErrors: number;
+  fsyncErrors: number;
+  snapshots: number;
+  snapshotsFailed: number;
 }
 
 /** Everything of one run; `runSimulation` drives it. */
@@ -141,7 +168,7 @@ export class Cluster implements World {
   readonly rng: Rng;
   readonly net: SimNetwork;
   readonly timings: ProcessTimings;
-  readonly fsync = 'always' as const;
+  readonly fsync: FsyncPolicy;
   readonly plant: PlantedBug | null;
   readonly hintsEnabled: boolean;
   readonly controller: SimController;
@@ -181,6 +208,8 @@ export class Cluster implements World {
     this.hintsEnabled = opts.hintsEnabled && opts.plant !== 'copy-one-source' && opts.plant !== 'no-repair';
     this.faultRng = this.rng.fork();
     this.workRng = this.rng.fork();
+    const fsyncDraw = this.rng.next();
+    this.fsync = opts.fsync ?? (opts.plant === null && fsyncDraw < EVERYSEC_RUN_SHARE ? 'everysec' : 'always');
     for (const kind of opts.faultKinds) for (let w = this.faultRng.int(0, 3); w > 0; w--) this.swarm.push(kind);
     if (this.swarm.length === 0) this.swarm.push(opts.faultKinds[0] ?? 'crash');
     this.net = new SimNetwork(this.sched, this.rng.fork(), (e) => this.escaped(e));
@@ -194,6 +223,10 @@ export class Cluster implements World {
 
   escaped(e: EscapedError): void {
     this.fail('exception-escaped', e.message.split('\n').slice(0, 4).join('\n'));
+  }
+
+  violated(invariant: DiskInvariant, detail: string): void {
+    this.fail(invariant, detail);
   }
 
   fail(invariant: Invariant, detail: string): void {
@@ -221,7 +254,7 @@ export class Cluster implements World {
 
   addHost(): StorageHost {
     const id = `s${this.hosts.size + 1}`;
-    const host = new StorageHost(id, `zone-${this.hosts.size % 3}`, this);
+    const host = new StorageHost(id, `zone-${this.hosts.size % 3}`, this.fsync);
     host.disk.skipFsync = this.plant === 'lose-synced';
     host.skewMs = this.rng.int(-this.opts.clockSkewMsMax / 4, this.opts.clockSkewMsMax / 4);
     this.hosts.set(id, host);
@@ -235,11 +268,19 @@ export class Cluster implements World {
     host.proc.start();
   }
 
-  stopStorage(host: StorageHost, how: 'crash' | 'disk loss'): void {
+  /**
+   * A crash of an fsync always node is taken as a machine crash (only what was synced
+   * survives: the stronger promise); of an everysec node as a process crash (what was written
+   * survives), since a machine crash may lose its last second of acknowledged writes, as
+   * documented. `restart`: the process stops and the machine stays up. `torn`: a machine crash
+   * with a write in flight, `tornFraction` of which reached the disk.
+   */
+  stopStorage(host: StorageHost, how: 'crash' | 'disk loss' | 'restart' | 'torn', tornFraction = 0.5): void {
     host.proc?.kill();
     host.proc = null;
     if (how === 'disk loss') host.disk.wipe();
-    else host.disk.crash();
+    else if (how === 'torn') host.disk.crash('machine', tornFraction);
+    else host.disk.crash(how === 'crash' && host.disk.fsync === 'always' ? 'machine' : 'process');
   }
 
   startFrontend(i: number, skewMs: number): void {
@@ -367,7 +408,66 @@ export class Cluster implements World {
       this.nodeFaultUntilMs = now + ms + this.opts.faultGapMs;
     };
     const live = this.liveHosts();
+    const restartAfter = (host: StorageHost, downMs: number) => this.sched.after(downMs, `restart ${host.id}`, () => {
+      if (host.proc) return;
+      this.startStorage(host);
+      this.sched.note(`restart ${host.id}`);
+    });
     switch (kind) {
+      case 'torn-crash': {
+        // A machine crash in the middle of a write: only fsync always nodes (see stopStorage).
+        if (!nodeFaultFree || live.length === 0 || this.fsync !== 'always') return;
+        const host = rng.pick(live);
+        const downMs = rng.int(500, 8_000);
+        this.stopStorage(host, 'torn', rng.next());
+        note(`torn-crash ${host.id} for ${downMs} ms (a partial record left at the end of its log)`);
+        busyUntil(downMs);
+        restartAfter(host, downMs);
+        return;
+      }
+      case 'corrupt-record': {
+        // Media damage in a synced record, found when the node next starts: it restarts now.
+        if (!nodeFaultFree || live.length === 0 || !this.settled()) return;
+        const host = rng.pick(live);
+        // Half the time one flipped bit, else a damaged byte.
+        const mask = rng.chance(0.5) ? 1 << rng.int(0, 7) : rng.int(1, 255);
+        // Half the time among the newest records (most likely to hold a key's newest version).
+        const which = rng.chance(0.5) ? 1 - rng.next() * 0.05 : rng.next();
+        const where = host.disk.corrupt(which, rng.next(), mask);
+        if (!where) return;
+        const downMs = rng.int(200, 3_000);
+        this.stopStorage(host, 'restart');
+        note(`corrupt-record on ${host.id} (${where}); restart in ${downMs} ms`);
+        busyUntil(downMs);
+        restartAfter(host, downMs);
+        return;
+      }
+      case 'disk-full': {
+        if (!nodeFaultFree || live.length === 0) return;
+        const host = rng.pick(live);
+        const ms = rng.int(1_000, 10_000);
+        host.disk.full = true;
+        note(`disk-full on ${host.id} for ${ms} ms`);
+        busyUntil(ms);
+        this.sched.after(ms, 'disk space back', () => {
+          host.disk.full = false;
+          this.sched.note(`disk space back on ${host.id}`);
+        });
+        return;
+      }
+      case 'fsync-error': {
+        // The next fsync within the window fails (EIO).
+        if (!nodeFaultFree || live.length === 0) return;
+        const host = rng.pick(live);
+        const ms = 2_000;
+        host.disk.fsyncFailsNext = true;
+        note(`fsync-error on ${host.id}: its next fsync fails`);
+        busyUntil(ms);
+        this.sched.after(ms, 'fsync errors end', () => {
+          host.disk.fsyncFailsNext = false;
+        });
+        return;
+      }
       case 'crash':
       case 'long-crash':
       case 'disk-loss': {
@@ -387,7 +487,8 @@ export class Cluster implements World {
       case 'power-loss': {
         // Several machines lose power at once: their disks keep what was synced.
         if (!nodeFaultFree || live.length === 0) return;
-        const hit = live.filter(() => rng.chance(0.7));
+        // Machine crashes hit fsync always nodes only (see stopStorage).
+      const hit = live.filter(() => this.fsync === 'always' && rng.chance(0.7));
         if (hit.length === 0) return;
         let longest = 0;
         for (const host of hit) {
@@ -569,8 +670,12 @@ export class Cluster implements World {
       this.net.healAll();
       this.net.config = { ...CALM_NETWORK };
       if (!this.controller.alive()) this.controller.restart();
+      for (const h of this.hosts.values()) {
+        h.disk.full = false;
+        h.disk.fsyncFailsNext = false;
+      }
       for (const h of this.hosts.values()) if (!h.proc && !h.left) this.startStorage(h);
-      this.sched.note('faults stop: network healed, every node restarted');
+      this.sched.note('faults stop: network healed, disks healthy, every node restarted');
       let problem: string | null = 'not checked';
       const check = () => {
         problem = this.convergenceProblem();
@@ -586,6 +691,7 @@ export class Cluster implements World {
       seed: o.seed,
       plant: this.plant,
       faultMix: o.faultKinds === FAULT_KINDS ? 'all' : this.plant && o.faultKinds === PLANTED_BUG_FAULTS[this.plant] ? 'self-test' : 'custom',
+      faultKinds: o.faultKinds,
       failure: this.failure,
       virtualMs: this.sched.nowMs,
       convergenceMs,
@@ -596,7 +702,23 @@ export class Cluster implements World {
       finalEpoch: this.controller.core.epoch(),
       finalMembers: this.finalMembers(),
       nodesEverOut: [...this.nodesEverOut].sort(),
+      fsync: this.fsync,
+      disk: this.diskTotals(),
     };
+  }
+
+  private diskTotals(): SimDiskTotals {
+    const t: SimDiskTotals = { tornCrashes: 0, corruptions: 0, writeErrors: 0, fsyncErrors: 0, snapshots: 0, snapshotsFailed: 0 };
+    for (const h of this.hosts.values()) {
+      const s = h.disk.stats;
+      t.tornCrashes += s.tornCrashes;
+      t.corruptions += s.corruptions;
+      t.writeErrors += s.writeErrors;
+      t.fsyncErrors += s.fsyncErrors;
+      t.snapshots += s.snapshots;
+      t.snapshotsFailed += s.snapshotsFailed;
+    }
+    return t;
   }
 
   private finalMembers(): SimResult['finalMembers'] {
@@ -651,8 +773,9 @@ export function runSimulation(opts: Partial<SimOptions> & { seed: number }): Pro
 }
 
 /** The command that replays a run. */
-export function replayCommand(r: Pick<SimResult, 'seed' | 'plant' | 'faultMix'>): string {
-  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}${r.faultMix === 'self-test' ? ' --self-test-faults' : ''}`;
+export function replayCommand(r: Pick<SimResult, 'seed' | 'plant' | 'faultMix' | 'faultKinds'>): string {
+  const mix = r.faultMix === 'self-test' ? ' --self-test-faults' : r.faultMix === 'custom' ? ` --faults ${r.faultKinds.join(',')}` : '';
+  return `npm run sim -- --seed ${r.seed}${r.plant ? ` --plant ${r.plant}` : ''}${mix}`;
 }
 
 /** A failure as printed: seed, invariant, detail, the last events, and the replay command. */

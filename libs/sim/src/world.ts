@@ -14,10 +14,19 @@ import type { Scheduler } from './scheduler';
  * - throw: a replica's ops handler throws on a rare key (an exception escapes a node);
  * - stale-controller-state: a restarted controller resumes from state saved long before
  *   (epochs go backwards);
- * - k-minus-one: the controller places K-1 replicas per partition (replicas short).
+ * - k-minus-one: the controller places K-1 replicas per partition (replicas short);
+ * - replay-stops-at-damage: log replay takes a corrupt record for the end of the log and cuts
+ *   the segment there, dropping the intact records after it (replay diverges from the disk);
+ * - ack-unwritten: a node whose disk log failed (disk full, fsync error) keeps acknowledging
+ *   writes, which are then in memory only (an acknowledged write not durable).
  */
-export type PlantedBug = 'copy-one-source' | 'lose-synced' | 'no-repair' | 'ack-stale' | 'throw' | 'stale-controller-state' | 'k-minus-one';
-export const PLANTED_BUGS: readonly PlantedBug[] = ['copy-one-source', 'lose-synced', 'no-repair', 'ack-stale', 'throw', 'stale-controller-state', 'k-minus-one'];
+export type PlantedBug = 'copy-one-source' | 'lose-synced' | 'no-repair' | 'ack-stale' | 'throw' | 'stale-controller-state' | 'k-minus-one' | 'replay-stops-at-damage' | 'ack-unwritten';
+export const PLANTED_BUGS: readonly PlantedBug[] = [
+  'copy-one-source', 'lose-synced', 'no-repair', 'ack-stale', 'throw', 'stale-controller-state', 'k-minus-one', 'replay-stops-at-damage', 'ack-unwritten',
+];
+
+/** Invariants a storage process checks about its own disk as it goes (the harness's knowledge of what the disk holds). */
+export type DiskInvariant = 'replay-diverged' | 'ack-not-durable';
 
 /** Timing of the simulated processes, each with its unit in its name. */
 export interface ProcessTimings {
@@ -64,9 +73,12 @@ export interface World {
   readonly rng: Rng;
   readonly plant: PlantedBug | null;
   readonly timings: ProcessTimings;
+  /** The fsync policy of every storage node of this run. */
   readonly fsync: FsyncPolicy;
   /** Frontends keep hints of the writes a replica missed. */
   readonly hintsEnabled: boolean;
   /** An exception escaped a process. */
   escaped(e: EscapedError): void;
+  /** A storage process broke an invariant about its disk. */
+  violated(invariant: DiskInvariant, detail: string): void;
 }

@@ -138,6 +138,39 @@ describe('scanRecords', () => {
     expect(scan.records).toEqual([...records.slice(0, 3), ...records.slice(4)]);
   });
 
+  it.each([2, 4])('keeps the intact records after a length field damaged to point %d records further', (skip) => {
+    const { buf, offsets, records } = log(20);
+    const damaged = Buffer.from(buf);
+    damaged.writeUInt32LE(offsets[5 + skip] - offsets[5] - RECORD_HEADER_BYTES, offsets[5]);
+    const scan = scanRecords(damaged);
+    expect(scan.corrupt).toEqual([{ offset: offsets[5], bytes: offsets[6] - offsets[5], reason: 'bad-checksum' }]);
+    expect(scan.records).toEqual([...records.slice(0, 5), ...records.slice(6)]);
+  });
+
+  it('loses exactly the damaged record, whichever byte of it is damaged and however', () => {
+    const { buf, offsets, records } = log(12);
+    const i = 6;
+    for (let byte = offsets[i]; byte < offsets[i + 1]; byte++) {
+      for (let mask = 1; mask <= 0xff; mask++) {
+        const damaged = Buffer.from(buf);
+        damaged[byte] ^= mask;
+        const scan = scanRecords(damaged);
+        expect({ byte: byte - offsets[i], mask, corrupt: scan.corrupt, records: scan.records.length }).toEqual({
+          byte: byte - offsets[i], mask, corrupt: [{ offset: offsets[i], bytes: offsets[i + 1] - offsets[i], reason: expect.any(String) }], records: records.length - 1,
+        });
+      }
+    }
+  });
+
+  it('skips one whole record whose key length is damaged (its structure no longer says where it ends)', () => {
+    const { buf, offsets, records } = log(20);
+    const damaged = Buffer.from(buf);
+    damaged[offsets[9] + RECORD_HEADER_BYTES + 5] ^= 0x08;
+    const scan = scanRecords(damaged);
+    expect(scan.corrupt).toEqual([{ offset: offsets[9], bytes: offsets[10] - offsets[9], reason: 'bad-checksum' }]);
+    expect(scan.records).toEqual([...records.slice(0, 9), ...records.slice(10)]);
+  });
+
   it('counts garbage spliced between records as one corrupt region', () => {
     const { buf, offsets, records } = log(6);
     const garbage = Buffer.from('this is not a record, not even close; '.repeat(3));

@@ -64,12 +64,18 @@ export function scanRecords(buf: Buffer): ScanResult {
       continue;
     }
     // A record whose frame is intact but whose content is damaged: the next one most likely
-    // starts right after it, so try there before scanning byte by byte.
+    // starts right after it, so try there before scanning byte by byte. The checksum covers
+    // the length field too, so the length may be the damaged part: the record's own fields
+    // (key, writer and value lengths) tell where it ends too. Of the two, the earlier place
+    // where a whole record starts is the next one: a damaged length, in the header or inside,
+    // that points exactly at a later record must not take the intact records in between.
     const length = buf.length - offset >= 4 ? buf.readUInt32LE(offset) : 0;
     const after = offset + RECORD_HEADER_BYTES + length;
-    const next = (frame.reason === 'bad-checksum' || frame.reason === 'bad-payload') && after < buf.length && readFrame(buf, after).ok
-      ? after
-      : resync(buf, offset + 1);
+    const own = structuralEnd(buf, offset + RECORD_HEADER_BYTES);
+    const candidates = [own, frame.reason === 'bad-checksum' || frame.reason === 'bad-payload' ? after : -1]
+      .filter((o) => o > offset && o < buf.length)
+      .sort((a, b) => a - b);
+    const next = candidates.find((o) => readFrame(buf, o).ok) ?? resync(buf, offset + 1);
     if (next < 0) {
       return { records, validBytes: offset, tornBytes: buf.length - offset, tornReason: frame.reason, corrupt };
     }
@@ -77,6 +83,35 @@ export function scanRecords(buf: Buffer): ScanResult {
     offset = next;
   }
   return { records, validBytes: offset, tornBytes: 0, tornReason: null, corrupt };
+}
+
+/**
+ * Where the payload starting at `start` ends by its own fields (kind, and for an entry its key,
+ * writer and value lengths and flags), whatever its length field says; -1 when that cannot be
+ * told (unknown kind, fields past the end of the buffer).
+ */
+function structuralEnd(buf: Buffer, start: number): number {
+  if (start >= buf.length) return -1;
+  switch (buf[start]) {
+    case RECORD_KIND.horizon: return start + 13;
+    case RECORD_KIND.drop: return start + 5;
+    case RECORD_KIND.snapBegin: return start + 17;
+    case RECORD_KIND.snapEnd: return start + 9;
+    case RECORD_KIND.entry: {
+      let o = start + 5;
+      if (o + 4 > buf.length) return -1;
+      o += 4 + buf.readUInt32LE(o) + 16;
+      if (o + 2 > buf.length) return -1;
+      o += 2 + buf.readUInt16LE(o);
+      if (o + 1 > buf.length) return -1;
+      const flags = buf[o];
+      o += 1 + (flags & 0x02 ? 8 : 0) + (flags & 0x04 ? 4 : 0);
+      if (flags & 0x01) return o;
+      if (o + 4 > buf.length) return -1;
+      return o + 4 + buf.readUInt32LE(o);
+    }
+    default: return -1;
+  }
 }
 
 function resync(buf: Buffer, from: number): number {

@@ -7,8 +7,9 @@
  *   npm run sim -- --seed 17              replay seed 17 (add --plant BUG to replay a self-test run)
  *   npm run sim -- --long                 seeds from --first-seed (default: from the time) until stopped
  *   npm run sim -- --self-test            each planted bug must be caught within --seeds-per-bug seeds
+ *   npm run sim -- --seeds 500 --faults corrupt-record,crash    only these fault kinds
  */
-import { PLANTED_BUGS, PLANTED_BUG_FAULTS, TRACE_LINES_MAX, formatFailure, replayCommand, runSimulation, type PlantedBug, type SimResult } from '@fog/sim';
+import { FAULT_KINDS, PLANTED_BUGS, PLANTED_BUG_FAULTS, TRACE_LINES_MAX, formatFailure, replayCommand, runSimulation, type FaultKind, type PlantedBug, type SimResult } from '@fog/sim';
 
 interface Args {
   seeds: number | null;
@@ -22,12 +23,14 @@ interface Args {
   selfTestFaults: boolean;
   /** Events a failure's trace shows. */
   traceLines: number;
+  /** --faults: only these fault kinds (default: all). */
+  faults: FaultKind[] | null;
 }
 
-const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG [--self-test-faults]] [--trace LINES]';
+const USAGE = 'usage: npm run sim -- [--seeds N] [--seed S] [--first-seed S] [--long] [--self-test [--seeds-per-bug N]] [--plant BUG [--self-test-faults]] [--faults KIND,...] [--trace LINES]';
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null, selfTestFaults: false, traceLines: TRACE_LINES_MAX };
+  const a: Args = { seeds: null, seed: null, firstSeed: null, long: false, selfTest: false, seedsPerBug: 20, plant: null, selfTestFaults: false, traceLines: TRACE_LINES_MAX, faults: null };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer`);
@@ -43,6 +46,12 @@ function parseArgs(argv: string[]): Args {
     else if (f === '--long') a.long = true;
     else if (f === '--self-test') a.selfTest = true;
     else if (f === '--self-test-faults') a.selfTestFaults = true;
+    else if (f === '--faults') {
+      const kinds = (argv[++i] ?? '').split(',') as FaultKind[];
+      const bad = kinds.filter((k) => !FAULT_KINDS.includes(k));
+      if (bad.length > 0 || kinds.length === 0) throw new Error(`--faults takes a comma-separated list of ${FAULT_KINDS.join(', ')}; not: ${bad.join(', ')}`);
+      a.faults = kinds;
+    }
     else if (f === '--plant') {
       const b = argv[++i] as PlantedBug;
       if (!PLANTED_BUGS.includes(b)) throw new Error(`--plant must be one of ${PLANTED_BUGS.join(', ')}`);
@@ -60,11 +69,24 @@ class Speed {
   virtualMs = 0;
   runs = 0;
   events = 0;
+  everysecRuns = 0;
+  readonly disk = { tornCrashes: 0, corruptions: 0, writeErrors: 0, fsyncErrors: 0, snapshots: 0 };
 
   add(r: SimResult): void {
     this.virtualMs += r.virtualMs;
     this.runs++;
     this.events += r.events;
+    if (r.fsync === 'everysec') this.everysecRuns++;
+    this.disk.tornCrashes += r.disk.tornCrashes;
+    this.disk.corruptions += r.disk.corruptions;
+    this.disk.writeErrors += r.disk.writeErrors;
+    this.disk.fsyncErrors += r.disk.fsyncErrors;
+    this.disk.snapshots += r.disk.snapshots;
+  }
+
+  diskLine(): string {
+    const d = this.disk;
+    return `disks: ${this.everysecRuns}/${this.runs} runs with fsync everysec; ${d.tornCrashes} torn crashes, ${d.corruptions} corrupt records, ${d.writeErrors} failed writes (disk full), ${d.fsyncErrors} failed fsyncs, ${d.snapshots} recovery snapshots`;
   }
 
   line(): string {
@@ -76,7 +98,7 @@ class Speed {
 
 function summary(r: SimResult): string {
   const o = r.ops;
-  return `seed ${r.seed}: ok — ${o.writesAcked}/${o.writes} writes acked, ${o.readsOk}/${o.reads} reads, ${r.faults} faults, final epoch ${r.finalEpoch}, converged ${r.convergenceMs} ms after faults stopped, ${(r.virtualMs / 1000).toFixed(0)} s simulated`;
+  return `seed ${r.seed}: ok — ${o.writesAcked}/${o.writes} writes acked, ${o.readsOk}/${o.reads} reads, ${r.faults} faults, final epoch ${r.finalEpoch}, converged ${r.convergenceMs} ms after faults stopped, ${(r.virtualMs / 1000).toFixed(0)} s simulated, fsync ${r.fsync}`;
 }
 
 async function main(): Promise<number> {
@@ -89,7 +111,7 @@ async function main(): Promise<number> {
   }
   const speed = new Speed();
   if (args.seed !== null) {
-    const r = await runSimulation({ seed: args.seed, plant: args.plant, traceLines: args.traceLines, ...(args.selfTestFaults && args.plant ? { faultKinds: PLANTED_BUG_FAULTS[args.plant] } : {}) });
+    const r = await runSimulation({ seed: args.seed, plant: args.plant, traceLines: args.traceLines, ...(args.selfTestFaults && args.plant ? { faultKinds: PLANTED_BUG_FAULTS[args.plant] } : args.faults ? { faultKinds: args.faults } : {}) });
     speed.add(r);
     console.log(r.failure ? formatFailure(r) : summary(r));
     console.log(speed.line());
@@ -121,7 +143,7 @@ async function main(): Promise<number> {
   const count = args.long ? Infinity : args.seeds ?? 20;
   let failures = 0;
   for (let i = 0; i < count && !stop; i++) {
-    const r = await runSimulation({ seed: first + i, plant: args.plant });
+    const r = await runSimulation({ seed: first + i, plant: args.plant, ...(args.faults ? { faultKinds: args.faults } : {}) });
     speed.add(r);
     if (r.failure) {
       failures++;
@@ -129,6 +151,7 @@ async function main(): Promise<number> {
     } else if (args.long && speed.runs % 50 === 0) console.log(speed.line());
   }
   console.log(`${failures === 0 ? 'all passed' : `${failures} failed`}: ${speed.line()}`);
+  console.log(speed.diskLine());
   return failures > 0 ? 1 : 0;
 }
 
