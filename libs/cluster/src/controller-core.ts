@@ -502,8 +502,10 @@ export class ControllerCore {
     core.targetWhy = state.targetWhy ?? [];
     const published = state.table ? state.table.partitions.map(copyEntry) : null;
     core.entries = state.entries && published && state.entries.length === published.length ? state.entries.map(copyEntry) : published;
-    // Changes that were saved but not yet published go out at the next tick.
-    core.dirty = JSON.stringify(core.entries) !== JSON.stringify(published);
+    // Changes that were saved but not yet published go out at the next tick: partition entries,
+    // and member changes (a node marked up, down or out, or moved) the table does not show yet.
+    core.dirty = JSON.stringify(core.entries) !== JSON.stringify(published)
+      || (state.table !== null && !sameTableNodes(state.table.nodes, core.tableNodes()));
     for (const mv of state.moves) {
       // State files written before moves carried sizes and rates lack those fields.
       core.moves.set(moveKey(mv.partition, mv.node), { ...mv, bytesTotal: mv.bytesTotal ?? null, rateBytesPerSec: null, etaMs: null, firstReport: undefined });
@@ -637,15 +639,21 @@ export class ControllerCore {
     return m !== undefined && m.state !== 'out' && m.state !== 'left';
   }
 
-  private publish(): boolean {
-    if (!this.dirty || !this.entries) return false;
-    this.dirty = false;
-    this.syncsUnpublished = false;
+  /** The node list the next table would carry: every storage member that has not left. */
+  private tableNodes(): Record<string, TableNode> {
     const nodes: Record<string, TableNode> = {};
     for (const m of this.storageMembers()) {
       if (m.state === 'left') continue;
       nodes[m.id] = { id: m.id, address: m.address, ...(m.internal ? { internal: m.internal } : {}), zone: m.zone, weight: m.weight, state: m.state };
     }
+    return nodes;
+  }
+
+  private publish(): boolean {
+    if (!this.dirty || !this.entries) return false;
+    this.dirty = false;
+    this.syncsUnpublished = false;
+    const nodes = this.tableNodes();
     if (this.fixedClusterId === null && this.config.clusterId) this.fixedClusterId = this.config.clusterId;
     const table: PartitionTable = {
       epoch: this.epoch() + 1,
@@ -665,6 +673,17 @@ export class ControllerCore {
 
 function copyEntry(e: PartitionEntry): PartitionEntry {
   return { ...e, replicas: [...e.replicas], pending: [...e.pending], ...(e.why ? { why: [...e.why] } : {}) };
+}
+
+/** Whether two node lists are the same, node by node (id, addresses, zone, weight, state). */
+function sameTableNodes(a: Record<string, TableNode>, b: Record<string, TableNode>): boolean {
+  const ids = Object.keys(a);
+  if (ids.length !== Object.keys(b).length) return false;
+  return ids.every((id) => {
+    const x = a[id];
+    const y = b[id];
+    return y !== undefined && x.address === y.address && x.internal === y.internal && x.zone === y.zone && x.weight === y.weight && x.state === y.state;
+  });
 }
 
 /** Whether two tables list the same node ids, each in a state that serves (or not) alike. */

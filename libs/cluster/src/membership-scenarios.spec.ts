@@ -276,6 +276,22 @@ describe('membership scenarios', () => {
     expect(ControllerCore.restore(old, CONFIG, 20).table()).toEqual(core.table());
   });
 
+  it('a restart from state saved between a node coming back up and its publication publishes it (no node left down in the table)', () => {
+    const core = formed(3);
+    // s3 goes down (published), then registers again: up in the membership, saved, not yet published.
+    beat(core, 4_000, ['s3']);
+    core.tick(4_000);
+    expect(core.table()!.nodes.s3.state).toBe('down');
+    core.register(storage(3), 4_100);
+    expect(core.member('s3')!.state).toBe('up');
+    expect(core.table()!.nodes.s3.state).toBe('down');
+    const saved = JSON.parse(JSON.stringify(core.snapshot()));
+    const again = ControllerCore.restore(saved, CONFIG, 4_200);
+    expect(again.hasPendingChanges()).toBe(true);
+    expect(again.tick(4_300)).toBe(true);
+    expect(again.table()!.nodes.s3.state).toBe('up');
+  });
+
   it('an out node that returns joins again and takes a share', () => {
     const core = formed(4, { expectedStorage: 4 });
     beat(core, 11_000, ['s4']);
