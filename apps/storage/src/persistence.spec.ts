@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Entry } from '@fog/lww';
 import type { PartitionTable } from '@fog/protocol';
 import { ReplicaEngine } from '@fog/storage-core';
-import { SNAPSHOT_FILE, encodeRecord, scanRecords, segmentFileName } from '@fog/storage-log';
+import { SNAPSHOT_FILE, encodeRecord, parseSegmentFileName, scanRecords, segmentFileName } from '@fog/storage-log';
 import { AppendLog, type FsyncPolicy } from './append-log';
 import { FaultInjector } from './fault-injection';
 import { Persistence, type PersistenceEvents } from './persistence';
@@ -201,6 +201,28 @@ describe('Persistence', () => {
     // snapshot: an unacknowledged write may or may not take effect.
     expect(['before', 'failed', 'after'].map((k) => b.engine.store.get(1, k) !== undefined)).toEqual([true, true, true]);
     expect(b.engine.store.get(1, 'later')).toBeUndefined();
+    await b.p.stop();
+  });
+  it('starts when a damaged log segment cannot be copied aside (a full disk), with every intact record', async () => {
+    const a = await open();
+    for (let i = 0; i < 3; i++) a.engine.ingest('client', 1, `k${i}`, val(10 + i, `v${i}`));
+    await a.p.commit();
+    await a.p.stop();
+    const seg = fs.readdirSync(dir).find((n) => parseSegmentFileName(n) !== null);
+    expect(seg).toBeDefined();
+    const file = path.join(dir, seg!);
+    const bytes = fs.readFileSync(file);
+    const recs = scanRecords(bytes).records.length;
+    expect(recs).toBe(3);
+    // Damage the middle record's payload (its checksum then fails).
+    const second = encodeRecord({ kind: 'entry', partition: 1, key: 'k0', entry: val(10, 'v0') }).length + 10;
+    bytes[second] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    // Copying the damaged segment aside fails as on a full disk (here: the target is a folder).
+    fs.mkdirSync(`${file}.corrupt`);
+    const b = await open();
+    expect(b.p.replay.corruptRecords).toBe(1);
+    expect(['k0', 'k1', 'k2'].filter((k) => b.engine.store.get(1, k) !== undefined)).toEqual(['k0', 'k2']);
     await b.p.stop();
   });
 });

@@ -284,7 +284,13 @@ export class Persistence {
       // Supersede the damaged files at once, so the damage is reported once and not replayed
       // again; keep a copy of each beside the data for inspection. (Copied, not renamed: if
       // the snapshot fails, the original is still replayed next time.)
-      for (const file of corruptFiles) await fs.copyFile(file, `${file}${CORRUPT_SUFFIX}`);
+      for (const file of corruptFiles) {
+        // Best effort: a full disk must not stop the node from starting (it then starts not
+        // writable and retries the snapshot like any disk failure).
+        await fs.copyFile(file, `${file}${CORRUPT_SUFFIX}`).catch((err: Error) => {
+          this.opts.log.warn('could not keep a copy of a damaged log segment', { file: path.basename(file), error: err.message });
+        });
+      }
       try {
         await this.snapshotNow('replay found damage');
       } catch {
