@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WORKSPACE_ROOT, appNodePath, makeTempDir, removeTempDir } from './harness';
+import { E2E_CLUSTER_SECRET, WORKSPACE_ROOT, appNodePath, makeTempDir, removeTempDir } from './harness';
 
 export interface FogctlResult {
   code: number | null;
@@ -10,11 +10,19 @@ export interface FogctlResult {
   err: string;
 }
 
+export interface FogctlOptions {
+  stdin?: Buffer | string;
+  timeoutMs?: number;
+  /** Added to its environment (which holds the e2e cluster secret, as an operator's shell would for the admin commands). */
+  env?: Record<string, string>;
+}
+
 /**
  * The built fogctl as a real process, from a private copy (a concurrent rebuild cannot change
- * it mid-run). Call in a describe block: the copy is made in beforeAll and removed in afterAll.
+ * it mid-run). Call in a describe block or at the top of a file: the copy is made in beforeAll
+ * and removed in afterAll.
  */
-export function useFogctl(): (args: string[], opts?: { stdin?: Buffer | string; timeoutMs?: number }) => Promise<FogctlResult> {
+export function useFogctl(): (args: string[], opts?: FogctlOptions) => Promise<FogctlResult> {
   let main = '';
   let dir = '';
   beforeAll(() => {
@@ -28,7 +36,7 @@ export function useFogctl(): (args: string[], opts?: { stdin?: Buffer | string; 
   return (args, opts = {}) => new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args], {
       cwd: WORKSPACE_ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath() },
+      env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), FOG_CLUSTER_SECRET: E2E_CLUSTER_SECRET, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

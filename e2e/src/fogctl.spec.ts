@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { partitionOf } from '@fog/partitioning';
 import type { LocateResponse, PartitionTable } from '@fog/protocol';
 import {
-  WORKSPACE_ROOT, appNodePath, freePort, getJson, hostPort, installProcessSafetyNet, makeTempDir, removeTempDir, request,
+  freePort, getJson, hostPort, installProcessSafetyNet, makeTempDir, removeTempDir, request,
   useCluster, waitFor, type Cluster,
 } from './harness';
-import { E2E_CLUSTER_SECRET } from './harness';
+import { useFogctl, type FogctlResult } from './fogctl-process';
 
 installProcessSafetyNet();
 
@@ -25,48 +24,9 @@ const run = randomBytes(4).toString('hex');
 const key = (name: string) => `${run}/${name}`;
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
-interface Result {
-  code: number | null;
-  stdout: Buffer;
-  out: string;
-  err: string;
-}
-
-/** A private copy of the built fogctl, so that a concurrent rebuild cannot change it mid-run. */
-let fogctlMain = '';
-let copyDir = '';
-beforeAll(() => {
-  const built = path.join(WORKSPACE_ROOT, 'dist', 'tools', 'fogctl', 'main.js');
-  if (!fs.existsSync(built)) throw new Error(`${built} is missing: build it with NX_DAEMON=false npx nx run fogctl:build`);
-  copyDir = makeTempDir('fogctl');
-  fogctlMain = path.join(copyDir, 'main.js');
-  fs.copyFileSync(built, fogctlMain);
-});
-afterAll(() => removeTempDir(copyDir));
-
 /** Run fogctl as a real process; resolves with its exit code and output. */
-function fogctl(args: string[], opts: { stdin?: Buffer | string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fogctlMain, ...args], {
-      cwd: WORKSPACE_ROOT,
-      // The cluster's secret, as an operator's shell would hold it for the admin commands.
-      env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), FOG_CLUSTER_SECRET: E2E_CLUSTER_SECRET, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out);
-      resolve({ code, stdout, out: stdout.toString('utf8'), err: Buffer.concat(err).toString('utf8') });
-    });
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
+const fogctl = useFogctl();
+type Result = FogctlResult;
 
 function expectExit(r: Result, code: number, what: string): Result {
   expect({ what, code: r.code, err: r.code === code ? '' : r.err, out: r.code === code ? '' : r.out.slice(0, 500) }).toEqual({ what, code, err: '', out: '' });

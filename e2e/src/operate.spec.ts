@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView } from '@fog/protocol';
 import {
-  WORKSPACE_ROOT, appNodePath, checkExposition, get, getJson, installProcessSafetyNet, makeTempDir, removeTempDir, request, sampleValue,
+  checkExposition, get, getJson, installProcessSafetyNet, request, sampleValue,
   useCluster, waitFor, type Cluster,
 } from './harness';
-import { E2E_CLUSTER_SECRET } from './harness';
+import { useFogctl } from './fogctl-process';
 import { launchBrowser, offsite, type HeadlessBrowser, type Page } from './harness/browser';
 
 installProcessSafetyNet();
@@ -34,40 +32,17 @@ const SAMPLE_INTERVAL_MS = 500;
 
 const run = randomBytes(4).toString('hex');
 
-let fogctlMain = '';
-let copyDir = '';
+/** fogctl as a real process (stdout not a terminal). */
+const fogctl = useFogctl();
 let browser: HeadlessBrowser | null = null;
 beforeAll(async () => {
-  const built = path.join(WORKSPACE_ROOT, 'dist', 'tools', 'fogctl', 'main.js');
-  if (!fs.existsSync(built)) throw new Error(`${built} is missing: build it with NX_DAEMON=false npx nx run fogctl:build`);
-  copyDir = makeTempDir('operate-fogctl');
-  fogctlMain = path.join(copyDir, 'main.js');
-  fs.copyFileSync(built, fogctlMain);
   const b = await launchBrowser();
   if ('skipped' in b) process.stderr.write(`e2e operate: status page checks skipped: ${b.skipped}\n`);
   else browser = b;
 }, 90_000);
 afterAll(async () => {
   await browser?.close();
-  removeTempDir(copyDir);
 });
-
-/** Run fogctl as a real process (stdout not a terminal); resolves with its exit code and output. */
-function fogctl(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fogctlMain, ...args], { cwd: WORKSPACE_ROOT, env: { PATH: process.env.PATH ?? '', NODE_PATH: appNodePath(), FOG_CLUSTER_SECRET: E2E_CLUSTER_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out: Buffer.concat(out).toString('utf8'), err: Buffer.concat(err).toString('utf8') });
-    });
-  });
-}
 
 async function partitionsMetric(c: Cluster): Promise<Record<string, number | undefined>> {
   const text = (await get(`${c.controllerUrl}/metrics`)).text;
