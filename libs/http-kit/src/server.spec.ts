@@ -83,3 +83,20 @@ describe('listenWithPreface', () => {
     expect(Buffer.concat(chunks).toString()).toMatch(/^HTTP\/1\.1 200[\s\S]*http GET \/raw$/);
   });
 });
+
+describe('listenWithPreface close', () => {
+  it('closes an idle kept-alive HTTP connection instead of waiting for its keep-alive timeout', async () => {
+    const server = await listenWithPreface((_req, res) => res.end('ok'), '127.0.0.1', 0, PREFACE, (socket) => socket.destroy());
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      }).on('error', reject);
+    });
+    // The connection now idles in the agent; close must not wait for it.
+    const closed = await Promise.race([server.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 10_000))]);
+    agent.destroy();
+    expect(closed).toBe('closed');
+  }, 15_000);
+});

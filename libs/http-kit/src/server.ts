@@ -76,6 +76,7 @@ export function listenWithPreface(
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   httpServer.on('clientError', answerClientError);
   const binary = new Set<net.Socket>();
+  const handed = new Set<net.Socket>();
   // With TLS the sniffing happens on the decrypted stream: HTTP and binary alike run inside TLS.
   const onConnection = (socket: net.Socket): void => {
     let head: Buffer = Buffer.alloc(0);
@@ -101,6 +102,11 @@ export function listenWithPreface(
       decided();
       socket.pause();
       socket.unshift(head);
+      // Tracked here: an HTTP server that never listened itself does not track the connections
+      // it is handed, so closeAllConnections would leave idle keep-alive sockets open and
+      // close() would wait for them (up to the keep-alive timeout).
+      handed.add(socket);
+      socket.once('close', () => handed.delete(socket));
       httpServer.emit('connection', socket);
       process.nextTick(() => socket.resume());
     };
@@ -125,6 +131,7 @@ export function listenWithPreface(
           server.close(() => res());
           httpServer.closeAllConnections();
           for (const s of binary) s.destroy();
+          for (const s of handed) s.destroy();
         }),
       });
     });
