@@ -66,10 +66,3 @@ export function compareEntries(a: Entry, b: Entry): number {
   // A version names one write and so one expiry; this only keeps the order total.
   return (a.exp ?? Number.MAX_SAFE_INTEGER) - (b.exp ?? Number.MAX_SAFE_INTEGER);
 }
-
-/** Bytes an entry is charged for in memory accounting: key, value and a fixed overhead. */
-export const ENTRY_OVERHEAD_BYTES = 64;
-
-export function entryBytes(key: string, entry: Entry): number {
-  return ENTRY_OVERHEAD_BYTES + Buffer.byteLength(key, 'utf8') + (entry.value ? entry.value.length : 0) + entry.ver.w.length + (entry.exp === undefined ? 0 : 8);
-}

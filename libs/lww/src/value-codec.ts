@@ -11,7 +11,7 @@ import type { Entry } from './entry';
 export const COMPRESSION_DEFAULTS = {
   /**
    * Smallest value tried, bytes. Below about 1 KiB deflate saves little (short values carry
-   * little redundancy, and a stored entry costs 64 bytes of overhead anyway) while every
+   * little redundancy, and a stored record carries a header of its own anyway) while every
    * write and read would pay the call.
    */
   compressMinBytes: 1024,

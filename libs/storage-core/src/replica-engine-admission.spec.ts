@@ -38,19 +38,31 @@ describe('ReplicaEngine admission', () => {
   });
 
   it('refuses writes that would grow the store past the memory limit, but not deletes or shrinking overwrites', () => {
-    const e = engine();
-    e.memoryLimitBytes = 400;
     const big = 'x'.repeat(100);
+    // Room for two such keys and a little more: what two of them take, measured.
+    const two = engine();
+    two.handle({ epoch: 1, ops: [put(1, 'k0', 10, big), put(1, 'k1', 10, big)] }, 0);
+    const limit = two.store.stats().bytes + 50;
+    const e = engine();
+    e.memoryLimitBytes = limit;
     const results = Array.from({ length: 5 }, (_, i) => e.handle({ epoch: 1, ops: [put(1, `k${i}`, 10, big)] }, 0).results[0]);
     expect(results.filter((r) => r.ok)).toHaveLength(2);
     expect(results[2]).toEqual({ ok: false, code: 'FOG_ERR_MEMORY_LIMIT' });
-    expect(e.store.stats().bytes).toBeLessThanOrEqual(400);
+    expect(e.store.stats().bytes).toBeLessThanOrEqual(limit);
     expect(e.counters.refusedMemory).toBe(3);
     expect(e.handle({ epoch: 1, ops: [put(1, 'k0', 11, 'small')] }, 0).results[0]).toEqual({ ok: true, outcome: 'applied' });
     expect(e.handle({ epoch: 1, ops: [put(1, 'k1', 11, null)] }, 0).results[0]).toEqual({ ok: true, outcome: 'applied' });
     // Stale writes are answered as usual: they would store nothing.
     expect(e.handle({ epoch: 1, ops: [put(1, 'k0', 5, big)] }, 0).results[0]).toMatchObject({ ok: true, outcome: 'stale' });
+    // The overwritten and deleted values are dead space until compacted: admission reclaims
+    // it rather than refuse, so the delete made room for a new key at once.
+    expect(e.store.deadBytes()).toBeGreaterThan(0);
     expect(e.admit(1, 'k9', entry(20, 'y'))).toBeNull();
+    expect(e.store.deadBytes()).toBe(0);
+    expect(e.handle({ epoch: 1, ops: [put(1, 'k9', 20, 'y')] }, 0).results[0]).toEqual({ ok: true, outcome: 'applied' });
+    expect(e.store.stats().bytes).toBeLessThanOrEqual(limit);
+    // A new key as big as the first ones does not fit: the room freed was that of one of them, less the records left.
+    expect(e.handle({ epoch: 1, ops: [put(1, 'k8', 20, big + big)] }, 0).results[0]).toEqual({ ok: false, code: 'FOG_ERR_MEMORY_LIMIT' });
   });
 });
 

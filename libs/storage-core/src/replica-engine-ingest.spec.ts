@@ -32,6 +32,13 @@ describe('the one ingest door', () => {
     expect(e.ingest(source, 1, 'k', entry(3, 'small')).outcome).toBe('applied');
   });
 
+  it.each(INGEST_SOURCES)('%s: a key the store cannot hold (a lone surrogate) is refused, not stored under another key', (source: IngestSource) => {
+    const e = engine();
+    expect(e.ingest(source, 1, 'a\ud800', entry(1, 'v'))).toEqual({ outcome: 'refused', code: 'FOG_ERR_KEY_INVALID' });
+    expect(e.store.get(1, 'a\ufffd')).toBeUndefined();
+    expect(e.store.stats().keys).toBe(0);
+  });
+
   it.each(admitted)('%s: the horizon refuses an old value for a key the node lacks', (source: IngestSource) => {
     const e = engine();
     e.ingest('client', 1, 'gone', entry(200, null));

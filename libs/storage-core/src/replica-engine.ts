@@ -1,6 +1,6 @@
 import { DIGEST_BUCKETS, NO_HORIZON_MS, PartitionDigests } from '@fog/replica-sync';
 import { HybridClock } from '@fog/clock';
-import { compressEntry, goneSinceMs, LwwStore, plainEntry, type CompressionConfig, type Entry } from '@fog/lww';
+import { compressEntry, goneSinceMs, isStorableKey, LwwStore, plainEntry, type CompressionConfig, type Entry } from '@fog/lww';
 import type { ErrorCode, OpsRequest, OpsResponse, PartitionTable, WireOp, WireResult } from '@fog/protocol';
 import { decodeWireEntry, encodeWireEntry, isExpiry, isVersion, partitionCount } from '@fog/protocol';
 import { CasRegisters } from './cas-registers';
@@ -68,7 +68,7 @@ export class ReplicaEngine {
   private readonly horizons = new Map<number, number>();
   /** Store values compressed when that saves bytes (value-codec in libs/lww); null: never. */
   compression: CompressionConfig | null = null;
-  /** Bytes of entries (keys, values, per-entry overhead) this node may hold; null: no limit. */
+  /** Bytes the store may hold (its stats().bytes: records, indexes, overhead); null: no limit. */
   memoryLimitBytes: number | null = null;
   /** Asked before new data is stored: a code refuses it (the app closes it when its disk log fails). */
   writeGate: (() => ErrorCode | null) | null = null;
@@ -99,6 +99,9 @@ export class ReplicaEngine {
   ingest(source: IngestSource, partition: number, key: string, offered: Entry): IngestResult {
     // Compressed before admission, so that the memory limit counts the bytes stored. Replayed
     // entries are already as this node stored them.
+    // Keys reach the store from peers too: one it cannot hold (a lone surrogate, over 64 KiB
+    // of UTF-8) is refused here, whatever brought it, rather than stored under another key.
+    if (!isStorableKey(key)) return { outcome: 'refused', code: 'FOG_ERR_KEY_INVALID' };
     const entry = this.compression && source !== 'replay' ? compressEntry(offered, this.compression) : offered;
     if (source !== 'replay') {
       const refusal = this.admit(partition, key, entry);
@@ -112,7 +115,6 @@ export class ReplicaEngine {
     const before = this.store.get(partition, key);
     const r = this.store.merge(partition, key, entry);
     if (r.outcome === 'applied') {
-      if (!before) this.keys.added(partition, key);
       this.digests.update(partition, key, before, entry);
       this.counters.appliedBy[source]++;
       if (source !== 'replay') this.onApplied?.(partition, key, entry);
@@ -135,7 +137,10 @@ export class ReplicaEngine {
     }
     if (this.memoryLimitBytes !== null && this.store.wouldApply(partition, key, entry)) {
       const growth = this.store.growthBytes(partition, key, entry);
-      if (growth > 0 && this.store.stats().bytes + growth > this.memoryLimitBytes) {
+      const excess = growth > 0 ? this.store.stats().bytes + growth - this.memoryLimitBytes : 0;
+      // Superseded and deleted records stay in memory until compaction: reclaim them before
+      // refusing, when that makes room (so deletes do free room for new writes at once).
+      if (excess > 0 && (this.store.deadBytes() < excess || this.store.reclaim() < excess)) {
         this.counters.refusedMemory++;
         return 'FOG_ERR_MEMORY_LIMIT';
       }
