@@ -1,7 +1,6 @@
 import { compareEntries, goneSinceMs, type Entry } from './entry';
 import { LwwStore } from './lww-store';
 import { RECORD_LAYOUT_LIMITS } from './partition-records';
-import { plainBytes } from './value-codec';
 
 /** A deterministic PRNG, so that a failure replays from its seed. */
 function prng(seed: number): (n: number) => number {

@@ -63,9 +63,14 @@ export function hashKeyBytes(b: Uint8Array, start: number, end: number): number 
   return h | 0;
 }
 
+/**
+ * A length of at least `need`: small arrays grow by half (few reallocations), large ones by an
+ * eighth (little unused room: these arrays are most of a key's index bytes), which still
+ * keeps the copying per element added constant on average.
+ */
 function grownLength(have: number, need: number): number {
   let n = Math.max(8, have);
-  while (n < need) n = Math.ceil(n * 1.5);
+  while (n < need) n = Math.ceil(n < 1024 ? n * 1.5 : n * 1.125);
   return n;
 }
 

@@ -63,8 +63,8 @@ export function writeRecord(slab: Buffer, off: number, key: Uint8Array, keyBytes
   if (flags & WIDE_MS) { slab.writeDoubleLE(e.ver.ms, at); at += 8; }
   if (flags & WIDE_COUNTER) { slab.writeDoubleLE(e.ver.c, at); at += 8; }
   if (flags & WIDE_WRITER) { slab.writeUInt32LE(writer, at); at += 4; }
-  if (flags & EXPIRY) { slab.writeDoubleLE(e.exp!, at); at += 8; }
-  if (flags & PLAIN_LENGTH) { slab.writeUInt32LE(e.z!, at); at += 4; }
+  if (e.exp !== undefined) { slab.writeDoubleLE(e.exp, at); at += 8; }
+  if (e.z !== undefined) { slab.writeUInt32LE(e.z, at); at += 4; }
   slab.set(key.subarray(0, keyBytes), at);
   at += keyBytes;
   if (e.value !== null) {
