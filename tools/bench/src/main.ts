@@ -18,7 +18,7 @@ import { serveAnchor } from './anchor-servers';
 import { runLoad, type LoadResult } from './load';
 import { parseBenchArgs, type BenchOptions, type OpName } from './options';
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, rssBytes } from './proc-stat';
-import { commandExists, started, tempDir } from './processes';
+import { commandExists, httpRequest, started, tempDir } from './processes';
 import { aggregate, formatFigures, formatRatios, ratioTable, type Measurement } from './report';
 import { benchValue, buildRequest, parseWrkOutput, wrkScript } from './request-shapes';
 import { cpuUsPerRequest } from './stats';
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     say('fog-bench --auth-cost   (what signing and verifying internal requests costs)');
     say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
       + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
-      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR]');
+      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR] [--preload-only]');
     return;
   }
   let o: BenchOptions;
@@ -112,14 +112,26 @@ async function main(): Promise<void> {
   // Preload the same keys everywhere, so that every read finds a value and every write overwrites.
   const value = benchValue(o.valueBytes);
   say(`\npreload: ${o.keys} keys × ${o.valueBytes} B`);
-  const preloadLines = ['| target | keys/s | refused | RSS growth per key, by process |', '|---|---:|---:|---|'];
+  const preloadLines = ['| target | keys/s | refused | RSS growth per key, by process | `fog_storage_bytes` growth per key |', '|---|---:|---:|---|---|'];
   for (const t of targets) {
     const rssBefore = t.processes.map((p) => rssBytes(p.pid));
+    const storedBefore = await Promise.all(t.processes.map((p) => storageBytes(p.metricsUrl)));
     const r = await t.preload(o.keys, value);
     const growth = t.processes.map((p, i) => `${p.name} ${((rssBytes(p.pid) - rssBefore[i]) / o.keys).toFixed(0)} B`).filter((s) => !s.includes('NaN')).join(', ');
-    preloadLines.push(`| ${t.name}${t.name === 'fog' ? ' (/v1/batch)' : ''} | ${(o.keys / r.elapsedS).toFixed(0)} | ${r.bad} | ${growth || '-'} |`);
+    // What the store counts against what the process grew by (the 20% the memory accounting aims at).
+    const storedAfter = await Promise.all(t.processes.map((p) => storageBytes(p.metricsUrl)));
+    const stored = t.processes.flatMap((p, i) => {
+      const before = storedBefore[i];
+      const after = storedAfter[i];
+      return before === null || after === null ? [] : [`${p.name} ${((after - before) / o.keys).toFixed(0)} B`];
+    }).join(', ');
+    preloadLines.push(`| ${t.name}${t.name === 'fog' ? ' (/v1/batch)' : ''} | ${(o.keys / r.elapsedS).toFixed(0)} | ${r.bad} | ${growth || '-'} | ${stored || '-'} |`);
   }
   say(preloadLines.join('\n'));
+  if (o.preloadOnly) {
+    process.stdout.write(['', `## Preload (${o.keys} keys × ${o.valueBytes} B)`, '', preloadLines.join('\n')].join('\n') + '\n');
+    return;
+  }
 
   const keys = o.hotKeys > 0 ? o.hotKeys : o.keys;
   const scriptDir = tempDir('wrk');
@@ -176,4 +188,15 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     void stopAll().then(() => process.exit(130));
   });
+}
+
+/** A storage node's fog_storage_bytes (null when the process is not one, or does not answer). */
+async function storageBytes(metricsUrl: string | null): Promise<number | null> {
+  if (metricsUrl === null) return null;
+  try {
+    const m = /^fog_storage_bytes (\S+)$/m.exec((await httpRequest(metricsUrl)).text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }

@@ -6,7 +6,9 @@ describe('parseBenchArgs', () => {
     expect(o).toMatchObject({
       targets: ['fog', 'bare', 'express', 'redis', 'etcd'], ops: ['get', 'set'], rounds: 3, durationMs: 5000,
       connections: 50, keys: 100_000, hotKeys: 0, valueBytes: 100, rate: 0, driver: 'auto', api: 'original', frontend: null, storage: 3,
+      preloadOnly: false,
     });
+    expect(parseBenchArgs(['--preload-only']).preloadOnly).toBe(true);
   });
   it('takes comma-separated and repeated lists, without duplicates', () => {
     const o = parseBenchArgs(['--targets', 'fog,express', '--targets', 'fog', '--ops', 'mixed']);

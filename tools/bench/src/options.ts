@@ -45,6 +45,8 @@ export interface BenchOptions {
   frontendFlags: string[];
   /** When set, storage nodes persist under DIR/storage-N (--data-dir); default: in memory. */
   storageDataDir: string | null;
+  /** Stop after the preload (its keys/s and bytes per key), measuring no rounds. */
+  preloadOnly: boolean;
 }
 
 function intIn(name: string, v: number, min: number, max: number): number {
@@ -85,6 +87,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('frontend-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for the frontend, repeatable (--frontend-flag=--replica-transport=http)' })
     .option('storage-data-dir', { type: 'string', describe: 'persist the storage nodes under DIR/storage-N (default: in memory)' })
     .option('profile-dir', { type: 'string', describe: 'write CPU profiles of the frontend and storage nodes here (node --cpu-prof)' })
+    .option('preload-only', { type: 'boolean', default: false, describe: 'stop after the preload: keys/s, RSS growth and fog_storage_bytes per key only' })
     .option('apps-dir', { type: 'string', describe: 'folder of the built apps to start (default: dist/apps), e.g. another build to compare' })
     .strictOptions()
     .exitProcess(false)
@@ -116,5 +119,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     profileDir: a['profile-dir'] ?? null,
     frontendFlags: a['frontend-flag'],
     storageDataDir: a['storage-data-dir'] ?? null,
+    preloadOnly: a['preload-only'],
   };
 }

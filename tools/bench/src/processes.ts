@@ -12,6 +12,8 @@ const STOP_WAIT_MS = 3000;
 export class Proc {
   private exited = false;
   private readonly tail: string[] = [];
+  /** Where its /metrics is served, for a storage node (its fog_storage_bytes); null otherwise. */
+  metricsUrl: string | null = null;
   constructor(readonly name: string, readonly child: ChildProcess) {
     child.once('exit', () => {
       this.exited = true;

@@ -47,7 +47,9 @@ export async function startFog(
   for (let i = 1; i <= storage; i++) {
     const port = await freePort();
     const persist = dataDir ? ['--data-dir', path.join(path.resolve(dataDir), `storage-${i}`)] : [];
-    nodes.push(track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn', ...persist])));
+    const node = track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn', ...persist]));
+    node.metricsUrl = `http://${HOST}:${port}/metrics`;
+    nodes.push(node);
   }
   const fport = await freePort();
   const frontend = track(start('frontend', process.execPath, [...prof, app('frontend'), `${HOST}:${cport}`, `${HOST}:${fport}`, '--log-level', 'warn', ...frontendFlags]));
