@@ -375,7 +375,9 @@ describe('storage nodes on their own (no controller): replay of damaged logs, di
     expect(await metric(node.url, 'fog_storage_writes_total', { outcome: 'refused_memory' })).toBe(40 - refusedAt);
     const [deleted] = await ops(node.url, [put(`${run}-mem-0`, null)]);
     expect(deleted).toMatchObject({ ok: true, outcome: 'applied' });
-    const [fits] = await ops(node.url, [put(`${run}-mem-new`, value)]);
+    // The delete made room for a value of the same size again (the node compacts the deleted
+    // value's space away rather than refuse).
+    const [fits] = await ops(node.url, [put(`${run}-mem-0`, value)]);
     expect(fits).toMatchObject({ ok: true, outcome: 'applied' });
     await node.proc.stop();
   });

@@ -449,7 +449,7 @@ export class StorageNode {
     new Gauge({ name: 'fog_storage_table_epoch', help: 'Epoch of the partition table this node holds.', registers: [reg], collect() { this.set(engine.epoch()); } });
     new Gauge({ name: 'fog_storage_keys', help: 'Live keys held (tombstones excluded).', registers: [reg], collect() { this.set(engine.store.stats().keys); } });
     new Gauge({ name: 'fog_storage_tombstones', help: 'Tombstones held.', registers: [reg], collect() { this.set(engine.store.stats().tombstones); } });
-    new Gauge({ name: 'fog_storage_bytes', help: 'Bytes held by keys, values and entry overhead.', registers: [reg], collect() { this.set(engine.store.stats().bytes); } });
+    new Gauge({ name: 'fog_storage_bytes', help: 'Bytes the store holds in memory: record slabs (space of superseded records included until compaction), indexes, per-partition overhead.', registers: [reg], collect() { this.set(engine.store.stats().bytes); } });
     new Gauge({ name: 'fog_storage_partitions', help: 'Partitions this node holds in its table.', registers: [reg], collect() { this.set(engine.heldPartitions().length); } });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client binds `this` in collect()
     const node = this;

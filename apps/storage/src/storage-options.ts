@@ -56,7 +56,7 @@ export function storageFlags(y: Argv): Argv<StorageFlags> {
     .option('max-memory-bytes', {
       type: 'number',
       default: 0,
-      describe: 'bytes of keys, values and per-entry overhead this node may hold; writes beyond it get FOG_ERR_MEMORY_LIMIT (0: no limit)',
+      describe: 'bytes the store may hold in memory (fog_storage_bytes: records, indexes, per-partition overhead); writes beyond it get FOG_ERR_MEMORY_LIMIT (0: no limit)',
     })
     .option('anti-entropy', {
       choices: ['on', 'off'] as const,

@@ -115,14 +115,17 @@ export class LwwStore {
 
   /**
    * Bytes the store would grow by if the entry were applied, once dead space is reclaimed (may
-   * be negative): the new record less the one it supersedes, and for a new key its share of
-   * the indexes (and a new partition's overhead).
+   * be negative): the new record (and a new slab's overhead when it needs one) less the one it
+   * supersedes, and for a new key its share of the indexes (and a new partition's overhead).
    */
   growthBytes(partition: number, key: string, incoming: Entry): number {
     const keyBytes = Buffer.byteLength(key, 'utf8');
+    const p = this.partitions.get(partition);
+    const record = recordBytes(keyBytes, incoming);
+    const slab = p ? p.slabCostFor(record) : RECORD_LAYOUT_LIMITS.slabOverheadBytes;
     const existing = this.get(partition, key);
-    if (existing) return recordBytes(keyBytes, incoming) - recordBytes(keyBytes, existing);
-    return recordBytes(keyBytes, incoming) + RECORD_LAYOUT_LIMITS.indexBytesPerKey + (this.partitions.has(partition) ? 0 : RECORD_LAYOUT_LIMITS.partitionOverheadBytes);
+    if (existing) return record + slab - recordBytes(keyBytes, existing);
+    return record + slab + RECORD_LAYOUT_LIMITS.indexBytesPerKey + (p ? 0 : RECORD_LAYOUT_LIMITS.partitionOverheadBytes);
   }
 
   /** Bytes of superseded and purged records not yet reclaimed by compaction. */

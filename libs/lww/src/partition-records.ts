@@ -8,7 +8,7 @@ import { readRecord, recordBytes, recordGoneSinceMs, recordKeyBytes, recordKeySt
  */
 export const RECORD_LAYOUT_LIMITS = {
   /** Smallest slab a partition allocates, bytes. */
-  slabBytesMin: 4096,
+  slabBytesMin: 1024,
   /** Largest slab, bytes (a record larger than this gets a slab of its own size). */
   slabBytesMax: 1024 * 1024,
   /**
@@ -31,10 +31,14 @@ export const RECORD_LAYOUT_LIMITS = {
   orderPendingMax: 1024,
   /** Slabs one partition may hold (the u16 slab number of a record, one value kept for "free"). */
   slabsPerPartitionMax: 0xfffe,
-  /** Estimated bytes of one partition's objects besides its arrays and slabs (JS objects, typed-array headers). */
-  partitionOverheadBytes: 1024,
-  /** Estimated bytes of one slab besides its content (Buffer object, allocation header). */
-  slabOverheadBytes: 160,
+  /**
+   * Estimated bytes of one partition besides its array contents and slabs: its objects, the
+   * typed-array and Buffer objects, allocation headers (measured: 65,536 partitions of one key
+   * each grew a process by about 2,850 bytes apiece, this plus what is counted otherwise).
+   */
+  partitionOverheadBytes: 1536,
+  /** Estimated bytes of one slab besides its content (Buffer and ArrayBuffer objects, allocation header). */
+  slabOverheadBytes: 256,
   /**
    * Estimated index bytes one more key costs (id tables 10, hash slot 4 at 0.75 load, order 4,
    * with the slack of grown arrays): what admission charges a new key for besides its record.
@@ -43,6 +47,9 @@ export const RECORD_LAYOUT_LIMITS = {
 } as const;
 
 const L = RECORD_LAYOUT_LIMITS;
+const EMPTY_U16 = new Uint16Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_I32 = new Int32Array(0);
 /** recSlab value of a record id not in use. */
 const FREE = 0xffff;
 
@@ -105,11 +112,13 @@ export class PartitionRecords {
   private deadBytes = 0;
   private liveBytes = 0;
 
-  private recSlab = new Uint16Array(0);
-  private recOff = new Uint32Array(0);
+  // Empty arrays are shared until first grown (grown() never writes into an array it replaces):
+  // a partition holding a few keys costs few objects.
+  private recSlab = EMPTY_U16;
+  private recOff = EMPTY_U32;
   /** Ids below this have been used; FREE ones among them are on the free list. */
   private idEnd = 0;
-  private freeIds = new Int32Array(0);
+  private freeIds = EMPTY_I32;
   private freeCount = 0;
   /** Keys held (values and tombstones). */
   size = 0;
@@ -117,9 +126,9 @@ export class PartitionRecords {
   /** Hash slots: id + 1, 0 for empty. Length a power of two. */
   private slots = new Int32Array(16);
 
-  private sorted = new Int32Array(0);
+  private sorted = EMPTY_I32;
   private sortedLen = 0;
-  private pending = new Int32Array(0);
+  private pending = EMPTY_I32;
   private pendingLen = 0;
 
   /** Bytes this partition holds in memory: slabs (dead space included), index arrays, overhead. */
@@ -127,6 +136,12 @@ export class PartitionRecords {
     return this.sealedBytes + this.lastUsed + this.slabs.length * L.slabOverheadBytes
       + this.recSlab.byteLength + this.recOff.byteLength + this.freeIds.byteLength
       + this.slots.byteLength + this.sorted.byteLength + this.pending.byteLength + L.partitionOverheadBytes;
+  }
+
+  /** What a new slab would add to footprintBytes besides its records, if a record of `need` bytes were appended now. */
+  slabCostFor(need: number): number {
+    const last = this.slabs.length === 0 ? null : this.slabs[this.slabs.length - 1];
+    return last !== null && this.lastUsed + need <= last.length ? 0 : L.slabOverheadBytes;
   }
 
   /** Bytes of records no longer current, reclaimed by the next compaction. */
@@ -412,7 +427,7 @@ export class PartitionRecords {
     this.sortedLen = total;
     this.pendingLen = 0;
     // The pending array shrinks back: a partition that took a burst of inserts does not keep the room.
-    if (this.pending.length > 64) this.pending = new Int32Array(0);
+    if (this.pending.length > 64) this.pending = EMPTY_I32;
   }
 
   /** Keep the ids that are not FREE, in order; returns the new length. */
