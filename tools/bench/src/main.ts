@@ -194,7 +194,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 async function storageBytes(metricsUrl: string | null): Promise<number | null> {
   if (metricsUrl === null) return null;
   try {
-    const m = /^fog_storage_bytes (\S+)$/m.exec((await httpRequest(metricsUrl)).text);
+    const m = /^fog_storage_bytes(?:\{[^}]*\})? (\S+)$/m.exec((await httpRequest(metricsUrl)).text);
     return m ? Number(m[1]) : null;
   } catch {
     return null;
