@@ -97,11 +97,11 @@ export class ReplicaEngine {
    * that was away longer than the grace period would bring deleted keys back.
    */
   ingest(source: IngestSource, partition: number, key: string, offered: Entry): IngestResult {
-    // Compressed before admission, so that the memory limit counts the bytes stored. Replayed
-    // entries are already as this node stored them.
     // Keys reach the store from peers too: one it cannot hold (a lone surrogate, over 64 KiB
     // of UTF-8) is refused here, whatever brought it, rather than stored under another key.
     if (!isStorableKey(key)) return { outcome: 'refused', code: 'FOG_ERR_KEY_INVALID' };
+    // Compressed before admission, so that the memory limit counts the bytes stored. Replayed
+    // entries are already as this node stored them.
     const entry = this.compression && source !== 'replay' ? compressEntry(offered, this.compression) : offered;
     if (source !== 'replay') {
       const refusal = this.admit(partition, key, entry);
