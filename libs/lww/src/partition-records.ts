@@ -29,7 +29,10 @@ export const RECORD_LAYOUT_LIMITS = {
   hashLoadMax: 0.75,
   /** Newly inserted keys wait in a small sorted array until there are this many, then merge into the main one. */
   orderPendingMax: 1024,
-  /** Slabs one partition may hold (the u16 slab number of a record, one value kept for "free"). */
+  /**
+   * Slabs one partition may hold (the u16 slab number of a record, one value kept for "free"):
+   * 64 GiB of 1 MiB slabs, more than a node's memory; passing it is an assertion failure.
+   */
   slabsPerPartitionMax: 0xfffe,
   /**
    * Estimated bytes of one partition besides its array contents and slabs: its objects, the
@@ -40,8 +43,9 @@ export const RECORD_LAYOUT_LIMITS = {
   /** Estimated bytes of one slab besides its content (Buffer and ArrayBuffer objects, allocation header). */
   slabOverheadBytes: 256,
   /**
-   * Estimated index bytes one more key costs (id tables 10, hash slot 4 at 0.75 load, order 4,
-   * with the slack of grown arrays): what admission charges a new key for besides its record.
+   * Estimated index bytes one more key costs (its slab number and offset 6, hash slots 5 to 11
+   * at 4 bytes each and 3/8 to 3/4 full, order 4, plus the room of grown arrays): what
+   * admission charges a new key for besides its record.
    */
   indexBytesPerKey: 22,
 } as const;
