@@ -282,14 +282,19 @@ export class ControllerNode {
     } finally {
       const ms = performance.now() - started;
       this.tickSeconds.observe(ms / 1000);
-      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch() });
+      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch(), ...this.tickParts });
     }
   }
+
+  /** Where the last tick's time went (shown with a slow tick). Unit: ms. */
+  private tickParts = { coreMs: 0, publishMs: 0, observeMs: 0 };
 
   private tickOnce(): void {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
+    const t0 = performance.now();
     const published = this.core.tick(Date.now(), this.takeLoopDelayMs());
+    const t1 = performance.now();
     const after = new Set(this.core.listMembers().map((m) => m.id));
     const forgotten = [...before.keys()].filter((id) => !after.has(id));
     for (const id of forgotten) this.log.info('frontend forgotten: out longer than --frontend-forget-after-ms', { node: id });
@@ -301,8 +306,11 @@ export class ControllerNode {
       const was = before.get(m.id);
       if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
     }
+    const t2 = performance.now();
     if (published) this.afterTableChange();
+    const t3 = performance.now();
     this.observe();
+    this.tickParts = { coreMs: Math.round(t1 - t0), publishMs: Math.round(t3 - t2), observeMs: Math.round(performance.now() - t3) };
     this.dispatchPlan();
   }
 
@@ -328,12 +336,18 @@ export class ControllerNode {
       (run) => {
         if (this.stopped) return;
         const before = this.core.epoch();
+        const applyStarted = performance.now();
         const done = this.core.completePlan(req.id, run.placement, Date.now());
+        if (this.core.epoch() !== before) this.afterTableChange();
+        const applyMs = performance.now() - applyStarted;
         this.placementSeconds.observe({ where: run.where, outcome: done.outcome }, run.wallMs / 1000);
-        const fields = { plan: req.id, first: req.first, ms: Math.round(run.wallMs), where: run.where, outcome: done.outcome, epoch: this.core.epoch() };
+        // ms: request to result; ownThreadMs: what the event loop spent (input encoding, result
+        // decoding); applyMs: making it the target (and publishing a first table).
+        const fields = {
+          plan: req.id, first: req.first, ms: Math.round(run.wallMs), ownThreadMs: Math.round(run.ownThreadMs), applyMs: Math.round(applyMs), where: run.where, outcome: done.outcome, epoch: this.core.epoch(),
+        };
         if (run.wallMs > PLACEMENT_RUNNER_LIMITS.planWarnMs) this.log.warn('slow placement', { ...fields, warnMs: PLACEMENT_RUNNER_LIMITS.planWarnMs });
         else this.log.info(done.outcome === 'applied' ? 'placement computed' : 'placement dropped: the membership changed while it was computed', fields);
-        if (this.core.epoch() !== before) this.afterTableChange();
         // The new target (or the plan owed again) is published by a tick right away, not at the next interval.
         this.scheduleTick();
       },

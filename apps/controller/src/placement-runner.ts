@@ -27,13 +27,18 @@ export interface PlacementRun {
   /** Wall time from the request to the result. Unit: ms. */
   wallMs: number;
   where: 'worker' | 'in-thread';
+  /** Time this thread spent on it: encoding the input and decoding the result, or the whole placement in-thread. Unit: ms. */
+  ownThreadMs: number;
 }
 
 interface Job {
   id: number;
   input: PlacementInput;
-  wire: ReturnType<typeof encodePlacementInput>;
+  /** Encoded when sent to a worker. */
+  wire: ReturnType<typeof encodePlacementInput> | null;
   startedMs: number;
+  /** Time spent on this thread so far (encoding). Unit: ms. */
+  ownMs: number;
   resolve: (run: PlacementRun) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout | null;
@@ -54,6 +59,8 @@ export class PlacementRunner {
   private current: Job | null = null;
   private seq = 0;
   private failures: number[] = [];
+  /** The last result the current worker computed (it holds the same rows): a plan from it is sent by reference. */
+  private held: { id: number; replicas: string[][] } | null = null;
   private closed = false;
 
   constructor(private readonly workerFile: string | null, private readonly log: Logger) {}
@@ -66,7 +73,7 @@ export class PlacementRunner {
   run(input: PlacementInput): Promise<PlacementRun> {
     if (this.closed) return Promise.reject(new Error('placement runner is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: ++this.seq, input, wire: encodePlacementInput(input), startedMs: performance.now(), resolve, reject, timer: null });
+      this.queue.push({ id: ++this.seq, input, wire: null, startedMs: performance.now(), ownMs: 0, resolve, reject, timer: null });
       this.next();
     });
   }
@@ -94,6 +101,10 @@ export class PlacementRunner {
       return;
     }
     job.timer = setTimeout(() => this.workerFailed(worker, `no answer within ${PLACEMENT_RUNNER_LIMITS.planTimeoutMs} ms`), PLACEMENT_RUNNER_LIMITS.planTimeoutMs);
+    const encodeStarted = performance.now();
+    const byRef = this.held !== null && job.input.previous === this.held.replicas;
+    job.wire = encodePlacementInput(job.input, byRef ? this.held!.id : undefined);
+    job.ownMs += performance.now() - encodeStarted;
     // The input's buffer is copied, not transferred: the job keeps it in case the worker fails.
     worker.postMessage({ id: job.id, wire: job.wire });
   }
@@ -122,15 +133,20 @@ export class PlacementRunner {
     const job = this.current;
     if (worker !== this.worker || !job || msg.id !== job.id) return;
     if (msg.error !== undefined || !msg.result) {
+      this.held = null;
       // Computed again here: a deterministic failure then surfaces as it would without a worker.
       this.log.error('placement failed on the worker thread; computing it on the controller thread', { error: msg.error ?? 'no result' });
       this.inThread(job);
       return;
     }
     let placement: Placement;
+    const decodeStarted = performance.now();
     try {
-      placement = decodePlacementResult(job.input, job.wire, msg.result);
+      placement = decodePlacementResult(job.input, job.wire!, msg.result);
+      job.ownMs += performance.now() - decodeStarted;
+      this.held = { id: job.id, replicas: placement.replicas };
     } catch (err) {
+      this.held = null;
       this.log.error('placement result from the worker thread is unreadable; computing it on the controller thread', { error: (err as Error).message });
       this.inThread(job);
       return;
@@ -141,6 +157,7 @@ export class PlacementRunner {
   private workerFailed(worker: Worker, why: string): void {
     if (worker !== this.worker) return;
     this.worker = null;
+    this.held = null;
     void worker.terminate().catch(() => undefined);
     if (this.closed) return;
     this.noteFailure(why);
@@ -165,8 +182,10 @@ export class PlacementRunner {
     if (job.timer) clearTimeout(job.timer);
     job.timer = null;
     let placement: Placement;
+    const started = performance.now();
     try {
       placement = computePlacement(job.input);
+      job.ownMs += performance.now() - started;
     } catch (err) {
       this.current = null;
       job.reject(err as Error);
@@ -179,7 +198,7 @@ export class PlacementRunner {
   private finish(job: Job, placement: Placement, where: PlacementRun['where']): void {
     if (job.timer) clearTimeout(job.timer);
     this.current = null;
-    job.resolve({ placement, wallMs: performance.now() - job.startedMs, where });
+    job.resolve({ placement, wallMs: performance.now() - job.startedMs, where, ownThreadMs: job.ownMs });
     this.next();
   }
 }

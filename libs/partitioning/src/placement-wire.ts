@@ -15,8 +15,14 @@ export interface PlacementInputWire {
   ids: string[];
   /** Longest previous row; 0 when there is no previous assignment. */
   stride: number;
-  /** partitions × stride indices into `ids`, -1 past the end of a shorter row; null: no previous. */
+  /** partitions × stride indices into `ids`, -1 past the end of a shorter row; null: no previous (or previousRef). */
   previous: Int32Array | null;
+  /**
+   * Instead of `previous`: the previous assignment is the result of the request with this id,
+   * which the receiving thread still holds (the usual case: the controller adopts each result
+   * as its target and plans the next change from it). Saves encoding P rows on the sender.
+   */
+  previousRef?: number;
 }
 
 /**
@@ -36,7 +42,8 @@ export interface PlacementResultWire {
   reasons: Uint8Array;
 }
 
-export function encodePlacementInput(input: PlacementInput): PlacementInputWire {
+/** `previousRef`: the receiver holds `input.previous` as the result of that request (see PlacementInputWire). */
+export function encodePlacementInput(input: PlacementInput, previousRef?: number): PlacementInputWire {
   const ids: string[] = [];
   const indexOf = new Map<string, number>();
   const index = (id: string): number => {
@@ -50,8 +57,11 @@ export function encodePlacementInput(input: PlacementInput): PlacementInputWire 
   };
   for (const n of input.nodes) index(n.id);
   const prev = input.previous;
-  if (!prev || prev.length === 0) {
-    return { nodes: input.nodes.map((n) => ({ id: n.id, zone: n.zone, weight: n.weight })), redundancy: input.redundancy, partitions: input.partitions, ids, stride: 0, previous: null };
+  if (!prev || prev.length === 0 || previousRef !== undefined) {
+    return {
+      nodes: input.nodes.map((n) => ({ id: n.id, zone: n.zone, weight: n.weight })), redundancy: input.redundancy, partitions: input.partitions, ids, stride: 0, previous: null,
+      ...(prev && prev.length > 0 && previousRef !== undefined ? { previousRef } : {}),
+    };
   }
   let stride = 0;
   for (let p = 0; p < prev.length; p++) stride = Math.max(stride, prev[p]?.length ?? 0);
@@ -63,9 +73,13 @@ export function encodePlacementInput(input: PlacementInput): PlacementInputWire 
   return { nodes: input.nodes.map((n) => ({ id: n.id, zone: n.zone, weight: n.weight })), redundancy: input.redundancy, partitions: input.partitions, ids, stride, previous: flat };
 }
 
-export function decodePlacementInput(wire: PlacementInputWire): PlacementInput {
+/** `held`: the result of request `wire.previousRef`, when the wire refers to one. */
+export function decodePlacementInput(wire: PlacementInputWire, held?: { id: number; replicas: string[][] } | null): PlacementInput {
   let previous: string[][] | null = null;
-  if (wire.previous) {
+  if (wire.previousRef !== undefined) {
+    if (!held || held.id !== wire.previousRef) throw new Error(`placement input refers to result ${wire.previousRef}, which is not held here`);
+    previous = held.replicas;
+  } else if (wire.previous) {
     const rows = wire.previous.length / Math.max(1, wire.stride);
     previous = new Array<string[]>(rows);
     for (let p = 0; p < rows; p++) {
@@ -152,8 +166,12 @@ export function decodePlacementResult(input: PlacementInput, wire: PlacementInpu
   return { replicas, reasons };
 }
 
-/** What a placement thread does with one request: decode, place, encode. */
-export function computePlacementWire(wire: PlacementInputWire): PlacementResultWire {
-  const input = decodePlacementInput(wire);
-  return encodePlacementResult(wire, input, computePlacement(input));
+/**
+ * What a placement thread does with one request: decode, place, encode. Also returns the
+ * placement's rows, for the thread to hold as `held` for a next request that refers to it.
+ */
+export function computePlacementWire(wire: PlacementInputWire, held?: { id: number; replicas: string[][] } | null): { result: PlacementResultWire; replicas: string[][] } {
+  const input = decodePlacementInput(wire, held);
+  const placement = computePlacement(input);
+  return { result: encodePlacementResult(wire, input, placement), replicas: placement.replicas };
 }

@@ -23,8 +23,12 @@ import { hideBin } from 'yargs/helpers';
 import { randomBytes } from 'node:crypto';
 import { decodeTableMessage, deriveAuthKeys, FogError, INTERNAL_PATHS, signRequest, type PartitionTable } from '@fog/protocol';
 
-/** The secret of the measured controller (drawn per run): registrations and heartbeats are signed, as real nodes sign them. */
-const SCALE_CLUSTER_SECRET = randomBytes(24).toString('hex');
+/**
+ * The secret of the measured controller (drawn per run): registrations and heartbeats are
+ * signed, as real nodes sign them. The heartbeat thread loads this module again: it takes the
+ * main thread's secret from its workerData rather than drawing its own.
+ */
+const SCALE_CLUSTER_SECRET = isMainThread ? randomBytes(24).toString('hex') : (workerData as { secret: string }).secret;
 const scaleKeys = deriveAuthKeys(SCALE_CLUSTER_SECRET);
 const signed = (method: string, urlPath: string, data: Buffer | undefined): Record<string, string> => ({
   'x-fog-auth': signRequest(scaleKeys, { method, path: urlPath, body: data ?? '', cluster: '' }, Date.now(), randomBytes(12).toString('base64url')),
@@ -32,6 +36,8 @@ const signed = (method: string, urlPath: string, data: Buffer | undefined): Reco
 
 /** Ceilings so a mistyped flag cannot exhaust the machine. */
 const NODES_MAX = 5000;
+/** Most busy-loop processes `--busy` starts (extra CPU load during the run). */
+const BUSY_PROCESSES_MAX = 8;
 const LOOPBACK = '127.0.0.1';
 /** Registrations in flight at once while the cluster forms. */
 const REGISTER_CONCURRENCY = 32;
@@ -51,6 +57,7 @@ const args = yargs(hideBin(process.argv))
   .option('heartbeat-interval-ms', { type: 'number', default: 1000, describe: 'heartbeat interval of the simulated nodes (the controller default)' })
   .option('settle-ms', { type: 'number', default: 5000, describe: 'quiet time watched between steps' })
   .option('controller', { type: 'string', default: 'dist/apps/controller/main.js', describe: 'built controller entry point' })
+  .option('busy', { type: 'number', default: 0, describe: `busy-loop processes to run meanwhile, as extra CPU load (max ${BUSY_PROCESSES_MAX}); stopped by PID at the end` })
   .option('controller-node-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra node option for the controller process (e.g. --cpu-prof)' })
   .strict()
   .help()
@@ -152,6 +159,8 @@ interface EpochInfo {
 }
 
 const epochs = new Map<number, EpochInfo>();
+/** Copy reports by answer (HTTP status, or 'error'). */
+const reportOutcomes = new Map<string, number>();
 /** Nodes marked down in a pushed table while they were heartbeating. */
 const wronglyDown = new Set<string>();
 
@@ -251,8 +260,12 @@ class SimNode {
       if (this.reported.has(p)) continue;
       this.reported.add(p);
       const epoch = table.epoch;
+      // A completed copy names the replicas it reconciled with: every active one.
+      const sources = table.partitions[p].replicas.filter((r) => r !== this.id);
       queueReport(async () => {
-        await request(controllerPort, 'POST', `/v1/nodes/${this.id}/handoff`, { partition: p, epoch, keysCopied: 0, bytesCopied: 0, done: true }).catch(() => undefined);
+        const res = await request(controllerPort, 'POST', `/v1/nodes/${this.id}/handoff`, { partition: p, epoch, keysCopied: 0, bytesCopied: 0, done: true, sources }).catch(() => null);
+        const outcome = res ? String(res.status) : 'error';
+        reportOutcomes.set(outcome, (reportOutcomes.get(outcome) ?? 0) + 1);
       });
     }
   }
@@ -346,9 +359,19 @@ async function main(): Promise<void> {
     if (controller.pid && controller.exitCode === null) process.kill(controller.pid, 'SIGTERM');
   };
   process.on('exit', stopController);
+  // Extra CPU load: processes that spin until they are killed (by PID, when the run ends).
+  const busy: ChildProcess[] = [];
+  const stopBusy = (): void => {
+    for (const b of busy) if (b.pid && b.exitCode === null) process.kill(b.pid, 'SIGKILL');
+  };
+  process.on('exit', stopBusy);
+  for (let i = 0; i < Math.min(Math.max(0, Math.floor(args.busy)), BUSY_PROCESSES_MAX); i++) {
+    busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  }
+  if (busy.length) console.log(`extra load: ${busy.length} busy-loop processes (pids ${busy.map((b) => b.pid).join(', ')})`);
   try {
     await waitUntil('the controller', () => request(controllerPort, 'GET', '/health').then(() => true, () => null), 100);
-    heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs } });
+    heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs, secret: SCALE_CLUSTER_SECRET } });
     // Nodes register only once their heartbeats can start.
     await new Promise<void>((resolve, reject) => {
       heartbeats!.once('message', () => resolve());
@@ -414,8 +437,22 @@ async function main(): Promise<void> {
     const text = String(metrics.json);
     const pick = (name: string): string => text.split('\n').filter((l) => l.startsWith(name)).join('\n  ');
     console.log(`\ncontroller metrics:\n  ${pick('fog_controller_table_push_bytes_total')}\n  ${pick('fog_controller_tick_seconds_sum')}\n  ${pick('fog_controller_tick_seconds_count')}`);
-    const slowTicks = fs.readFileSync(path.join(logDir, 'controller.log'), 'utf8').split('\n').filter((l) => l.includes('slow controller tick'));
+    console.log(`  ${pick('fog_controller_event_loop_delay_max_seconds')}\n  ${pick('fog_controller_event_loop_delay_seconds_sum')}\n  ${pick('fog_controller_event_loop_delay_seconds_count')}`);
+    console.log(`  ${pick('fog_controller_placement_seconds_sum')}\n  ${pick('fog_controller_placement_seconds_count')}\n  ${pick('fog_controller_lateness_credit_seconds')}`);
+    const controllerLog = fs.readFileSync(path.join(logDir, 'controller.log'), 'utf8').split('\n');
+    const slowTicks = controllerLog.filter((l) => l.includes('slow controller tick'));
     console.log(`slow ticks logged (> 250 ms): ${slowTicks.length}${slowTicks.length ? `\n  ${slowTicks.slice(0, 10).join('\n  ')}` : ''}`);
+    const placements = controllerLog.filter((l) => l.includes('"placement computed"') || l.includes('"slow placement"') || l.includes('"placement dropped'));
+    console.log(`placements (wall time on the worker thread, request to result): ${placements.length}`);
+    for (const l of placements.slice(0, 20)) {
+      try {
+        const e = JSON.parse(l) as { msg: string; ms: number; ownThreadMs: number; applyMs: number; where: string; outcome: string; first: boolean; epoch: number };
+        console.log(`  ${e.first ? 'first table' : 'replan'}: ${e.ms} ms on ${e.where} (${e.ownThreadMs} ms of it on the event loop, then ${e.applyMs} ms to apply), ${e.outcome} (epoch then ${e.epoch})`);
+      } catch {
+        console.log(`  ${l}`);
+      }
+    }
+    console.log(`copy reports by answer: ${JSON.stringify(Object.fromEntries(reportOutcomes))}`);
     console.log(`\nnodes marked down while heartbeating: ${wronglyDown.size}${wronglyDown.size ? ` (${[...wronglyDown].slice(0, 10).join(', ')})` : ''}`);
     const view = (await request(controllerPort, 'GET', '/v1/cluster')).json as { nodes: Array<{ id: string; state: string }> };
     const states = new Map<string, number>();
@@ -424,6 +461,7 @@ async function main(): Promise<void> {
     for (const n of nodes) n.close();
   } finally {
     await heartbeats?.terminate();
+    stopBusy();
     stopController();
     agent.destroy();
   }
