@@ -548,6 +548,7 @@ export class ControllerNode {
       })),
       moves: listed,
       movesPending: moves.filter((m) => !m.done).length,
+      planning: this.core.planning(),
       movesOmitted: moves.length - listed.length,
       atMs: now,
       health: this.observer.health(table),

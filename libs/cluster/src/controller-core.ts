@@ -241,6 +241,11 @@ export class ControllerCore {
     return this.dirty || this.syncsUnpublished || this.planReason !== null || this.firstTableDue();
   }
 
+  /** A placement is owed (a change since the last one) or being computed: the moves are about to change. */
+  planning(): boolean {
+    return this.planReason !== null || this.inFlight !== null || this.firstTableDue();
+  }
+
   /** A placement is being computed (deferPlacement: handed to the app and not completed yet). */
   planInFlight(): boolean {
     return this.inFlight !== null;

@@ -550,17 +550,23 @@ describe('placement computed elsewhere (deferPlacement)', () => {
     for (const i of [1, 2, 3]) core.register(storage(i), 0);
     core.tick(0);
     compute(core, 0);
+    expect(core.planning()).toBe(false);
     core.register(storage(4), 100);
+    // Owed, then being computed: a view shows the moves are about to change.
+    expect(core.planning()).toBe(true);
     core.tick(100);
+    expect(core.planning()).toBe(true);
     const req = core.takePlanRequest()!;
     core.register(storage(5), 150);
     expect(core.completePlan(req.id, computePlacement(req.input), 200)).toEqual({ outcome: 'applied', published: false, replanOwed: true });
+    expect(core.planning()).toBe(true);
     expect(core.tick(300)).toBe(true);
     expect(pendingFor(core, 's4')).toBeGreaterThan(0);
     expect(pendingFor(core, 's5')).toBe(0);
     // The next tick asks for the plan that places s5 too.
     core.tick(400);
     expect(compute(core, 400).outcome).toEqual({ outcome: 'applied', published: false, replanOwed: false });
+    expect(core.planning()).toBe(false);
     expect(core.tick(500)).toBe(true);
     expect(pendingFor(core, 's5')).toBeGreaterThan(0);
   });
