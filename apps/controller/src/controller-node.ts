@@ -90,6 +90,7 @@ export class ControllerNode {
   private readonly placement: PlacementRunner;
   /** How late the event loop runs: read and reset at every tick, credited by the failure detector. */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private loopUtilization = performance.eventLoopUtilization();
   /** The longest loop delay seen since start. Unit: ms. */
   private loopDelayMaxMs = 0;
   private tickSeconds!: Histogram;
@@ -293,7 +294,8 @@ export class ControllerNode {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
     const t0 = performance.now();
-    const published = this.core.tick(Date.now(), this.takeLoopDelayMs());
+    const nowMs = Date.now();
+    const published = this.core.tick(nowMs, this.takeLoopDelayMs(), this.takeLoopBusyFraction());
     const t1 = performance.now();
     const after = new Set(this.core.listMembers().map((m) => m.id));
     const forgotten = [...before.keys()].filter((id) => !after.has(id));
@@ -304,7 +306,10 @@ export class ControllerNode {
     this.hadMoves = moves > 0;
     for (const m of this.core.listMembers()) {
       const was = before.get(m.id);
-      if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
+      if (was === m.state) continue;
+      // A verdict says how long the node was silent and how much the controller's own lateness added.
+      const verdict = m.state === 'down' || m.state === 'out' ? { silentMs: nowMs - m.lastHeartbeatMs, latenessCreditMs: Math.round(this.core.latenessCreditMs(nowMs)) } : {};
+      this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state, ...verdict });
     }
     const t2 = performance.now();
     if (published) this.afterTableChange();
@@ -312,6 +317,14 @@ export class ControllerNode {
     this.observe();
     this.tickParts = { coreMs: Math.round(t1 - t0), publishMs: Math.round(t3 - t2), observeMs: Math.round(performance.now() - t3) };
     this.dispatchPlan();
+  }
+
+  /** How much of the time since the last call the event loop was busy, 0..1 (event-loop utilization). */
+  private takeLoopBusyFraction(): number {
+    const now = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(now, this.loopUtilization);
+    this.loopUtilization = now;
+    return since.utilization;
   }
 
   /** The longest event-loop delay since the last call (the sampling interval taken off). Unit: ms. */

@@ -406,10 +406,11 @@ export class ControllerCore {
   /**
    * Failure detection, placement and publication. Returns true when a new table was produced.
    * `loopDelayMs` is how late the app's own event loop ran since the last tick (the longest
-   * delay measured): a controller that is slow to read heartbeats gives the nodes that much
-   * more time (LatenessCredit) before it calls them down or out.
+   * delay measured) and `loopBusyFraction` how much of that time it was busy (0..1): a
+   * controller that is slow to read heartbeats gives the nodes more time (LatenessCredit)
+   * before it calls them down or out.
    */
-  tick(nowMs: number, loopDelayMs = 0): boolean {
+  tick(nowMs: number, loopDelayMs = 0, loopBusyFraction = 0): boolean {
     const stallMs = this.lastTickMs === null ? 0 : nowMs - this.lastTickMs;
     this.lastTickMs = nowMs;
     const stallAfterMs = this.config.stallAfterMs ?? STALL_AFTER_MS_DEFAULT;
@@ -420,7 +421,7 @@ export class ControllerCore {
       const creditMs = stallMs - stallAfterMs;
       for (const m of this.members.values()) m.lastHeartbeatMs = Math.min(nowMs, m.lastHeartbeatMs + creditMs);
     }
-    this.lateness.observe(nowMs, loopDelayMs);
+    this.lateness.observe(nowMs, loopDelayMs, loopBusyFraction);
     const lateMs = this.lateness.creditMs(nowMs);
     let replanNeeded = false;
     for (const m of this.members.values()) {

@@ -28,7 +28,7 @@ describe('LatenessCredit', () => {
 
   it('treats bad measurements as no delay', () => {
     const c = new LatenessCredit({ windowMs: 4000, creditMsMax: 3000 });
-    for (const d of [NaN, -5, Infinity]) c.observe(0, d);
+    for (const d of [NaN, -5, Infinity]) c.observe(0, d, d);
     expect(c.creditMs(0)).toBe(0);
   });
 
@@ -38,6 +38,20 @@ describe('LatenessCredit', () => {
     for (let i = 1; i <= LATENESS_CREDIT_LIMITS.samplesMax; i++) c.observe(i, 1);
     // The 500 ms sample was the oldest and is gone: only the 1 ms ones remain.
     expect(c.creditMs(LATENESS_CREDIT_LIMITS.samplesMax)).toBe(f);
+  });
+
+  it('credits a saturated loop, in proportion to how busy it was above busyFractionFrom, even when its timers ran on time', () => {
+    const from = LATENESS_CREDIT_LIMITS.busyFractionFrom;
+    const c = new LatenessCredit({ windowMs: 4000, creditMsMax: 3000 });
+    c.observe(0, 0, from);
+    expect(c.creditMs(0)).toBe(0);
+    c.observe(200, 0, from + (1 - from) / 2);
+    expect(c.creditMs(200)).toBeCloseTo(1500, 6);
+    c.observe(400, 100, 1);
+    // Delay credit and saturation credit add up, within the cap.
+    expect(c.creditMs(400)).toBe(3000);
+    // Out of the window: nothing.
+    expect(c.creditMs(4401)).toBe(0);
   });
 
   it('refuses a window or cap that makes no sense', () => {

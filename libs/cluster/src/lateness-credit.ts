@@ -8,10 +8,14 @@
  * every node is sending on time. A fixed down-after would then turn an overloaded controller's
  * slowness into nodes marked down, which publishes an epoch and loads it further.
  *
- * The app measures its loop's lateness (the longest delay since the last tick) and passes it
- * in; this keeps the longest delay seen over a window and credits `factor` times it to every
- * node's silence, capped at `creditMsMax` so a controller that is always late still finds a
- * dead node. A controller that is not late (delay near 0) judges exactly as before.
+ * The app measures its loop's lateness (the longest delay since the last tick) and how busy the
+ * loop was (the fraction of the time it was running, not waiting for I/O), and passes both in.
+ * This keeps the worst of each over a window and credits every node's silence with
+ * `creditPerDelayMs` times the longest delay, plus a share of `creditMsMax` that grows as the
+ * loop nears saturation: a loop that is always busy never looks late to its own timers, but
+ * heartbeats then queue unread in its sockets. The sum is capped at `creditMsMax`, so a
+ * controller that is always late still finds a dead node. A controller that is neither late
+ * nor saturated judges exactly as before.
  */
 export const LATENESS_CREDIT_LIMITS = {
   /**
@@ -21,6 +25,11 @@ export const LATENESS_CREDIT_LIMITS = {
   creditPerDelayMs: 2,
   /** Samples kept (one per tick); older ones fall out of the window anyway. */
   samplesMax: 1024,
+  /**
+   * A loop busier than this fraction of the time starts to earn saturation credit, the whole of
+   * creditMsMax when it is busy all the time.
+   */
+  busyFractionFrom: 0.75,
 } as const;
 
 export interface LatenessCreditConfig {
@@ -34,37 +43,49 @@ export class LatenessCredit {
   /** (time, delay) samples in time order, the oldest first. */
   private readonly atMs: number[] = [];
   private readonly delayMs: number[] = [];
+  private readonly busy: number[] = [];
 
   constructor(private readonly config: LatenessCreditConfig) {
     if (!(config.windowMs > 0)) throw new Error('windowMs must be > 0');
     if (!(config.creditMsMax >= 0)) throw new Error('creditMsMax must be >= 0');
   }
 
-  /** The loop was up to `delayMs` late since the previous observation. Bad numbers count as 0. */
-  observe(nowMs: number, delayMs: number): void {
+  /**
+   * Since the previous observation the loop was up to `delayMs` late and busy `busyFraction` of
+   * the time (0..1). Bad numbers count as 0.
+   */
+  observe(nowMs: number, delayMs: number, busyFraction = 0): void {
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0;
+    const busy = Number.isFinite(busyFraction) && busyFraction > 0 ? Math.min(1, busyFraction) : 0;
     this.prune(nowMs);
-    if (delay === 0) return;
-    if (this.atMs.length >= LATENESS_CREDIT_LIMITS.samplesMax) {
-      this.atMs.shift();
-      this.delayMs.shift();
-    }
+    if (delay === 0 && busy <= LATENESS_CREDIT_LIMITS.busyFractionFrom) return;
+    if (this.atMs.length >= LATENESS_CREDIT_LIMITS.samplesMax) this.drop();
     this.atMs.push(nowMs);
     this.delayMs.push(delay);
+    this.busy.push(busy);
   }
 
-  /** The credit owed now: factor × the longest delay within the window, capped. */
+  /** The credit owed now (see the class comment), capped at creditMsMax. */
   creditMs(nowMs: number): number {
     this.prune(nowMs);
     let longest = 0;
-    for (const d of this.delayMs) longest = Math.max(longest, d);
-    return Math.min(this.config.creditMsMax, LATENESS_CREDIT_LIMITS.creditPerDelayMs * longest);
+    let busiest = 0;
+    for (let i = 0; i < this.atMs.length; i++) {
+      longest = Math.max(longest, this.delayMs[i]);
+      busiest = Math.max(busiest, this.busy[i]);
+    }
+    const from = LATENESS_CREDIT_LIMITS.busyFractionFrom;
+    const saturation = busiest > from ? (busiest - from) / (1 - from) : 0;
+    return Math.min(this.config.creditMsMax, LATENESS_CREDIT_LIMITS.creditPerDelayMs * longest + saturation * this.config.creditMsMax);
   }
 
   private prune(nowMs: number): void {
-    while (this.atMs.length > 0 && nowMs - this.atMs[0] > this.config.windowMs) {
-      this.atMs.shift();
-      this.delayMs.shift();
-    }
+    while (this.atMs.length > 0 && nowMs - this.atMs[0] > this.config.windowMs) this.drop();
+  }
+
+  private drop(): void {
+    this.atMs.shift();
+    this.delayMs.shift();
+    this.busy.shift();
   }
 }

@@ -624,6 +624,16 @@ describe('a controller that runs late', () => {
     expect(late.member('s1')!.state).toBe('down');
   });
 
+  it('gives more time while its loop is saturated, though its timers run on time', () => {
+    const core = formed(3, { latenessCreditMsMax: 2000 });
+    beat(core, 0);
+    core.tick(1000, 0, 1);
+    core.tick(4500);
+    expect(core.member('s1')!.state).toBe('up');
+    core.tick(5001);
+    expect(core.member('s1')!.state).toBe('down');
+  });
+
   it('caps the credit at latenessCreditMsMax however late it runs', () => {
     const core = formed(3, { latenessCreditMsMax: 1000 });
     beat(core, 0);

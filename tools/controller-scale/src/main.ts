@@ -110,21 +110,60 @@ async function waitUntil<T>(what: string, probe: () => T | null | Promise<T | nu
  * wait while a thousand other nodes parse table pushes, and neither should a simulated one.
  * The main thread tells it which nodes beat and which epoch each holds.
  */
-type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number };
+type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number } | { kind: 'report' };
+
+/** What the heartbeat thread saw of its own lateness: the sender's share of any silence. */
+interface HeartbeatReport {
+  kind: 'report';
+  /** Largest gap between two heartbeats one node sent. Unit: ms. */
+  sendGapMaxMs: number;
+  /** Gaps between two heartbeats sent by one node longer than the controller's default down-after (3 intervals). */
+  sendGapsOverDownAfter: number;
+  /** Nodes with at least one such gap. */
+  nodesWithSuchGaps: number;
+  /** Longest a heartbeat timer fired after it was due: this thread's own lateness. Unit: ms. */
+  timerLateMaxMs: number;
+  /** Longest a heartbeat waited for its answer: the controller's (and loopback's) lateness. Unit: ms. */
+  answerMaxMs: number;
+}
 
 function heartbeatThread(port: number, intervalMs: number): void {
   // One connection per node, as real nodes have: a shared pool would queue heartbeats behind each other.
   const hbAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const epochOf = new Map<string, number>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const lastSentMs = new Map<string, number>();
+  const lateNodes = new Set<string>();
+  let sendGapMaxMs = 0;
+  let sendGapsOverDownAfter = 0;
+  let timerLateMaxMs = 0;
+  let answerMaxMs = 0;
+  const dueMs = new Map<string, number>();
+  const schedule = (id: string, delayMs: number): void => {
+    dueMs.set(id, performance.now() + delayMs);
+    timers.set(id, setTimeout(() => beat(id), delayMs));
+  };
   // As a real node's controller link does: one heartbeat in flight, the next one an interval
   // after the answer.
   const beat = (id: string): void => {
     const data = Buffer.from(JSON.stringify({ epoch: epochOf.get(id) ?? 0 }));
+    const sentMs = performance.now();
     const again = (): void => {
-      if (timers.has(id)) timers.set(id, setTimeout(() => beat(id), intervalMs));
+      answerMaxMs = Math.max(answerMaxMs, performance.now() - sentMs);
+      if (timers.has(id)) schedule(id, intervalMs);
     };
     const hbPath = `/v1/nodes/${id}/heartbeat`;
+    const now = performance.now();
+    timerLateMaxMs = Math.max(timerLateMaxMs, now - (dueMs.get(id) ?? now));
+    const last = lastSentMs.get(id);
+    if (last !== undefined) {
+      sendGapMaxMs = Math.max(sendGapMaxMs, now - last);
+      if (now - last > 3 * intervalMs) {
+        sendGapsOverDownAfter += 1;
+        lateNodes.add(id);
+      }
+    }
+    lastSentMs.set(id, now);
     const req = http.request({ host: LOOPBACK, port, method: 'POST', path: hbPath, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length, ...signed('POST', hbPath, data) } }, (res) => {
       res.resume();
       res.on('end', again);
@@ -134,11 +173,14 @@ function heartbeatThread(port: number, intervalMs: number): void {
   };
   parentPort!.postMessage('ready');
   parentPort!.on('message', (m: HeartbeatMessage) => {
-    if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
-    else if (m.kind === 'start' && !timers.has(m.id)) timers.set(m.id, setTimeout(() => beat(m.id), Math.random() * intervalMs));
+    if (m.kind === 'report') {
+      parentPort!.postMessage({ kind: 'report', sendGapMaxMs, sendGapsOverDownAfter, nodesWithSuchGaps: lateNodes.size, timerLateMaxMs, answerMaxMs } satisfies HeartbeatReport);
+    } else if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
+    else if (m.kind === 'start' && !timers.has(m.id)) schedule(m.id, Math.random() * intervalMs);
     else if (m.kind === 'stop') {
       clearTimeout(timers.get(m.id));
       timers.delete(m.id);
+      lastSentMs.delete(m.id);
     }
   });
 }
@@ -422,6 +464,15 @@ async function main(): Promise<void> {
     const victim = nodes[3];
     await run(`${victim.id} stops heartbeating`, async () => victim.stopHeartbeats());
     wronglyDown.delete(victim.id);
+    const hbReport = await new Promise<HeartbeatReport>((resolve) => {
+      const onMessage = (m: unknown): void => {
+        if ((m as HeartbeatReport).kind !== 'report') return;
+        heartbeats!.off('message', onMessage);
+        resolve(m as HeartbeatReport);
+      };
+      heartbeats!.on('message', onMessage);
+      heartbeats!.postMessage({ kind: 'report' } satisfies HeartbeatMessage);
+    });
 
     console.log('\nepoch  receivers  delta pushes  bytes/delta push  compact pushes  bytes/compact push  partitions changed');
     for (const [epoch, info] of [...epochs.entries()].sort((a, b) => a[0] - b[0])) {
@@ -453,7 +504,12 @@ async function main(): Promise<void> {
       }
     }
     console.log(`copy reports by answer: ${JSON.stringify(Object.fromEntries(reportOutcomes))}`);
-    console.log(`\nnodes marked down while heartbeating: ${wronglyDown.size}${wronglyDown.size ? ` (${[...wronglyDown].slice(0, 10).join(', ')})` : ''}`);
+    console.log(
+      `\nheartbeat sender (this tool): largest gap between two heartbeats of one node ${hbReport.sendGapMaxMs.toFixed(0)} ms; ` +
+        `${hbReport.sendGapsOverDownAfter} gaps over ${3 * heartbeatMs} ms (down-after) on ${hbReport.nodesWithSuchGaps} nodes; ` +
+        `a heartbeat timer fired up to ${hbReport.timerLateMaxMs.toFixed(0)} ms late (this tool's own lateness); an answer took up to ${hbReport.answerMaxMs.toFixed(0)} ms`,
+    );
+    console.log(`nodes marked down while heartbeating: ${wronglyDown.size}${wronglyDown.size ? ` (${[...wronglyDown].slice(0, 10).join(', ')})` : ''}`);
     const view = (await request(controllerPort, 'GET', '/v1/cluster')).json as { nodes: Array<{ id: string; state: string }> };
     const states = new Map<string, number>();
     for (const n of view.nodes) states.set(n.state, (states.get(n.state) ?? 0) + 1);
