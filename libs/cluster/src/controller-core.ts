@@ -708,11 +708,16 @@ export class ControllerCore {
   /** Make `placement` the target and turn the difference into pending replicas. */
   private applyPlacement(placement: Placement, reason: Move['reason'], nowMs: number): void {
     if (!this.entries || !this.target) return;
+    const before = this.target;
     this.target = placement.replicas;
     this.targetWhy = placement.reasons;
     const epochNext = this.epoch() + 1;
     this.entries = this.entries.map((entry, p) => {
       const want = placement.replicas[p];
+      // Most rows are the previous target's very array (placement hands unchanged rows back):
+      // when the entry already holds it, settled and served, it stays as it is, with no
+      // allocation — what the general case below would also conclude, at a fraction of the cost.
+      if (want === before[p] && entry.pending.length === 0 && sameIds(entry.replicas, want) && want.every((id) => this.isServing(id))) return entry;
       // Dead replicas serve nothing: drop them now rather than wait for a copy.
       const alive = entry.replicas.filter((id) => this.isServing(id));
       const pending = want.filter((id) => !alive.includes(id));
