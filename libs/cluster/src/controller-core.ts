@@ -604,7 +604,29 @@ export class ControllerCore {
       core.moves.set(moveKey(mv.partition, mv.node), { ...mv, bytesTotal: mv.bytesTotal ?? null, rateBytesPerSec: null, etaMs: null, firstReport: undefined });
       core.progress.started(nowMs);
     }
+    core.replanIfTargetBehind();
     return core;
+  }
+
+  /**
+   * A placement owed when the state was saved (a join, a decommission or a node out, between
+   * the change and its plan: a plan takes a while on the placement thread) is not in the state
+   * file: it shows as a target that does not place exactly the placeable nodes. Planned again.
+   */
+  private replanIfTargetBehind(): void {
+    if (!this.target || !this.entries) return;
+    const inTarget = new Set<string>();
+    for (const row of this.target) for (const id of row) inTarget.add(id);
+    const placeable = new Set(this.placementNodes().map((n) => n.id));
+    let reason: Move['reason'] | null = null;
+    for (const id of inTarget) {
+      if (placeable.has(id)) continue;
+      const state = this.members.get(id)?.state;
+      reason = state === 'leaving' && reason === null ? 'decommission' : 'replace';
+    }
+    // With fewer placeable nodes than the target has room for, every one of them is in it.
+    for (const id of placeable) if (!inTarget.has(id)) reason ??= 'join';
+    if (reason !== null) this.requestReplan(reason);
   }
 
   // ---------------------------------------------------------------------------------------

@@ -242,6 +242,27 @@ describe('membership scenarios', () => {
     }
   });
 
+  it.each([
+    ['a join', (core: ControllerCore) => core.register(storage(5), 10), 's5', 'join'],
+    ['a decommission', (core: ControllerCore) => core.decommission('s2', 10), 's2', 'decommission'],
+  ] as const)('plans %s saved before its placement was computed, after a restart', (_, change, node, reason) => {
+    const core = formed(4);
+    change(core);
+    // Saved while the plan was owed (or on the placement thread): the state does not say so.
+    const again = ControllerCore.restore(JSON.parse(JSON.stringify(core.snapshot())), CONFIG, 100);
+    expect(again.planning()).toBe(true);
+    expect(again.tick(100)).toBe(true);
+    expect(again.listMoves().length).toBeGreaterThan(0);
+    expect(again.listMoves().every((m) => m.reason === reason)).toBe(true);
+    if (reason === 'join') expect(pendingFor(again, node)).toBeGreaterThan(0);
+    else expect(again.listMoves().some((m) => m.node === node)).toBe(false);
+  });
+
+  it('plans nothing after a restart when the saved target was up to date', () => {
+    const again = ControllerCore.restore(JSON.parse(JSON.stringify(formed(4).snapshot())), CONFIG, 100);
+    expect(again.planning()).toBe(false);
+  });
+
   it('survives a restart from its saved state with the same epoch and table', () => {
     const core = formed(3);
     core.register(storage(4), 0);
