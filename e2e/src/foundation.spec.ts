@@ -479,7 +479,7 @@ describe(`replica failures: K=${K} with one and then two replicas of a partition
     const after = await waitFor(() => c.clusterView(), {
       what: 'the restarted replicas to finish copying their partitions back',
       timeoutMs: 30_000,
-      until: (v) => v.movesPending === 0 && v.nodes.every((n) => !n.pendingPartitions),
+      until: (v) => !v.planning && v.movesPending === 0 && v.nodes.every((n) => !n.pendingPartitions),
     });
     // The restarted nodes hold the controller's current table under their old ids.
     for (const v of victims.slice(0, 2)) {

@@ -100,7 +100,7 @@ function waitMovesDone(c: Cluster, what: string, timeoutMs = 60_000): Promise<Cl
   // published on the controller's next tick, so also wait until no node shows pending partitions.
   return waitFor(() => view(c), {
     what, timeoutMs, intervalMs: 100,
-    until: (v) => v.movesPending === 0 && v.moves.length === 0 && v.nodes.every((n) => !n.pendingPartitions),
+    until: (v) => !v.planning && v.movesPending === 0 && v.moves.length === 0 && v.nodes.every((n) => !n.pendingPartitions),
   });
 }
 
@@ -140,6 +140,11 @@ describe('a storage node joins under continuous writes', () => {
     expect(counts).toHaveLength(4);
     for (const n of counts) expect(Math.abs(n - 192)).toBeLessThanOrEqual(2);
     expect(after.epoch).toBeGreaterThan(during.epoch - 1);
+    // The first table and the join were placed on the controller's worker thread, not on its event loop.
+    const metrics = await request('GET', `${c.controllerUrl}/metrics`);
+    const onWorker = /fog_controller_placement_seconds_count\{[^}]*where="worker"[^}]*outcome="applied"[^}]*\} (\d+)/.exec(metrics.text)?.[1];
+    expect(Number(onWorker ?? 0)).toBeGreaterThanOrEqual(2);
+    expect(metrics.text).not.toMatch(/fog_controller_placement_seconds_count\{[^}]*where="in-thread"/);
   }, 120_000);
 });
 

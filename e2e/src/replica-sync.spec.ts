@@ -28,7 +28,7 @@ const view = (c: Cluster) => getJson<ClusterView>(`${c.controllerUrl}/v1/cluster
 function waitNoPending(c: Cluster, what: string, timeoutMs = 45_000): Promise<ClusterView> {
   return waitFor(() => view(c), {
     what, timeoutMs, intervalMs: 100,
-    until: (v) => v.movesPending === 0 && v.moves.length === 0 && v.nodes.every((n) => !n.pendingPartitions),
+    until: (v) => !v.planning && v.movesPending === 0 && v.moves.length === 0 && v.nodes.every((n) => !n.pendingPartitions),
   });
 }
 

@@ -2,6 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import express, { type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { CLUSTER_VIEW_LIMITS, ClusterObserver, ControllerCore, NodeLoadTracker, selectMoves, validateLoad, type Member } from '@fog/cluster';
 import { StateFile } from './state-file';
@@ -14,6 +15,7 @@ import {
 } from '@fog/protocol';
 import { STATUS_PAGE_LIMITS, renderStatusPage } from './status-page';
 import { TablePublisher } from './table-publisher';
+import { PLACEMENT_RUNNER_LIMITS, PlacementRunner } from './placement-runner';
 
 export interface ControllerConfig {
   host: string;
@@ -35,6 +37,10 @@ export interface ControllerConfig {
   stallAfterMs: number;
   /** The cluster secret; null or absent: insecure (node and admin routes open). */
   secret?: string | null;
+  /** The most the controller's own lateness adds to the silence before a verdict (default: downAfterMs). Unit: ms. */
+  latenessCreditMsMax?: number;
+  /** The built placement worker (placement-worker.js); null: placements run on the event loop (logged). */
+  placementWorkerFile?: string | null;
 }
 
 /** Largest body of a registration, report or admin request. Unit: bytes. */
@@ -55,6 +61,11 @@ export const HEARTBEAT_BODY_BYTES_MAX = 1024;
  * seconds later, which would read as silence. Unit: connections.
  */
 export const CONTROLLER_LISTEN_BACKLOG_CONNECTIONS = 4096;
+/**
+ * How finely the event loop's lateness is sampled (monitorEventLoopDelay's resolution): a delay
+ * shorter than this is not seen. Unit: ms.
+ */
+export const LOOP_DELAY_RESOLUTION_MS = 20;
 const HEARTBEAT_PATH_RE = /^\/v1\/nodes\/([^/?]+)\/heartbeat(?:\?.*)?$/;
 
 /** Wires the controller core to HTTP, time and table pushes. */
@@ -75,7 +86,16 @@ export class ControllerNode {
   private readonly refusals: RefusalReporter;
   private readonly publisher: TablePublisher;
   private tickScheduled = false;
+  private stopped = false;
+  private readonly placement: PlacementRunner;
+  /** How late the event loop runs: read and reset at every tick, credited by the failure detector. */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  private loopUtilization = performance.eventLoopUtilization();
+  /** The longest loop delay seen since start. Unit: ms. */
+  private loopDelayMaxMs = 0;
   private tickSeconds!: Histogram;
+  private placementSeconds!: Histogram<'where' | 'outcome'>;
+  private loopDelaySeconds!: Histogram;
   private heartbeats!: Counter<'outcome'>;
   readonly auth: ClusterAuth;
 
@@ -87,7 +107,12 @@ export class ControllerNode {
       expectedStorage: cfg.expectedStorage, redundancy: cfg.redundancy, digits: cfg.digits,
       downAfterMs: cfg.downAfterMs, outAfterMs: cfg.outAfterMs, suspectAfterMs: cfg.suspectAfterMs,
       syncPublishIntervalMs: cfg.syncPublishIntervalMs, frontendForgetAfterMs: cfg.frontendForgetAfterMs, stallAfterMs: cfg.stallAfterMs,
+      latenessCreditMsMax: cfg.latenessCreditMsMax,
+      // Placements are computed on a worker thread (PlacementRunner) and handed back.
+      deferPlacement: true,
     };
+    this.placement = new PlacementRunner(cfg.placementWorkerFile ?? null, log);
+    if (!cfg.placementWorkerFile) log.warn('no placement worker: placements run on the controller thread and hold its event loop');
     this.stateFile = cfg.dataDir ? new StateFile(cfg.dataDir) : null;
     const saved = this.stateFile?.load() ?? null;
     this.core = saved ? ControllerCore.restore(saved, coreConfig, Date.now()) : new ControllerCore(coreConfig);
@@ -129,6 +154,7 @@ export class ControllerNode {
     this.log.info('controller listening', {
       port: this.server.port, cluster: this.core.clusterId() || null, expectedStorage: this.cfg.expectedStorage, redundancy: this.cfg.redundancy, digits: this.cfg.digits,
     });
+    this.loopDelay.enable();
     this.ticker = setInterval(() => this.tick(), this.cfg.tickIntervalMs);
     // A restored table is pushed at once: nodes that missed the last one catch up.
     if (this.table()) this.pushTable();
@@ -136,7 +162,10 @@ export class ControllerNode {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.loopDelay.disable();
+    await this.placement.close();
     await this.server?.close();
     this.agent.destroy();
     this.publisher.close();
@@ -254,14 +283,20 @@ export class ControllerNode {
     } finally {
       const ms = performance.now() - started;
       this.tickSeconds.observe(ms / 1000);
-      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch() });
+      if (ms > TICK_SLOW_MS) this.log.warn('slow controller tick', { ms: Math.round(ms), epoch: this.core.epoch(), ...this.tickParts });
     }
   }
+
+  /** Where the last tick's time went (shown with a slow tick). Unit: ms. */
+  private tickParts = { coreMs: 0, publishMs: 0, observeMs: 0 };
 
   private tickOnce(): void {
     this.maybeRecoverTable();
     const before = new Map(this.core.listMembers().map((m) => [m.id, m.state]));
-    const published = this.core.tick(Date.now());
+    const t0 = performance.now();
+    const nowMs = Date.now();
+    const published = this.core.tick(nowMs, this.takeLoopDelayMs(), this.takeLoopBusyFraction());
+    const t1 = performance.now();
     const after = new Set(this.core.listMembers().map((m) => m.id));
     const forgotten = [...before.keys()].filter((id) => !after.has(id));
     for (const id of forgotten) this.log.info('frontend forgotten: out longer than --frontend-forget-after-ms', { node: id });
@@ -271,10 +306,76 @@ export class ControllerNode {
     this.hadMoves = moves > 0;
     for (const m of this.core.listMembers()) {
       const was = before.get(m.id);
-      if (was !== m.state) this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state });
+      if (was === m.state) continue;
+      // A verdict says how long the node was silent and how much the controller's own lateness added.
+      const verdict = m.state === 'down' || m.state === 'out' ? { silentMs: nowMs - m.lastHeartbeatMs, latenessCreditMs: Math.round(this.core.latenessCreditMs(nowMs)) } : {};
+      this.log[m.state === 'up' || m.state === 'left' ? 'info' : 'warn']('node state changed', { node: m.id, role: m.role, from: was, to: m.state, ...verdict });
     }
+    const t2 = performance.now();
     if (published) this.afterTableChange();
+    const t3 = performance.now();
     this.observe();
+    this.tickParts = { coreMs: Math.round(t1 - t0), publishMs: Math.round(t3 - t2), observeMs: Math.round(performance.now() - t3) };
+    this.dispatchPlan();
+  }
+
+  /** How much of the time since the last call the event loop was busy, 0..1 (event-loop utilization). */
+  private takeLoopBusyFraction(): number {
+    const now = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(now, this.loopUtilization);
+    this.loopUtilization = now;
+    return since.utilization;
+  }
+
+  /** The longest event-loop delay since the last call (the sampling interval taken off). Unit: ms. */
+  private takeLoopDelayMs(): number {
+    const ms = this.loopDelay.count > 0 ? Math.max(0, this.loopDelay.max / 1e6 - LOOP_DELAY_RESOLUTION_MS) : 0;
+    this.loopDelay.reset();
+    this.loopDelayMaxMs = Math.max(this.loopDelayMaxMs, ms);
+    this.loopDelaySeconds.observe(ms / 1000);
+    return ms;
+  }
+
+  /**
+   * A placement the core asked for goes to the worker thread; its result comes back on a later
+   * turn and is applied then (or dropped, when the membership changed so that it no longer
+   * fits: the core asks again at the next tick).
+   */
+  private dispatchPlan(): void {
+    const req = this.core.takePlanRequest();
+    if (!req) return;
+    this.log.debug('placement started', { plan: req.id, first: req.first, nodes: req.input.nodes.length, partitions: req.input.partitions });
+    this.placement.run(req.input).then(
+      (run) => {
+        if (this.stopped) return;
+        const before = this.core.epoch();
+        const applyStarted = performance.now();
+        const done = this.core.completePlan(req.id, run.placement, Date.now());
+        if (this.core.epoch() !== before) this.afterTableChange();
+        const applyMs = performance.now() - applyStarted;
+        this.placementSeconds.observe({ where: run.where, outcome: done.outcome }, run.wallMs / 1000);
+        // ms: request to result; ownThreadMs: what the event loop spent (input encoding, result
+        // decoding); applyMs: making it the target (and publishing a first table).
+        const fields = {
+          plan: req.id, first: req.first, ms: Math.round(run.wallMs), ownThreadMs: Math.round(run.ownThreadMs), applyMs: Math.round(applyMs), where: run.where, outcome: done.outcome, epoch: this.core.epoch(),
+        };
+        if (run.wallMs > PLACEMENT_RUNNER_LIMITS.planWarnMs) this.log.warn('slow placement', { ...fields, warnMs: PLACEMENT_RUNNER_LIMITS.planWarnMs });
+        else this.log.info(done.outcome === 'applied' ? 'placement computed' : 'placement dropped: the membership changed while it was computed', fields);
+        // The new target (or the plan owed again) is published by a tick right away, not at the next interval.
+        this.scheduleTick();
+      },
+      (err: Error) => {
+        if (this.stopped) return;
+        // The placement failed on the controller's own thread too: an assertion, as it would
+        // have been inside a tick before. Serving on without placements would hide it.
+        this.log.error('placement failed; stopping', { plan: req.id, error: err.message });
+        process.exit(1);
+      },
+    ).catch((err: Error) => {
+      // A table that fails its assertions when the placement is applied: crash loudly.
+      this.log.error('applying a placement failed; stopping', { plan: req.id, error: err.message, stack: err.stack ?? null });
+      process.exit(1);
+    });
   }
 
   /** Record what changed since the last look; a change of partition health is a warning. */
@@ -401,16 +502,19 @@ export class ControllerNode {
       this.persist();
       res.json({ forgotten: publicMember(m) });
     });
-    app.get('/v1/cluster/plan', op('plan'), (req, res) => {
+    app.get('/v1/cluster/plan', op('plan'), asyncHandler(async (req: Request, res: Response) => {
       const add = typeof req.query.add === 'string' ? req.query.add : undefined;
       const remove = typeof req.query.remove === 'string' ? req.query.remove : undefined;
       if (!add === !remove) throw new FogError('FOG_ERR_BAD_REQUEST', 'give exactly one of add=ID or remove=ID');
       const zone = typeof req.query.zone === 'string' ? req.query.zone : 'default';
       const weight = req.query.weight === undefined ? 1 : Number(req.query.weight);
       if (add && !(NODE_ID_RE.test(add) && ZONE_RE.test(zone) && weight > 0 && weight <= 100)) throw new FogError('FOG_ERR_BAD_REQUEST', 'add needs a valid id, zone and weight in (0, 100]');
-      const plan = this.core.plan(add ? { add: { id: add, zone, weight } } : { remove });
-      res.json({ epoch: this.core.epoch(), ...plan });
-    });
+      // Computed on the placement thread like a real plan: a dry run at D=4 must not hold the loop either.
+      const epoch = this.core.epoch();
+      const input = this.core.planInput(add ? { add: { id: add, zone, weight } } : { remove });
+      const run = await this.placement.run(input);
+      res.json({ epoch, ...this.core.planOutcome(input, run.placement) });
+    }));
     app.get('/v1/table', op('table'), (req, res) => {
       const table = this.table();
       if (!table) throw new FogError('FOG_ERR_NO_TABLE', undefined, this.formationProgress());
@@ -457,6 +561,7 @@ export class ControllerNode {
       })),
       moves: listed,
       movesPending: moves.filter((m) => !m.done).length,
+      planning: this.core.planning(),
       movesOmitted: moves.length - listed.length,
       atMs: now,
       health: this.observer.health(table),
@@ -476,6 +581,22 @@ export class ControllerNode {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [reg],
     });
+    this.placementSeconds = new Histogram({
+      name: 'fog_controller_placement_seconds',
+      help: 'Wall time of one placement, from the request to the result (where: worker thread or in-thread; outcome: applied, stale, unknown).',
+      labelNames: ['where', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [reg],
+    });
+    this.loopDelaySeconds = new Histogram({
+      name: 'fog_controller_event_loop_delay_seconds',
+      help: 'The longest event-loop delay between two ticks: how late the controller reads heartbeats; credited to their silence.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [reg],
+    });
+    const maxDelay = (): number => this.loopDelayMaxMs;
+    new Gauge({ name: 'fog_controller_event_loop_delay_max_seconds', help: 'The longest event-loop delay since the controller started.', registers: [reg], collect() { this.set(maxDelay() / 1000); } });
+    new Gauge({ name: 'fog_controller_lateness_credit_seconds', help: 'Time added to down-after and out-after now for the controller\'s own lateness.', registers: [reg], collect() { this.set(core.latenessCreditMs(Date.now()) / 1000); } });
     new Gauge({ name: 'fog_controller_table_epoch', help: 'Epoch of the current partition table (0 before the first).', registers: [reg], collect() { this.set(core.epoch()); } });
     new Gauge({
       name: 'fog_controller_nodes',

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS, createLogger, onShutdown, parseWithKnownEnv, securityFlags, securityFrom, useTls, type LogLevel } from '@fog/http-kit';
@@ -25,6 +27,7 @@ const parser = yargs(hideBin(process.argv))
   .option('frontend-forget-after-ms', { type: 'number', default: FAILURE_DEFAULTS.frontendForgetAfterMs, describe: 'a frontend out (silent) this long is removed from the membership (more than --out-after-ms)' })
   .option('tick-interval-ms', { type: 'number', default: 200, describe: 'how often failure detection runs and changes become one new table' })
   .option('stall-after-ms', { type: 'number', describe: `a gap between ticks longer than this is the controller's own stall and is not counted as the nodes' silence (default ${STALL_AFTER_MS_DEFAULT}, at most half of down-after-ms)` })
+  .option('lateness-credit-max-ms', { type: 'number', describe: 'the most the controller\'s own event-loop lateness adds to the silence before it calls a node down or out (default: down-after-ms; 0 turns the credit off)' })
   .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged' })
   .strictOptions()
   .help()
@@ -71,6 +74,9 @@ if (stallAfterMs <= tickIntervalMs || stallAfterMs + heartbeatIntervalMs >= down
   fail(`stall-after-ms (${stallAfterMs}) must be above tick-interval-ms (${tickIntervalMs}) and below down-after-ms minus one heartbeat (${downAfterMs - heartbeatIntervalMs})`);
 }
 
+const latenessCreditMsMax = num(args['lateness-credit-max-ms'], undefined, downAfterMs, 'lateness-credit-max-ms');
+if (latenessCreditMsMax < 0 || latenessCreditMsMax > outAfterMs) fail(`lateness-credit-max-ms must be 0..out-after-ms (${outAfterMs})`);
+
 let secret: string | null = null;
 try {
   const security = securityFrom(args as unknown as Record<string, unknown>);
@@ -81,10 +87,14 @@ try {
 }
 
 const log = createLogger('controller', args['log-level'] as LogLevel);
+// Built beside this file (project.json additionalEntryPoints).
+const workerCandidate = join(__dirname, 'placement-worker.js');
+const placementWorkerFile = existsSync(workerCandidate) ? workerCandidate : null;
 let node: ControllerNode;
 try {
   node = new ControllerNode(
-  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, stallAfterMs, dataDir: args['data-dir'] ?? null, secret },
+  { host: args.host, port, expectedStorage, redundancy, digits, downAfterMs, outAfterMs, suspectAfterMs, syncPublishIntervalMs, tickIntervalMs, frontendForgetAfterMs, stallAfterMs, dataDir: args['data-dir'] ?? null, secret,
+    latenessCreditMsMax, placementWorkerFile },
   log,
   );
 } catch (err) {

@@ -25,6 +25,8 @@ function story(file: StateFile): ControllerCore {
     core.register(storage(i), 0);
     file.save(core.snapshot());
   }
+  core.tick(0);
+  file.save(core.snapshot());
   core.register(storage(4), 10);
   core.tick(10);
   file.save(core.snapshot());

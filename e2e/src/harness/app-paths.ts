@@ -47,9 +47,9 @@ function snapshotDist(): string {
   try {
     for (const app of APP_NAMES) {
       fs.mkdirSync(path.join(dir, app));
-      for (const file of ['main.js', 'main.js.map']) {
-        const from = path.join(source, app, file);
-        if (file === 'main.js' || fs.existsSync(from)) fs.copyFileSync(from, path.join(dir, app, file));
+      // main.js and whatever else the bundle loads beside it (the controller's placement worker).
+      for (const file of fs.readdirSync(path.join(source, app)).filter((f) => f.endsWith('.js') || f.endsWith('.js.map'))) {
+        fs.copyFileSync(path.join(source, app, file), path.join(dir, app, file));
       }
     }
   } catch (err) {

@@ -11,7 +11,11 @@ describe('ControllerCore', () => {
     expect(core.register({ id: 'f1', role: 'frontend', address: '127.0.0.1:8001' }, 0).tableChanged).toBe(false);
     expect(core.register(storage(2), 0).tableChanged).toBe(false);
     expect(core.table()).toBeNull();
-    expect(core.register(storage(3), 0).tableChanged).toBe(true);
+    // The last one makes the table due; it forms at the next tick, not inside the registration.
+    expect(core.register(storage(3), 0).tableChanged).toBe(false);
+    expect(core.table()).toBeNull();
+    expect(core.hasPendingChanges()).toBe(true);
+    expect(core.tick(0)).toBe(true);
     const t = core.table()!;
     expect(t.epoch).toBe(1);
     expect(t.partitions).toHaveLength(256);
@@ -24,12 +28,14 @@ describe('ControllerCore', () => {
     const b = new ControllerCore(cfg({ expectedStorage: 5, redundancy: 3, digits: 2 }));
     for (const i of [1, 2, 3, 4, 5]) a.register(storage(i), 0);
     for (const i of [4, 2, 5, 1, 3]) b.register(storage(i), 0);
+    for (const core of [a, b]) expect(core.tick(0)).toBe(true);
     expect(a.table()).toEqual(b.table());
   });
 
   it('balances partitions across nodes', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 4, redundancy: 3, digits: 2 }));
     for (const i of [1, 2, 3, 4]) core.register(storage(i), 0);
+    core.tick(0);
     const counts = new Map<string, number>();
     for (const e of core.table()!.partitions) for (const id of e.replicas) counts.set(id, (counts.get(id) ?? 0) + 1);
     for (const n of counts.values()) expect(n).toBe(192);
@@ -38,6 +44,7 @@ describe('ControllerCore', () => {
   it('gives every move its start time, its size at the source, and a rate and ETA from the reports', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 3, redundancy: 3, digits: 1 }));
     for (const i of [1, 2, 3]) core.register(storage(i), 0);
+    core.tick(0);
     core.register(storage(4), 5000);
     core.tick(5000);
     const moves = core.moveViews();
@@ -67,6 +74,7 @@ describe('ControllerCore', () => {
   it('gives a late node the existing table without a new epoch', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 1, redundancy: 1, digits: 1 }));
     core.register(storage(1), 0);
+    core.tick(0);
     const r = core.register({ id: 'f1', role: 'frontend', address: '127.0.0.1:8001' }, 5);
     expect(r.tableChanged).toBe(false);
     expect(core.epoch()).toBe(1);
@@ -82,6 +90,7 @@ describe('ControllerCore', () => {
   it('lets a node re-register (restart) without changing the table', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 1, redundancy: 1, digits: 1 }));
     core.register(storage(1), 0);
+    core.tick(0);
     expect(core.register(storage(1), 10).tableChanged).toBe(false);
     expect(core.epoch()).toBe(1);
   });
@@ -108,6 +117,7 @@ describe('ControllerCore', () => {
     const core = new ControllerCore(cfg({ expectedStorage: 2, redundancy: 2, digits: 1 }));
     core.register(storage(1), 0);
     core.register(storage(2), 0);
+    core.tick(0);
     const t = structuredClone(core.table()!);
     t.partitions[3].replicas = ['s1'];
     expect(() => assertTable(t)).toThrow(/partition 3 has 1 replicas/);

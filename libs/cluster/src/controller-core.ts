@@ -1,8 +1,9 @@
-import { computePlacement, diffPlacement, type PlacementNode } from '@fog/partitioning';
+import { computePlacement, diffPlacement, type Placement, type PlacementInput, type PlacementNode } from '@fog/partitioning';
 import {
   FogError, internalAddressOf, partitionCount, type HandoffReport, type MoveView, type MovesProgressView, type NodeRegistration, type PartitionEntry,
   type PartitionTable, type TableNode,
 } from '@fog/protocol';
+import { LatenessCredit } from './lateness-credit';
 import { validateRegistration, type Member } from './member';
 import { MoveProgress, moveRate } from './move-progress';
 
@@ -49,6 +50,20 @@ export interface ControllerConfig {
    * downAfterMs minus one heartbeat interval, or a node could be credited into being up.
    */
   stallAfterMs?: number;
+  /**
+   * The most a slow controller adds to the silence a verdict needs (down or out): see
+   * LatenessCredit. Default: downAfterMs, so an overloaded controller at most doubles the time
+   * to its verdict and a dead node is still found.
+   */
+  latenessCreditMsMax?: number;
+  /**
+   * When true, `tick` does not compute placements itself: it leaves a PlanRequest
+   * (`takePlanRequest`) for the app to compute elsewhere (a worker thread) and hand back with
+   * `completePlan`, so no turn of the app's event loop holds for a placement. When false (the
+   * default: unit tests, the simulation), the same request is computed and completed inside
+   * `tick`, synchronously and deterministically.
+   */
+  deferPlacement?: boolean;
   /**
    * The id the cluster takes when its first table forms here (the app draws it at random). A
    * controller with saved state keeps the saved id; one that recovers its table from the nodes
@@ -99,6 +114,29 @@ export interface ControllerState {
   clusterId?: string;
 }
 
+/** A placement the controller needs: computed by the app (deferPlacement) and handed back with its id. */
+export interface PlanRequest {
+  id: number;
+  /** True for the first table (no previous assignment). */
+  first: boolean;
+  input: PlacementInput;
+}
+
+/**
+ * What became of a completed plan:
+ * - applied: the table changes were made (and published when `published`);
+ * - stale: the membership changed while it was computed so that it names a node no longer
+ *   placed (or the table was recovered meanwhile); it was dropped and a new plan is owed;
+ * - unknown: not the plan in flight (a result from before a restart of the worker).
+ */
+export type PlanOutcome = { outcome: 'applied'; published: boolean; replanOwed: boolean } | { outcome: 'stale' | 'unknown' };
+
+/** A dry run: a node added or removed. */
+export interface PlanChange {
+  add?: { id: string; zone: string; weight: number };
+  remove?: string;
+}
+
 export interface PlanResult {
   moves: Array<{ partition: number; added: string[]; removed: string[] }>;
   replicasMoved: number;
@@ -132,6 +170,12 @@ export class ControllerCore {
   /** A placement is owed (joins, leaves, failures since the last tick): computed once, at the next tick. */
   private planReason: Move['reason'] | null = null;
   private lastTickMs: number | null = null;
+  private readonly lateness: LatenessCredit;
+  /** The placement being computed (at most one at a time), with what it was computed from. */
+  private inFlight: { id: number; first: boolean; reason: Move['reason']; input: PlacementInput; nodesKey: string; target: string[][] | null } | null = null;
+  /** The request the app has not taken yet (deferPlacement). */
+  private planRequest: PlanRequest | null = null;
+  private planSeq = 0;
   /** Set when registering nodes hold a table this controller does not have (it lost its state). */
   private recovery: { id: string; address: string; epoch: number } | null = null;
   /** Fixed when the first table forms (or is recovered); stamped on every table. */
@@ -146,6 +190,10 @@ export class ControllerCore {
     }
     if (!(config.downAfterMs > 0 && config.outAfterMs > config.downAfterMs)) throw new Error('need 0 < downAfterMs < outAfterMs');
     if (config.frontendForgetAfterMs !== undefined && !(config.frontendForgetAfterMs > config.outAfterMs)) throw new Error('need frontendForgetAfterMs > outAfterMs');
+    const creditMax = config.latenessCreditMsMax ?? config.downAfterMs;
+    if (!(creditMax >= 0)) throw new Error('latenessCreditMsMax must be >= 0');
+    // A delay long ago did not hold up the heartbeats whose silence is judged now.
+    this.lateness = new LatenessCredit({ windowMs: config.downAfterMs + creditMax, creditMsMax: creditMax });
   }
 
   table(): PartitionTable | null {
@@ -190,7 +238,29 @@ export class ControllerCore {
 
   /** True when changes wait for the next tick to be published. */
   hasPendingChanges(): boolean {
-    return this.dirty || this.syncsUnpublished || this.planReason !== null;
+    return this.dirty || this.syncsUnpublished || this.planReason !== null || this.firstTableDue();
+  }
+
+  /** A placement is owed (a change since the last one) or being computed: the moves are about to change. */
+  planning(): boolean {
+    return this.planReason !== null || this.inFlight !== null || this.firstTableDue();
+  }
+
+  /** A placement is being computed (deferPlacement: handed to the app and not completed yet). */
+  planInFlight(): boolean {
+    return this.inFlight !== null;
+  }
+
+  /** The placement to compute, once (deferPlacement); null when none is owed or it was taken. */
+  takePlanRequest(): PlanRequest | null {
+    const r = this.planRequest;
+    this.planRequest = null;
+    return r;
+  }
+
+  /** How much later than downAfterMs / outAfterMs a verdict comes now, for the controller's own lateness. */
+  latenessCreditMs(nowMs: number): number {
+    return this.lateness.creditMs(nowMs);
   }
 
   register(input: unknown, nowMs: number): RegisterResult {
@@ -235,7 +305,8 @@ export class ControllerCore {
       this.recovery = { id: member.id, address: internalAddressOf(member), epoch: nodeEpoch! };
     }
     if (member.role !== 'storage') return { member, tableChanged: false, previousAddress };
-    if (!this.current) return { member, tableChanged: this.recovery ? false : this.maybeFormFirstTable(), previousAddress };
+    // The first table forms at the next tick (off the request path), once enough nodes are up.
+    if (!this.current) return { member, tableChanged: false, previousAddress };
     if (!wasPlaced || (detailsChanged && (existing!.zone !== reg.zone || existing!.weight !== reg.weight))) {
       // A new node, or one that was out or left: it joins and takes a share (at the next tick,
       // off the request path, one placement for every node that joined meanwhile).
@@ -332,8 +403,14 @@ export class ControllerCore {
     return move;
   }
 
-  /** Failure detection and publication. Returns true when a new table was produced. */
-  tick(nowMs: number): boolean {
+  /**
+   * Failure detection, placement and publication. Returns true when a new table was produced.
+   * `loopDelayMs` is how late the app's own event loop ran since the last tick (the longest
+   * delay measured) and `loopBusyFraction` how much of that time it was busy (0..1): a
+   * controller that is slow to read heartbeats gives the nodes more time (LatenessCredit)
+   * before it calls them down or out.
+   */
+  tick(nowMs: number, loopDelayMs = 0, loopBusyFraction = 0): boolean {
     const stallMs = this.lastTickMs === null ? 0 : nowMs - this.lastTickMs;
     this.lastTickMs = nowMs;
     const stallAfterMs = this.config.stallAfterMs ?? STALL_AFTER_MS_DEFAULT;
@@ -344,9 +421,11 @@ export class ControllerCore {
       const creditMs = stallMs - stallAfterMs;
       for (const m of this.members.values()) m.lastHeartbeatMs = Math.min(nowMs, m.lastHeartbeatMs + creditMs);
     }
+    this.lateness.observe(nowMs, loopDelayMs, loopBusyFraction);
+    const lateMs = this.lateness.creditMs(nowMs);
     let replanNeeded = false;
     for (const m of this.members.values()) {
-      const silentMs = nowMs - m.lastHeartbeatMs;
+      const silentMs = nowMs - m.lastHeartbeatMs - lateMs;
       if ((m.state === 'up' || m.state === 'leaving') && silentMs > this.config.downAfterMs) {
         if (m.state === 'up') {
           m.state = 'down';
@@ -358,16 +437,20 @@ export class ControllerCore {
         if (m.role === 'storage') replanNeeded = true;
       }
     }
-    // Enough storage nodes may be up only now (some were down when the last one registered).
-    if (!this.current && !this.recovery && this.maybeFormFirstTable()) {
-      this.lastPublishMs = nowMs;
-      return true;
-    }
     if (replanNeeded && this.current) this.requestReplan('replace');
-    if (this.planReason !== null) {
-      const reason = this.planReason;
-      this.planReason = null;
-      this.replan(reason, nowMs);
+    // One placement at a time: changes meanwhile wait for it and make the next one.
+    if (this.inFlight === null) {
+      if (this.firstTableDue()) {
+        this.startPlan(true, 'rebalance', nowMs);
+        if (this.current) {
+          this.lastPublishMs = nowMs;
+          return true;
+        }
+      } else if (this.planReason !== null && this.entries && this.target) {
+        const reason = this.planReason;
+        this.planReason = null;
+        this.startPlan(false, reason, nowMs);
+      }
     }
     this.retireLeftNodes();
     this.forgetLongOutFrontends(nowMs);
@@ -445,7 +528,13 @@ export class ControllerCore {
   }
 
   /** Which partitions would move if a node were added or removed (nothing changes). */
-  plan(change: { add?: { id: string; zone: string; weight: number }; remove?: string }): PlanResult {
+  plan(change: PlanChange): PlanResult {
+    const input = this.planInput(change);
+    return this.planOutcome(input, computePlacement(input));
+  }
+
+  /** The placement a dry run needs (to compute elsewhere and hand to planOutcome). */
+  planInput(change: PlanChange): PlacementInput {
     if (!this.current || !this.target) throw new FogError('FOG_ERR_NO_TABLE');
     let nodes = this.placementNodes();
     if (change.remove) {
@@ -457,8 +546,12 @@ export class ControllerCore {
       nodes = [...nodes, change.add];
     }
     if (nodes.length === 0) throw new FogError('FOG_ERR_BAD_REQUEST', 'no storage node would remain');
-    const next = computePlacement({ nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), previous: this.target }).replicas;
-    const moves = diffPlacement(this.target, next);
+    return { nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), previous: this.target };
+  }
+
+  /** What a dry run's placement (computed from planInput's input) would move. */
+  planOutcome(input: PlacementInput, placement: Placement): PlanResult {
+    const moves = diffPlacement(input.previous ?? [], placement.replicas);
     const replicasMoved = moves.reduce((n, m) => n + m.added.length, 0);
     return { moves, replicasMoved, fractionMoved: replicasMoved / (partitionCount(this.config.digits) * this.config.redundancy) };
   }
@@ -511,7 +604,29 @@ export class ControllerCore {
       core.moves.set(moveKey(mv.partition, mv.node), { ...mv, bytesTotal: mv.bytesTotal ?? null, rateBytesPerSec: null, etaMs: null, firstReport: undefined });
       core.progress.started(nowMs);
     }
+    core.replanIfTargetBehind();
     return core;
+  }
+
+  /**
+   * A placement owed when the state was saved (a join, a decommission or a node out, between
+   * the change and its plan: a plan takes a while on the placement thread) is not in the state
+   * file: it shows as a target that does not place exactly the placeable nodes. Planned again.
+   */
+  private replanIfTargetBehind(): void {
+    if (!this.target || !this.entries) return;
+    const inTarget = new Set<string>();
+    for (const row of this.target) for (const id of row) inTarget.add(id);
+    const placeable = new Set(this.placementNodes().map((n) => n.id));
+    let reason: Move['reason'] | null = null;
+    for (const id of inTarget) {
+      if (placeable.has(id)) continue;
+      const state = this.members.get(id)?.state;
+      reason = state === 'leaving' && reason === null ? 'decommission' : 'replace';
+    }
+    // With fewer placeable nodes than the target has room for, every one of them is in it.
+    for (const id of placeable) if (!inTarget.has(id)) reason ??= 'join';
+    if (reason !== null) this.requestReplan(reason);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -524,17 +639,71 @@ export class ControllerCore {
     return this.storageMembers().filter(placeable).map((m) => ({ id: m.id, zone: m.zone, weight: m.weight }));
   }
 
-  private maybeFormFirstTable(): boolean {
+  /** Enough storage nodes are up for the first table, and none was recovered or is on its way. */
+  private firstTableDue(): boolean {
+    if (this.current || this.recovery) return false;
     // Counted without sorting: this runs on every registration until the table forms.
     let up = 0;
     for (const m of this.members.values()) if (m.role === 'storage' && m.state === 'up') up += 1;
-    if (up < this.config.expectedStorage) return false;
-    const placement = computePlacement({ nodes: this.placementNodes(), redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits) });
+    return up >= this.config.expectedStorage;
+  }
+
+  private placementNodesKey(nodes: readonly PlacementNode[]): string {
+    return nodes.map((n) => `${n.id}\u0000${n.zone}\u0000${n.weight}`).join('\u0001');
+  }
+
+  /** Ask for a placement of the current members (computed here at once unless deferPlacement). */
+  private startPlan(first: boolean, reason: Move['reason'], nowMs: number): void {
+    const nodes = this.placementNodes();
+    if (nodes.length === 0) return;
+    const input: PlacementInput = { nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), ...(first ? {} : { previous: this.target }) };
+    const id = ++this.planSeq;
+    this.inFlight = { id, first, reason, input, nodesKey: this.placementNodesKey(nodes), target: first ? null : this.target };
+    if (this.config.deferPlacement) {
+      this.planRequest = { id, first, input };
+      return;
+    }
+    this.completePlan(id, computePlacement(input), nowMs);
+  }
+
+  /**
+   * The placement asked for by request `id`, computed. Applied unless the membership changed
+   * meanwhile so that it names a node no longer placed (out, left, leaving, forgotten), or the
+   * table was recovered from a node meanwhile: then it is dropped and the next tick plans
+   * again. A result computed for a membership that changed only by nodes joining (or going
+   * down, or changing zone or weight) is still a valid step: it is applied, and another plan is
+   * owed for the rest. The first table is published at once.
+   */
+  completePlan(id: number, placement: Placement, nowMs: number): PlanOutcome {
+    const plan = this.inFlight;
+    if (plan === null || plan.id !== id) return { outcome: 'unknown' };
+    this.inFlight = null;
+    const nodesNow = this.placementNodes();
+    const placeableNow = new Set(nodesNow.map((n) => n.id));
+    const valid = plan.input.nodes.every((n) => placeableNow.has(n.id)) && (plan.first ? this.current === null && this.recovery === null : this.target === plan.target);
+    const changedSince = this.placementNodesKey(nodesNow) !== plan.nodesKey;
+    if (!valid) {
+      // A first table is owed again by itself (firstTableDue); a replan keeps its reason.
+      if (!plan.first && this.entries && this.target && this.planReason === null) this.planReason = plan.reason;
+      return { outcome: 'stale' };
+    }
+    if (plan.first) {
+      this.formFirstTable(placement);
+      if (changedSince) this.requestReplan('join');
+      const published = this.publish();
+      if (published) this.lastPublishMs = nowMs;
+      return { outcome: 'applied', published, replanOwed: this.planReason !== null };
+    }
+    this.applyPlacement(placement, plan.reason, nowMs);
+    if (changedSince) this.requestReplan(plan.reason);
+    return { outcome: 'applied', published: false, replanOwed: this.planReason !== null };
+  }
+
+  private formFirstTable(placement: Placement): void {
     this.target = placement.replicas;
     this.targetWhy = placement.reasons;
     this.entries = placement.replicas.map((replicas, p) => ({ replicas: [...replicas], pending: [], why: placement.reasons[p] }));
     this.dirty = true;
-    return this.publish();
   }
 
   /**
@@ -546,17 +715,31 @@ export class ControllerCore {
     if (this.planReason === null || reason === 'replace') this.planReason = reason;
   }
 
-  /** Recompute the target and turn the difference into pending replicas. */
+  /**
+   * Recompute the target at once and turn the difference into pending replicas (adopting a
+   * recovered table: a rare path, computed in place whatever deferPlacement says).
+   */
   private replan(reason: Move['reason'], nowMs: number): void {
     if (!this.entries || !this.target) return;
     const nodes = this.placementNodes();
     if (nodes.length === 0) return;
     const placement = computePlacement({ nodes, redundancy: this.config.redundancy, partitions: partitionCount(this.config.digits), previous: this.target });
+    this.applyPlacement(placement, reason, nowMs);
+  }
+
+  /** Make `placement` the target and turn the difference into pending replicas. */
+  private applyPlacement(placement: Placement, reason: Move['reason'], nowMs: number): void {
+    if (!this.entries || !this.target) return;
+    const before = this.target;
     this.target = placement.replicas;
     this.targetWhy = placement.reasons;
     const epochNext = this.epoch() + 1;
     this.entries = this.entries.map((entry, p) => {
       const want = placement.replicas[p];
+      // Most rows are the previous target's very array (placement hands unchanged rows back):
+      // when the entry already holds it, settled and served, it stays as it is, with no
+      // allocation — what the general case below would also conclude, at a fraction of the cost.
+      if (want === before[p] && entry.pending.length === 0 && sameIds(entry.replicas, want) && want.every((id) => this.isServing(id))) return entry;
       // Dead replicas serve nothing: drop them now rather than wait for a copy.
       const alive = entry.replicas.filter((id) => this.isServing(id));
       const pending = want.filter((id) => !alive.includes(id));

@@ -6,3 +6,4 @@ export * from './move-progress';
 export * from './cluster-observer';
 export * from './node-load';
 export * from './state-delta';
+export * from './lateness-credit';

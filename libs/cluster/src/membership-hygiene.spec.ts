@@ -10,6 +10,7 @@ const frontend = (i: number) => ({ id: `f${i}`, role: 'frontend', address: `127.
 function formed(n = 3): ControllerCore {
   const core = new ControllerCore(CONFIG);
   for (let i = 1; i <= n; i++) core.register(storage(i), 0);
+  core.tick(0);
   return core;
 }
 

@@ -1,3 +1,4 @@
+import { computePlacement } from '@fog/partitioning';
 import { ControllerCore, type ControllerConfig } from './controller-core';
 
 /**
@@ -17,6 +18,8 @@ const storage = (i: number, zone = 'z') => ({ id: `s${i}`, role: 'storage', addr
 function formed(n = 3, config: Partial<ControllerConfig> = {}): ControllerCore {
   const core = new ControllerCore({ ...CONFIG, ...config });
   for (let i = 1; i <= n; i++) core.register(storage(i), 0);
+  // The first table forms at the tick after the last registration.
+  core.tick(0);
   return core;
 }
 
@@ -232,10 +235,32 @@ describe('membership scenarios', () => {
   it('puts replicas in distinct zones when there are enough zones', () => {
     const core = new ControllerCore({ ...CONFIG, expectedStorage: 6 });
     for (let i = 1; i <= 6; i++) core.register(storage(i, `zone${i % 3}`), 0);
+    core.tick(0);
     for (const e of core.table()!.partitions) {
       const zones = e.replicas.map((id) => core.member(id)!.zone);
       expect(new Set(zones).size).toBe(3);
     }
+  });
+
+  it.each([
+    ['a join', (core: ControllerCore) => core.register(storage(5), 10), 's5', 'join'],
+    ['a decommission', (core: ControllerCore) => core.decommission('s2', 10), 's2', 'decommission'],
+  ] as const)('plans %s saved before its placement was computed, after a restart', (_, change, node, reason) => {
+    const core = formed(4);
+    change(core);
+    // Saved while the plan was owed (or on the placement thread): the state does not say so.
+    const again = ControllerCore.restore(JSON.parse(JSON.stringify(core.snapshot())), CONFIG, 100);
+    expect(again.planning()).toBe(true);
+    expect(again.tick(100)).toBe(true);
+    expect(again.listMoves().length).toBeGreaterThan(0);
+    expect(again.listMoves().every((m) => m.reason === reason)).toBe(true);
+    if (reason === 'join') expect(pendingFor(again, node)).toBeGreaterThan(0);
+    else expect(again.listMoves().some((m) => m.node === node)).toBe(false);
+  });
+
+  it('plans nothing after a restart when the saved target was up to date', () => {
+    const again = ControllerCore.restore(JSON.parse(JSON.stringify(formed(4).snapshot())), CONFIG, 100);
+    expect(again.planning()).toBe(false);
   });
 
   it('survives a restart from its saved state with the same epoch and table', () => {
@@ -407,6 +432,8 @@ describe('a controller that lost its state', () => {
   it('forms a first table as usual when no node holds one', () => {
     const fresh = new ControllerCore(CONFIG);
     for (const i of [1, 2, 3]) fresh.register({ ...storage(i), epoch: 0 }, 0);
+    expect(fresh.epoch()).toBe(0);
+    expect(fresh.tick(0)).toBe(true);
     expect(fresh.epoch()).toBe(1);
     expect(fresh.recoveryCandidate()).toBeNull();
   });
@@ -509,5 +536,130 @@ describe('forming the first table', () => {
     core.heartbeat('s2', 4100);
     expect(core.tick(4100)).toBe(true);
     expect(core.epoch()).toBe(1);
+  });
+});
+
+describe('placement computed elsewhere (deferPlacement)', () => {
+  /** The app's part: compute a request's placement as the worker thread would. */
+  function compute(core: ControllerCore, t: number) {
+    const req = core.takePlanRequest();
+    if (!req) throw new Error('no plan request');
+    return { req, outcome: core.completePlan(req.id, computePlacement(req.input), t) };
+  }
+
+  it('forms the first table from a request taken at a tick, the same table as in place', () => {
+    const core = new ControllerCore({ ...CONFIG, deferPlacement: true });
+    for (const i of [1, 2, 3]) core.register(storage(i), 0);
+    expect(core.hasPendingChanges()).toBe(true);
+    expect(core.tick(10)).toBe(false);
+    expect(core.table()).toBeNull();
+    expect(core.planInFlight()).toBe(true);
+    // One request at a time: the next tick asks for nothing more while it is computed.
+    const { req, outcome } = (() => {
+      core.tick(20);
+      return compute(core, 30);
+    })();
+    expect(req.first).toBe(true);
+    expect(core.takePlanRequest()).toBeNull();
+    expect(outcome).toEqual({ outcome: 'applied', published: true, replanOwed: false });
+    expect(core.epoch()).toBe(1);
+    expect(core.table()!.partitions).toEqual(formed(3).table()!.partitions);
+  });
+
+  it('a node joining while a plan is computed is placed by the next plan; the first is applied meanwhile', () => {
+    const core = new ControllerCore({ ...CONFIG, deferPlacement: true });
+    for (const i of [1, 2, 3]) core.register(storage(i), 0);
+    core.tick(0);
+    compute(core, 0);
+    expect(core.planning()).toBe(false);
+    core.register(storage(4), 100);
+    // Owed, then being computed: a view shows the moves are about to change.
+    expect(core.planning()).toBe(true);
+    core.tick(100);
+    expect(core.planning()).toBe(true);
+    const req = core.takePlanRequest()!;
+    core.register(storage(5), 150);
+    expect(core.completePlan(req.id, computePlacement(req.input), 200)).toEqual({ outcome: 'applied', published: false, replanOwed: true });
+    expect(core.planning()).toBe(true);
+    expect(core.tick(300)).toBe(true);
+    expect(pendingFor(core, 's4')).toBeGreaterThan(0);
+    expect(pendingFor(core, 's5')).toBe(0);
+    // The next tick asks for the plan that places s5 too.
+    core.tick(400);
+    expect(compute(core, 400).outcome).toEqual({ outcome: 'applied', published: false, replanOwed: false });
+    expect(core.planning()).toBe(false);
+    expect(core.tick(500)).toBe(true);
+    expect(pendingFor(core, 's5')).toBeGreaterThan(0);
+  });
+
+  it('drops a plan that names a node decommissioned while it was computed, and plans again without it', () => {
+    const core = new ControllerCore({ ...CONFIG, expectedStorage: 4, deferPlacement: true });
+    for (const i of [1, 2, 3, 4]) core.register(storage(i), 0);
+    core.tick(0);
+    compute(core, 0);
+    core.register(storage(5), 100);
+    core.tick(100);
+    const stale = core.takePlanRequest()!;
+    core.decommission('s2', 150);
+    expect(core.completePlan(stale.id, computePlacement(stale.input), 200)).toEqual({ outcome: 'stale' });
+    expect(core.listMoves()).toEqual([]);
+    // A result nobody asked for (or asked for before) changes nothing.
+    expect(core.completePlan(stale.id, computePlacement(stale.input), 200)).toEqual({ outcome: 'unknown' });
+    core.tick(300);
+    const { req } = compute(core, 300);
+    expect(req.input.nodes.map((n) => n.id)).toEqual(['s1', 's3', 's4', 's5']);
+    core.tick(400);
+    expect(pendingFor(core, 's2')).toBe(0);
+    expect(pendingFor(core, 's5')).toBeGreaterThan(0);
+    expect(core.listMoves().filter((m) => m.node === 's2')).toEqual([]);
+  });
+
+  it('publishes other changes (a node down) while a plan is being computed', () => {
+    const core = new ControllerCore({ ...CONFIG, deferPlacement: true });
+    for (const i of [1, 2, 3]) core.register(storage(i), 0);
+    core.tick(0);
+    compute(core, 0);
+    core.register(storage(4), 100);
+    core.tick(100);
+    expect(core.planInFlight()).toBe(true);
+    beat(core, 3000, ['s3']);
+    expect(core.tick(3500)).toBe(true);
+    expect(core.table()!.nodes.s3.state).toBe('down');
+  });
+});
+
+describe('a controller that runs late', () => {
+  it('gives a heartbeating node more time in proportion to its own loop delay, not a dead one for ever', () => {
+    const late = formed(3);
+    const onTime = formed(3);
+    for (const core of [late, onTime]) beat(core, 0);
+    // Heartbeats were read 400 ms late: a 3.5 s gap is not yet a verdict for the late controller.
+    late.tick(1000, 400);
+    onTime.tick(1000, 0);
+    expect(late.latenessCreditMs(3500)).toBe(800);
+    for (const core of [late, onTime]) core.tick(3500);
+    expect(late.member('s1')!.state).toBe('up');
+    expect(onTime.member('s1')!.state).toBe('down');
+    // Silent beyond down-after plus the credit: down all the same.
+    late.tick(3900);
+    expect(late.member('s1')!.state).toBe('down');
+  });
+
+  it('gives more time while its loop is saturated, though its timers run on time', () => {
+    const core = formed(3, { latenessCreditMsMax: 2000 });
+    beat(core, 0);
+    core.tick(1000, 0, 1);
+    core.tick(4500);
+    expect(core.member('s1')!.state).toBe('up');
+    core.tick(5001);
+    expect(core.member('s1')!.state).toBe('down');
+  });
+
+  it('caps the credit at latenessCreditMsMax however late it runs', () => {
+    const core = formed(3, { latenessCreditMsMax: 1000 });
+    beat(core, 0);
+    core.tick(100, 60_000);
+    core.tick(4001);
+    expect(core.member('s1')!.state).toBe('down');
   });
 });

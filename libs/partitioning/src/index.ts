@@ -17,3 +17,7 @@ export { diffPlacement, movedReplicaCount } from './table-diff';
 
 // Weight from capacity.
 export { AUTO_WEIGHT, autoWeight, describeWeight, type CapacityInput } from './auto-weight';
+
+// Placement on another thread: inputs and results as flat arrays.
+export type { PlacementInputWire, PlacementResultWire } from './placement-wire';
+export { computePlacementWire, decodePlacementInput, decodePlacementResult, encodePlacementInput, encodePlacementResult } from './placement-wire';

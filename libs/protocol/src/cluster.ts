@@ -268,6 +268,11 @@ export interface ClusterView {
   /** Replicas being added, with copy progress: at most `movesMax` of them, the copies under way first. */
   moves: MoveView[];
   movesPending: number;
+  /**
+   * A placement is owed or being computed (on the controller's placement thread): the moves
+   * are about to change. A join is "done" only when this is false and no move is pending.
+   */
+  planning?: boolean;
   /** Moves left out of `moves` by the bound. */
   movesOmitted: number;
   /** Controller time when this view was made (ages and ETAs are relative to it). */

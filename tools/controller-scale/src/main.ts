@@ -23,8 +23,12 @@ import { hideBin } from 'yargs/helpers';
 import { randomBytes } from 'node:crypto';
 import { decodeTableMessage, deriveAuthKeys, FogError, INTERNAL_PATHS, signRequest, type PartitionTable } from '@fog/protocol';
 
-/** The secret of the measured controller (drawn per run): registrations and heartbeats are signed, as real nodes sign them. */
-const SCALE_CLUSTER_SECRET = randomBytes(24).toString('hex');
+/**
+ * The secret of the measured controller (drawn per run): registrations and heartbeats are
+ * signed, as real nodes sign them. The heartbeat thread loads this module again: it takes the
+ * main thread's secret from its workerData rather than drawing its own.
+ */
+const SCALE_CLUSTER_SECRET = isMainThread ? randomBytes(24).toString('hex') : (workerData as { secret: string }).secret;
 const scaleKeys = deriveAuthKeys(SCALE_CLUSTER_SECRET);
 const signed = (method: string, urlPath: string, data: Buffer | undefined): Record<string, string> => ({
   'x-fog-auth': signRequest(scaleKeys, { method, path: urlPath, body: data ?? '', cluster: '' }, Date.now(), randomBytes(12).toString('base64url')),
@@ -32,6 +36,8 @@ const signed = (method: string, urlPath: string, data: Buffer | undefined): Reco
 
 /** Ceilings so a mistyped flag cannot exhaust the machine. */
 const NODES_MAX = 5000;
+/** Most busy-loop processes `--busy` starts (extra CPU load during the run). */
+const BUSY_PROCESSES_MAX = 8;
 const LOOPBACK = '127.0.0.1';
 /** Registrations in flight at once while the cluster forms. */
 const REGISTER_CONCURRENCY = 32;
@@ -51,6 +57,7 @@ const args = yargs(hideBin(process.argv))
   .option('heartbeat-interval-ms', { type: 'number', default: 1000, describe: 'heartbeat interval of the simulated nodes (the controller default)' })
   .option('settle-ms', { type: 'number', default: 5000, describe: 'quiet time watched between steps' })
   .option('controller', { type: 'string', default: 'dist/apps/controller/main.js', describe: 'built controller entry point' })
+  .option('busy', { type: 'number', default: 0, describe: `busy-loop processes to run meanwhile, as extra CPU load (max ${BUSY_PROCESSES_MAX}); stopped by PID at the end` })
   .option('controller-node-arg', { type: 'string', array: true, default: [] as string[], describe: 'extra node option for the controller process (e.g. --cpu-prof)' })
   .strict()
   .help()
@@ -103,21 +110,60 @@ async function waitUntil<T>(what: string, probe: () => T | null | Promise<T | nu
  * wait while a thousand other nodes parse table pushes, and neither should a simulated one.
  * The main thread tells it which nodes beat and which epoch each holds.
  */
-type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number };
+type HeartbeatMessage = { kind: 'start'; id: string } | { kind: 'stop'; id: string } | { kind: 'epoch'; id: string; epoch: number } | { kind: 'report' };
+
+/** What the heartbeat thread saw of its own lateness: the sender's share of any silence. */
+interface HeartbeatReport {
+  kind: 'report';
+  /** Largest gap between two heartbeats one node sent. Unit: ms. */
+  sendGapMaxMs: number;
+  /** Gaps between two heartbeats sent by one node longer than the controller's default down-after (3 intervals). */
+  sendGapsOverDownAfter: number;
+  /** Nodes with at least one such gap. */
+  nodesWithSuchGaps: number;
+  /** Longest a heartbeat timer fired after it was due: this thread's own lateness. Unit: ms. */
+  timerLateMaxMs: number;
+  /** Longest a heartbeat waited for its answer: the controller's (and loopback's) lateness. Unit: ms. */
+  answerMaxMs: number;
+}
 
 function heartbeatThread(port: number, intervalMs: number): void {
   // One connection per node, as real nodes have: a shared pool would queue heartbeats behind each other.
   const hbAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const epochOf = new Map<string, number>();
   const timers = new Map<string, NodeJS.Timeout>();
+  const lastSentMs = new Map<string, number>();
+  const lateNodes = new Set<string>();
+  let sendGapMaxMs = 0;
+  let sendGapsOverDownAfter = 0;
+  let timerLateMaxMs = 0;
+  let answerMaxMs = 0;
+  const dueMs = new Map<string, number>();
+  const schedule = (id: string, delayMs: number): void => {
+    dueMs.set(id, performance.now() + delayMs);
+    timers.set(id, setTimeout(() => beat(id), delayMs));
+  };
   // As a real node's controller link does: one heartbeat in flight, the next one an interval
   // after the answer.
   const beat = (id: string): void => {
     const data = Buffer.from(JSON.stringify({ epoch: epochOf.get(id) ?? 0 }));
+    const sentMs = performance.now();
     const again = (): void => {
-      if (timers.has(id)) timers.set(id, setTimeout(() => beat(id), intervalMs));
+      answerMaxMs = Math.max(answerMaxMs, performance.now() - sentMs);
+      if (timers.has(id)) schedule(id, intervalMs);
     };
     const hbPath = `/v1/nodes/${id}/heartbeat`;
+    const now = performance.now();
+    timerLateMaxMs = Math.max(timerLateMaxMs, now - (dueMs.get(id) ?? now));
+    const last = lastSentMs.get(id);
+    if (last !== undefined) {
+      sendGapMaxMs = Math.max(sendGapMaxMs, now - last);
+      if (now - last > 3 * intervalMs) {
+        sendGapsOverDownAfter += 1;
+        lateNodes.add(id);
+      }
+    }
+    lastSentMs.set(id, now);
     const req = http.request({ host: LOOPBACK, port, method: 'POST', path: hbPath, agent: hbAgent, headers: { 'content-type': 'application/json', 'content-length': data.length, ...signed('POST', hbPath, data) } }, (res) => {
       res.resume();
       res.on('end', again);
@@ -127,11 +173,14 @@ function heartbeatThread(port: number, intervalMs: number): void {
   };
   parentPort!.postMessage('ready');
   parentPort!.on('message', (m: HeartbeatMessage) => {
-    if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
-    else if (m.kind === 'start' && !timers.has(m.id)) timers.set(m.id, setTimeout(() => beat(m.id), Math.random() * intervalMs));
+    if (m.kind === 'report') {
+      parentPort!.postMessage({ kind: 'report', sendGapMaxMs, sendGapsOverDownAfter, nodesWithSuchGaps: lateNodes.size, timerLateMaxMs, answerMaxMs } satisfies HeartbeatReport);
+    } else if (m.kind === 'epoch') epochOf.set(m.id, m.epoch);
+    else if (m.kind === 'start' && !timers.has(m.id)) schedule(m.id, Math.random() * intervalMs);
     else if (m.kind === 'stop') {
       clearTimeout(timers.get(m.id));
       timers.delete(m.id);
+      lastSentMs.delete(m.id);
     }
   });
 }
@@ -152,6 +201,8 @@ interface EpochInfo {
 }
 
 const epochs = new Map<number, EpochInfo>();
+/** Copy reports by answer (HTTP status, or 'error'). */
+const reportOutcomes = new Map<string, number>();
 /** Nodes marked down in a pushed table while they were heartbeating. */
 const wronglyDown = new Set<string>();
 
@@ -251,8 +302,12 @@ class SimNode {
       if (this.reported.has(p)) continue;
       this.reported.add(p);
       const epoch = table.epoch;
+      // A completed copy names the replicas it reconciled with: every active one.
+      const sources = table.partitions[p].replicas.filter((r) => r !== this.id);
       queueReport(async () => {
-        await request(controllerPort, 'POST', `/v1/nodes/${this.id}/handoff`, { partition: p, epoch, keysCopied: 0, bytesCopied: 0, done: true }).catch(() => undefined);
+        const res = await request(controllerPort, 'POST', `/v1/nodes/${this.id}/handoff`, { partition: p, epoch, keysCopied: 0, bytesCopied: 0, done: true, sources }).catch(() => null);
+        const outcome = res ? String(res.status) : 'error';
+        reportOutcomes.set(outcome, (reportOutcomes.get(outcome) ?? 0) + 1);
       });
     }
   }
@@ -346,9 +401,19 @@ async function main(): Promise<void> {
     if (controller.pid && controller.exitCode === null) process.kill(controller.pid, 'SIGTERM');
   };
   process.on('exit', stopController);
+  // Extra CPU load: processes that spin until they are killed (by PID, when the run ends).
+  const busy: ChildProcess[] = [];
+  const stopBusy = (): void => {
+    for (const b of busy) if (b.pid && b.exitCode === null) process.kill(b.pid, 'SIGKILL');
+  };
+  process.on('exit', stopBusy);
+  for (let i = 0; i < Math.min(Math.max(0, Math.floor(args.busy)), BUSY_PROCESSES_MAX); i++) {
+    busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  }
+  if (busy.length) console.log(`extra load: ${busy.length} busy-loop processes (pids ${busy.map((b) => b.pid).join(', ')})`);
   try {
     await waitUntil('the controller', () => request(controllerPort, 'GET', '/health').then(() => true, () => null), 100);
-    heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs } });
+    heartbeats = new Worker(__filename, { workerData: { port: controllerPort, intervalMs: heartbeatMs, secret: SCALE_CLUSTER_SECRET } });
     // Nodes register only once their heartbeats can start.
     await new Promise<void>((resolve, reject) => {
       heartbeats!.once('message', () => resolve());
@@ -399,6 +464,15 @@ async function main(): Promise<void> {
     const victim = nodes[3];
     await run(`${victim.id} stops heartbeating`, async () => victim.stopHeartbeats());
     wronglyDown.delete(victim.id);
+    const hbReport = await new Promise<HeartbeatReport>((resolve) => {
+      const onMessage = (m: unknown): void => {
+        if ((m as HeartbeatReport).kind !== 'report') return;
+        heartbeats!.off('message', onMessage);
+        resolve(m as HeartbeatReport);
+      };
+      heartbeats!.on('message', onMessage);
+      heartbeats!.postMessage({ kind: 'report' } satisfies HeartbeatMessage);
+    });
 
     console.log('\nepoch  receivers  delta pushes  bytes/delta push  compact pushes  bytes/compact push  partitions changed');
     for (const [epoch, info] of [...epochs.entries()].sort((a, b) => a[0] - b[0])) {
@@ -414,9 +488,28 @@ async function main(): Promise<void> {
     const text = String(metrics.json);
     const pick = (name: string): string => text.split('\n').filter((l) => l.startsWith(name)).join('\n  ');
     console.log(`\ncontroller metrics:\n  ${pick('fog_controller_table_push_bytes_total')}\n  ${pick('fog_controller_tick_seconds_sum')}\n  ${pick('fog_controller_tick_seconds_count')}`);
-    const slowTicks = fs.readFileSync(path.join(logDir, 'controller.log'), 'utf8').split('\n').filter((l) => l.includes('slow controller tick'));
+    console.log(`  ${pick('fog_controller_event_loop_delay_max_seconds')}\n  ${pick('fog_controller_event_loop_delay_seconds_sum')}\n  ${pick('fog_controller_event_loop_delay_seconds_count')}`);
+    console.log(`  ${pick('fog_controller_placement_seconds_sum')}\n  ${pick('fog_controller_placement_seconds_count')}\n  ${pick('fog_controller_lateness_credit_seconds')}`);
+    const controllerLog = fs.readFileSync(path.join(logDir, 'controller.log'), 'utf8').split('\n');
+    const slowTicks = controllerLog.filter((l) => l.includes('slow controller tick'));
     console.log(`slow ticks logged (> 250 ms): ${slowTicks.length}${slowTicks.length ? `\n  ${slowTicks.slice(0, 10).join('\n  ')}` : ''}`);
-    console.log(`\nnodes marked down while heartbeating: ${wronglyDown.size}${wronglyDown.size ? ` (${[...wronglyDown].slice(0, 10).join(', ')})` : ''}`);
+    const placements = controllerLog.filter((l) => l.includes('"placement computed"') || l.includes('"slow placement"') || l.includes('"placement dropped'));
+    console.log(`placements (wall time on the worker thread, request to result): ${placements.length}`);
+    for (const l of placements.slice(0, 20)) {
+      try {
+        const e = JSON.parse(l) as { msg: string; ms: number; ownThreadMs: number; applyMs: number; where: string; outcome: string; first: boolean; epoch: number };
+        console.log(`  ${e.first ? 'first table' : 'replan'}: ${e.ms} ms on ${e.where} (${e.ownThreadMs} ms of it on the event loop, then ${e.applyMs} ms to apply), ${e.outcome} (epoch then ${e.epoch})`);
+      } catch {
+        console.log(`  ${l}`);
+      }
+    }
+    console.log(`copy reports by answer: ${JSON.stringify(Object.fromEntries(reportOutcomes))}`);
+    console.log(
+      `\nheartbeat sender (this tool): largest gap between two heartbeats of one node ${hbReport.sendGapMaxMs.toFixed(0)} ms; ` +
+        `${hbReport.sendGapsOverDownAfter} gaps over ${3 * heartbeatMs} ms (down-after) on ${hbReport.nodesWithSuchGaps} nodes; ` +
+        `a heartbeat timer fired up to ${hbReport.timerLateMaxMs.toFixed(0)} ms late (this tool's own lateness); an answer took up to ${hbReport.answerMaxMs.toFixed(0)} ms`,
+    );
+    console.log(`nodes marked down while heartbeating: ${wronglyDown.size}${wronglyDown.size ? ` (${[...wronglyDown].slice(0, 10).join(', ')})` : ''}`);
     const view = (await request(controllerPort, 'GET', '/v1/cluster')).json as { nodes: Array<{ id: string; state: string }> };
     const states = new Map<string, number>();
     for (const n of view.nodes) states.set(n.state, (states.get(n.state) ?? 0) + 1);
@@ -424,6 +517,7 @@ async function main(): Promise<void> {
     for (const n of nodes) n.close();
   } finally {
     await heartbeats?.terminate();
+    stopBusy();
     stopController();
     agent.destroy();
   }

@@ -114,8 +114,8 @@ export class LocalCluster {
       // Formed, every node up, and no replica pending (a node seen down and back empty at
       // start-up would make its partitions copies).
       await waitFor(async () => {
-        const v = await getJson<{ epoch: number; formed: boolean; movesPending: number; nodes: Array<{ state: string }> }>(`${controller.url}/v1/cluster`);
-        return { epoch: v.epoch, formed: v.formed, movesPending: v.movesPending, notUp: v.nodes.filter((n) => n.state !== 'up').length };
+        const v = await getJson<{ epoch: number; formed: boolean; movesPending: number; planning?: boolean; nodes: Array<{ state: string }> }>(`${controller.url}/v1/cluster`);
+        return { epoch: v.epoch, formed: v.formed, movesPending: v.movesPending + (v.planning ? 1 : 0), notUp: v.nodes.filter((n) => n.state !== 'up').length };
       }, {
         what: 'the table to form and settle (every node up, no pending replica)', timeoutMs: START_TIMEOUT_MS, intervalMs: 200,
         until: (v) => v.formed && v.movesPending === 0 && v.notUp === 0,

@@ -5,7 +5,7 @@ import path from 'node:path';
 /** What the README uses after ./runlocal.sh: the three apps, fogctl and the load tool. */
 export const BUILD_PROJECTS = ['controller', 'frontend', 'storage', 'fogctl', 'bench'] as const;
 export const BUILD_OUTPUTS = [
-  'dist/apps/controller/main.js', 'dist/apps/frontend/main.js', 'dist/apps/storage/main.js',
+  'dist/apps/controller/main.js', 'dist/apps/controller/placement-worker.js', 'dist/apps/frontend/main.js', 'dist/apps/storage/main.js',
   'dist/tools/fogctl/main.js', 'dist/tools/bench/main.js',
 ] as const;
 /** Folders whose sources are build inputs. */
