@@ -93,6 +93,16 @@ interface Asks {
   ids: string[];
 }
 
+/** Where the writes of one partition go, in one writeMany. */
+interface WritePlan {
+  partition: number;
+  /** Active replicas, then pending ones. */
+  targets: string[];
+  active: Set<string>;
+  /** Per target, the list of operations sent to it (packed sends only), found once per plan. */
+  lists: number[][] | null;
+}
+
 /** A replica's answer to operation k of a batch round (result null: none came). */
 type OnReply = (k: number, id: string, result: WireResult | null, epoch: number) => void;
 
@@ -367,19 +377,16 @@ export class Coordinator {
     }
     const n = flat.length;
     const partitions = this.partitionsOf(flat.map((i) => items[i].key), table);
-    const plans = new Map<number, { targets: string[]; active: Set<string> }>();
-    const planOf = (p: number) => {
-      let plan = plans.get(p);
-      if (!plan) {
-        const entry = table.partitions[p];
-        plans.set(p, (plan = { targets: [...entry.replicas, ...entry.pending], active: new Set(entry.replicas) }));
-      }
-      return plan;
-    };
+    // Per partition: where its writes go; per replica: the operations it is sent (packed), or
+    // without sendMany every request in order.
+    const plans = new Map<number, WritePlan>();
+    const planOfOp = new Array<WritePlan>(n);
+    const packed = this.deps.transport.sendMany !== undefined;
+    const byNode = new Map<string, number[]>();
+    const asks: Asks = { ks: [], ids: [] };
     const ops = new Array<Extract<WireOp, { op: 'put' }>>(n);
     const stamps = new Array<Timestamp>(n);
     const tally = new PutRoundTally(n, w);
-    const asks: Asks = { ks: [], ids: [] };
     let open = n;
     let allDone!: () => void;
     const done = new Promise<void>((resolve) => (allDone = resolve));
@@ -407,10 +414,18 @@ export class Coordinator {
       if (bits & PUT_MISSED_KNOWN) for (const id of tally.missed(k)) this.events.missedWrite(id, op.p, op.key, op.ver, op.val, op.exp);
     };
     const nowMs = this.deps.nowMs();
+    let plan: WritePlan | undefined;
     for (const k of byPartition(partitions)) {
       const it = items[flat[k]];
       const p = partitions[k];
-      const plan = planOf(p);
+      if (plan?.partition !== p) {
+        plan = plans.get(p);
+        if (!plan) {
+          const entry = table.partitions[p];
+          plans.set(p, (plan = { partition: p, targets: [...entry.replicas, ...entry.pending], active: new Set(entry.replicas), lists: null }));
+        }
+      }
+      planOfOp[k] = plan;
       if (plan.active.size < w) {
         out[flat[k]] = quorumError('write', w, 0, plan.active.size);
         finish(k);
@@ -422,15 +437,20 @@ export class Coordinator {
       // The expiry is derived from the stamp, so a re-stamp moves it too.
       const exp = it.ttlMs !== null && it.value !== null ? ver.ms + it.ttlMs : undefined;
       ops[k] = withExp({ op: 'put', p, key: it.key, ver, val: it.value === null ? null : it.value.toString('base64') }, exp) as Extract<WireOp, { op: 'put' }>;
-      for (const id of plan.targets) {
-        asks.ks.push(k);
-        asks.ids.push(id);
+      if (packed) {
+        if (!plan.lists) plan.lists = plan.targets.map((id) => listOf(byNode, id));
+        for (const list of plan.lists) list.push(k);
+      } else {
+        for (const id of plan.targets) {
+          asks.ks.push(k);
+          asks.ids.push(id);
+        }
       }
       const bits = tally.open(k, plan.targets.length);
       if (bits) decided(k, bits);
     }
-    this.dispatch(table, 'put', asks, ops, (k, id, result, epoch) => {
-      const bits = tally.reply(k, id, planOf(ops[k].p).active.has(id), result, epoch > table.epoch);
+    this.dispatch(table, 'put', packed ? byNode : asks, ops, (k, id, result, epoch) => {
+      const bits = tally.reply(k, id, planOfOp[k].active.has(id), result, epoch > table.epoch);
       if (bits) decided(k, bits);
     });
     if (n === 0) allDone();
@@ -529,15 +549,20 @@ export class Coordinator {
   }
 
   /**
-   * Send batch requests: with a transport that takes many operations at once, one call per
-   * replica for all the operations it is asked (split at batchOpsPerReplicaCallMax), answered
-   * through onReply in order; otherwise each alone, in the order asked. `after` runs once the
-   * replies of one call were all counted.
+   * Send batch requests, given in order or already grouped by replica: with a transport that
+   * takes many operations at once, one call per replica for all the operations it is asked
+   * (split at batchOpsPerReplicaCallMax), answered through onReply in order; otherwise each
+   * alone, in the order asked. `after` runs once the replies of one call were all counted.
    */
-  private dispatch(table: PartitionTable, kind: 'get' | 'put', asks: Asks, ops: WireOp[], onReply: OnReply, after?: () => void): void {
-    const { ks, ids } = asks;
+  private dispatch(table: PartitionTable, kind: 'get' | 'put', asks: Asks | Map<string, number[]>, ops: WireOp[], onReply: OnReply, after?: () => void): void {
     const sendMany = this.deps.transport.sendMany?.bind(this.deps.transport);
-    if (!sendMany) {
+    let byNode: Map<string, number[]>;
+    if (asks instanceof Map) byNode = asks;
+    else if (sendMany) {
+      byNode = new Map();
+      for (let j = 0; j < asks.ks.length; j++) listOf(byNode, asks.ids[j]).push(asks.ks[j]);
+    } else {
+      const { ks, ids } = asks;
       for (let j = 0; j < ks.length; j++) {
         const k = ks[j];
         const id = ids[j];
@@ -548,12 +573,7 @@ export class Coordinator {
       }
       return;
     }
-    const byNode = new Map<string, number[]>();
-    for (let j = 0; j < ks.length; j++) {
-      const list = byNode.get(ids[j]);
-      if (list) list.push(ks[j]);
-      else byNode.set(ids[j], [ks[j]]);
-    }
+    if (!sendMany) throw new Error('operations grouped by replica need a transport with sendMany');
     const max = COORDINATOR_DEFAULTS.batchOpsPerReplicaCallMax;
     for (const [id, list] of byNode) {
       // Even parts: 300 operations go as 150 + 150, not 256 + 44.
@@ -923,10 +943,22 @@ function writeFailure(required: number, acks: number, replicas: number, errors: 
   return refusals > 0 ? new FogError(e.code, e.message, { ...e.details, replicaErrors: errors }) : e;
 }
 
+function listOf(byNode: Map<string, number[]>, id: string): number[] {
+  let list = byNode.get(id);
+  if (!list) byNode.set(id, (list = []));
+  return list;
+}
+
 /** Indexes 0..n-1 in partition order (stable): a batch asks its replicas partition by partition. */
 function byPartition(partitions: Uint32Array): number[] {
-  const order = Array.from(partitions.keys());
-  return order.sort((a, b) => partitions[a] - partitions[b] || a - b);
+  const n = partitions.length;
+  // One number per index, partition first: a typed sort needs no comparator call.
+  const sortKeys = new Float64Array(n);
+  for (let k = 0; k < n; k++) sortKeys[k] = partitions[k] * n + k;
+  sortKeys.sort();
+  const order = new Array<number>(n);
+  for (let j = 0; j < n; j++) order[j] = sortKeys[j] % n;
+  return order;
 }
 
 function asFogError(err: unknown): FogError {
