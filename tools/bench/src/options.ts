@@ -43,6 +43,7 @@ export interface BenchOptions {
   profileDir: string | null;
   /** Extra command-line flags for the frontend (e.g. --replica-inflight-requests-max=1). */
   frontendFlags: string[];
+  storageFlags: string[];
   /** When set, storage nodes persist under DIR/storage-N (--data-dir); default: in memory. */
   storageDataDir: string | null;
 }
@@ -83,6 +84,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('half-peak', { type: 'boolean', default: true, describe: 'also measure Velour Fog latency at half its GET peak (open loop)' })
     .option('storage', { type: 'number', default: 3, describe: 'storage nodes to start (in memory)' })
     .option('frontend-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for the frontend, repeatable (--frontend-flag=--replica-transport=http)' })
+    .option('storage-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for every storage node, repeatable (--storage-flag=--anti-entropy=off)' })
     .option('storage-data-dir', { type: 'string', describe: 'persist the storage nodes under DIR/storage-N (default: in memory)' })
     .option('profile-dir', { type: 'string', describe: 'write CPU profiles of the frontend and storage nodes here (node --cpu-prof)' })
     .option('apps-dir', { type: 'string', describe: 'folder of the built apps to start (default: dist/apps), e.g. another build to compare' })
@@ -115,6 +117,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     appsDir: a['apps-dir'] ?? null,
     profileDir: a['profile-dir'] ?? null,
     frontendFlags: a['frontend-flag'],
+    storageFlags: a['storage-flag'],
     storageDataDir: a['storage-data-dir'] ?? null,
   };
 }
