@@ -44,7 +44,7 @@ export class PutRoundTally {
   private readonly errors: Array<ReplicaErrors | undefined>;
   private readonly missedBy: Array<string[] | undefined>;
 
-  /** replies[i]: how many replicas operation i is sent to (active and pending). */
+  /** size: operations in the round; w: the active replicas each needs to be acknowledged. */
   constructor(readonly size: number, private readonly w: number) {
     this.acks = new Uint16Array(size);
     this.pending = new Uint16Array(size);
