@@ -56,15 +56,21 @@ class ManyCluster implements ReplicaTransport {
   }
 
   stored(id: string, key: string): string | null | undefined {
-    const e = this.engines.get(id)!.store.get(partitionOf(key, DIGITS), key);
+    const e = this.engine(id).store.get(partitionOf(key, DIGITS), key);
     return e ? (e.value === null ? null : e.value.toString()) : undefined;
+  }
+
+  private engine(id: string): ReplicaEngine {
+    const engine = this.engines.get(id);
+    if (!engine) throw new Error(`no replica ${id}`);
+    return engine;
   }
 
   private async answer(address: string, epoch: number, ops: WireOp[]): Promise<ReplicaBatchReply> {
     await Promise.resolve();
     if (this.holding.has(address)) await new Promise<void>((go) => this.held.push(go));
     if (this.down.has(address)) throw new Error('ECONNREFUSED');
-    const engine = this.engines.get(address)!;
+    const engine = this.engine(address);
     const res = engine.handle({ epoch, ops } as OpsRequest, this.wallMs);
     const refusal = this.refuse.get(address);
     const results: WireResult[] = res.results.map((r, i) => (refusal && ops[i].op === 'put' ? { ok: false, code: refusal } : r));
