@@ -2,7 +2,7 @@ import express from 'express';
 import { randomInt } from 'node:crypto';
 import { Counter, Gauge } from 'prom-client';
 import { HybridClock } from '@fog/clock';
-import { Coordinator, REPLICA_OUTCOMES, TOPOLOGY_DEFAULTS, liveFrontends, type CoordinatorEvents } from '@fog/coordinator';
+import { Coordinator, REPLICA_OUTCOMES, TOPOLOGY_DEFAULTS, liveFrontends, type CoordinatorEvents, type ReplicaOutcome } from '@fog/coordinator';
 import {
   ClusterAuth, ControllerLink, InflightBytes, LISTEN_BACKLOG_DEFAULT, advertisedAt, tlsInUse, RefusalReporter, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listen, metricsMiddleware,
   mountStandardRoutes, notFoundHandler, op, type HttpMetrics, type Logger, type RunningServer,
@@ -277,7 +277,10 @@ export class FrontendNode {
       labelNames: ['op', 'outcome'] as const,
       registers: [reg],
     });
-    for (const o of REPLICA_OUTCOMES) for (const k of ['get', 'put']) replica.inc({ op: k, outcome: o }, 0);
+    // Children bound once: every replica reply counts here, so no label lookup per reply.
+    const bind = (op: 'get' | 'put') => Object.fromEntries(REPLICA_OUTCOMES.map((o) => [o, replica.labels({ op, outcome: o })])) as Record<ReplicaOutcome, ReturnType<typeof replica.labels>>;
+    const bound = { get: bind('get'), put: bind('put') };
+    for (const o of REPLICA_OUTCOMES) for (const k of ['get', 'put'] as const) bound[k][o].inc(0);
     const repairs = new Counter({ name: 'fog_frontend_read_repairs_total', help: 'Stale replicas written back after a read.', registers: [reg] });
     const restamps = new Counter({ name: 'fog_frontend_restamps_total', help: 'Writes re-stamped above a newer version a replica reported.', registers: [reg] });
     const receiptReads = new Counter({
@@ -296,7 +299,8 @@ export class FrontendNode {
       },
     });
     return {
-      replicaOutcome: (k, outcome) => replica.inc({ op: k, outcome }),
+      replicaOutcome: (k, outcome) => bound[k][outcome].inc(),
+      replicaOutcomes: (k, outcome, count) => bound[k][outcome].inc(count),
       readRepair: (n) => repairs.inc(n),
       restamp: () => restamps.inc(),
       receiptRead: (n) => receiptReads.inc(n),

@@ -2,10 +2,12 @@ import type { HybridClock } from '@fog/clock';
 import { compareEntries, isGone, type Entry } from '@fog/lww';
 import { partitionOf } from '@fog/partitioning';
 import {
-  compareVersions, decodeWireEntry, encodeWireEntry, FogError, internalAddressOf, type ErrorCode, type PartitionTable, type Version, type WireEntry, type WireOp,
+  compareVersions, decodeWireEntry, DEFAULT_LIMITS, encodeWireEntry, FogError, internalAddressOf, type ErrorCode, type PartitionTable, type Timestamp,
+  type Version, type WireEntry, type WireOp, type WireResult,
 } from '@fog/protocol';
-import { NO_EVENTS, type CoordinatorEvents } from './outcomes';
+import { NO_EVENTS, type CoordinatorEvents, type ReplicaOutcome } from './outcomes';
 import type { ReplicaReply, ReplicaTransport } from './replica-transport';
+import { PUT_ACKED, PUT_ENDED, PUT_MISSED_KNOWN, PutRoundTally, READ_DONE, ReadRoundTally, type PutRound, type ReplicaErrors } from './batch-round';
 import { CONDITIONAL_DEFAULTS, CasProposer, type ConditionalResult, type Decide } from './conditional';
 import {
   KEYSPACE_SCAN_DEFAULTS, mergeKeyspacePages, mergeScanPages, perPartitionScanLimit, type PartitionScanPage, type ScanPageReply, type ScanResult,
@@ -20,7 +22,16 @@ export const COORDINATOR_DEFAULTS = {
    * client is told to retry. Each attempt is one more round trip to the replicas.
    */
   restampAttemptsMax: 3,
+  /**
+   * Operations of a batch sent to one replica in one multi-operation call (sendMany): a storage
+   * node refuses internal requests of more than internalBatchOpsMax operations.
+   */
+  batchOpsPerReplicaCallMax: DEFAULT_LIMITS.internalBatchOpsMax,
 } as const;
+
+if (COORDINATOR_DEFAULTS.batchOpsPerReplicaCallMax > DEFAULT_LIMITS.internalBatchOpsMax || COORDINATOR_DEFAULTS.batchOpsPerReplicaCallMax < 1) {
+  throw new Error('batchOpsPerReplicaCallMax must be within 1..internalBatchOpsMax');
+}
 
 export interface CoordinatorDeps {
   transport: ReplicaTransport;
@@ -62,14 +73,38 @@ export interface ReadResult {
   answered: number;
 }
 
-/** Error codes replicas answered in one round, with counts (never keys). */
-type ReplicaErrors = Record<string, number>;
+/** A write of a batch (writeMany): the value (null: a tombstone) and how long it lives (null: for ever). */
+export interface BatchWrite {
+  key: string;
+  value: Buffer | null;
+  ttlMs: number | null;
+}
 
-type PutRound =
-  | { kind: 'acked'; acks: number; newerEpoch: boolean }
-  | { kind: 'stale'; newest: Version; acks: number }
-  | { kind: 'fenced'; acks: number; errors: ReplicaErrors }
-  | { kind: 'failed'; acks: number; errors: ReplicaErrors };
+/** The first round of a write, already run (by writeMany): writeNow goes on from its outcome. */
+interface FirstRound {
+  table: PartitionTable;
+  ts: Timestamp;
+  round: PutRound;
+}
+
+/** Requests to send, in order: operation ks[j] to replica ids[j]. */
+interface Asks {
+  ks: number[];
+  ids: string[];
+}
+
+/** Where the writes of one partition go, in one writeMany. */
+interface WritePlan {
+  partition: number;
+  /** Active replicas, then pending ones. */
+  targets: string[];
+  active: Set<string>;
+  /** Per target, the list of operations sent to it (packed sends only), found once per plan. */
+  lists: number[][] | null;
+}
+
+/** A replica's answer to operation k of a batch round (result null: none came). */
+type OnReply = (k: number, id: string, result: WireResult | null, epoch: number) => void;
 
 interface WriteWaiter {
   resolve: (r: WriteResult) => void;
@@ -186,27 +221,31 @@ export class Coordinator {
   /**
    * Send one write now. With `superseded` > 0 the writes it replaces get the versions stamped
    * just before the one sent, in the same attempt (so a re-stamp moves them too), returned as
-   * `before`.
+   * `before`. With `first`, the first round was already run (by writeMany) under that table
+   * and stamp: the write goes on from its outcome as if this call had run it.
    */
   private async writeNow(
-    key: string, value: Buffer | null, w: number, place: KeyPlacement, superseded = 0, ttlMs: number | null = null,
+    key: string, value: Buffer | null, w: number, place: KeyPlacement, superseded = 0, ttlMs: number | null = null, first: FirstRound | null = null,
   ): Promise<WriteResult & { before?: Version[] }> {
     const encoded = value === null ? null : value.toString('base64');
     for (let fenceRetry = 0; ; fenceRetry++) {
-      const table = this.requireTable();
+      const table = first ? first.table : this.requireTable();
       const partition = partitionOf(place.placeBy ?? key, table.digits);
       const entry = table.partitions[partition];
       const active = new Set(entry.replicas);
       const targets = [...entry.replicas, ...entry.pending];
       if (active.size < w) throw quorumError('write', w, 0, active.size);
       let before = this.stampBlock(superseded);
-      let ts = this.deps.clock.now(this.deps.nowMs());
+      let ts = first ? first.ts : this.deps.clock.now(this.deps.nowMs());
       let round: PutRound = { kind: 'failed', acks: 0, errors: {} };
       for (let attempt = 0; attempt <= this.restampAttemptsMax; attempt++) {
         const ver: Version = { ms: ts.ms, c: ts.c, w: this.deps.writerId };
         // The expiry is derived from the stamp, so a re-stamp moves it too.
         const exp = ttlMs !== null && value !== null ? ver.ms + ttlMs : undefined;
-        round = await this.putRound(table, partition, key, ver, encoded, targets, active, w, exp);
+        if (first) {
+          round = first.round;
+          first = null;
+        } else round = await this.putRound(table, partition, key, ver, encoded, targets, active, w, exp);
         if (round.kind === 'acked') {
           if (round.newerEpoch) void this.forwardToNewReplicas(table, partition, key, ver, encoded, exp);
           const res: WriteResult & { before?: Version[] } = { ver, partition, acks: round.acks };
@@ -313,12 +352,293 @@ export class Coordinator {
   }
 
   /**
+   * Write many keys at once (a batch's puts and deletes), each exactly as write() writes it —
+   * its own stamp, quorum, re-stamps, hints for the replicas it missed — but with the work for
+   * each replica packed together: the first round of every write goes out as one multi-operation
+   * call per replica (a few for a large batch), and the replies are counted in one flat tally.
+   * What the first round does not settle (a re-stamp, a newer table, a failure) goes on one
+   * write at a time, as write() would go on. A key with a write in flight at this frontend (or
+   * given twice) joins it as write() does. One result or error per item, in order.
+   */
+  async writeMany(items: readonly BatchWrite[], w: number): Promise<Array<WriteResult | FogError>> {
+    const out = new Array<WriteResult | FogError>(items.length);
+    const table = this.requireTable();
+    const waits: Array<Promise<void>> = [];
+    const flat: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const key = items[i].key;
+      if (this.writesInFlight.has(key)) {
+        const it = items[i];
+        waits.push(this.write(key, it.value, w, {}, it.ttlMs).then((res) => void (out[i] = res), (err: unknown) => void (out[i] = asFogError(err))));
+      } else {
+        this.writesInFlight.set(key, null);
+        flat.push(i);
+      }
+    }
+    const n = flat.length;
+    const partitions = this.partitionsOf(flat.map((i) => items[i].key), table);
+    // Per partition: where its writes go; per replica: the operations it is sent (packed), or
+    // without sendMany every request in order.
+    const plans = new Map<number, WritePlan>();
+    const planOfOp = new Array<WritePlan>(n);
+    const packed = this.deps.transport.sendMany !== undefined;
+    const byNode = new Map<string, number[]>();
+    const asks: Asks = { ks: [], ids: [] };
+    const ops = new Array<Extract<WireOp, { op: 'put' }>>(n);
+    const stamps = new Array<Timestamp>(n);
+    const tally = new PutRoundTally(n, w);
+    let open = n;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const finish = (k: number): void => {
+      this.nextWrite(items[flat[k]].key);
+      if (--open === 0) allDone();
+    };
+    const decided = (k: number, bits: number): void => {
+      const op = ops[k];
+      if (bits & PUT_ACKED) {
+        const round = tally.round(k);
+        if (round.kind === 'acked' && round.newerEpoch) void this.forwardToNewReplicas(table, op.p, op.key, op.ver, op.val, op.exp);
+        const res: WriteResult = { ver: op.ver, partition: op.p, acks: round.acks };
+        if (op.exp !== undefined) res.exp = op.exp;
+        out[flat[k]] = res;
+        finish(k);
+      } else if (bits & PUT_ENDED) {
+        const i = flat[k];
+        const it = items[i];
+        this.writeNow(it.key, it.value, w, {}, 0, it.ttlMs, { table, ts: stamps[k], round: tally.round(k) }).then(
+          (res) => void (out[i] = res),
+          (err: unknown) => void (out[i] = asFogError(err)),
+        ).finally(() => finish(k));
+      }
+      if (bits & PUT_MISSED_KNOWN) for (const id of tally.missed(k)) this.events.missedWrite(id, op.p, op.key, op.ver, op.val, op.exp);
+    };
+    const nowMs = this.deps.nowMs();
+    let plan: WritePlan | undefined;
+    for (const k of byPartition(partitions)) {
+      const it = items[flat[k]];
+      const p = partitions[k];
+      if (plan?.partition !== p) {
+        plan = plans.get(p);
+        if (!plan) {
+          const entry = table.partitions[p];
+          plans.set(p, (plan = { partition: p, targets: [...entry.replicas, ...entry.pending], active: new Set(entry.replicas), lists: null }));
+        }
+      }
+      planOfOp[k] = plan;
+      if (plan.active.size < w) {
+        out[flat[k]] = quorumError('write', w, 0, plan.active.size);
+        finish(k);
+        continue;
+      }
+      const ts = this.deps.clock.now(nowMs);
+      const ver: Version = { ms: ts.ms, c: ts.c, w: this.deps.writerId };
+      stamps[k] = ts;
+      // The expiry is derived from the stamp, so a re-stamp moves it too.
+      const exp = it.ttlMs !== null && it.value !== null ? ver.ms + it.ttlMs : undefined;
+      ops[k] = withExp({ op: 'put', p, key: it.key, ver, val: it.value === null ? null : it.value.toString('base64') }, exp) as Extract<WireOp, { op: 'put' }>;
+      if (packed) {
+        if (!plan.lists) plan.lists = plan.targets.map((id) => listOf(byNode, id));
+        for (const list of plan.lists) list.push(k);
+      } else {
+        for (const id of plan.targets) {
+          asks.ks.push(k);
+          asks.ids.push(id);
+        }
+      }
+      const bits = tally.open(k, plan.targets.length);
+      if (bits) decided(k, bits);
+    }
+    this.dispatch(table, 'put', packed ? byNode : asks, ops, (k, id, result, epoch) => {
+      const bits = tally.reply(k, id, planOfOp[k].active.has(id), result, epoch > table.epoch);
+      if (bits) decided(k, bits);
+    });
+    if (n === 0) allDone();
+    await Promise.all([done, ...waits]);
+    return out;
+  }
+
+  /**
+   * Read many keys at once (a batch's gets), each exactly as read() reads it with this replica
+   * order — r answers, the next replica asked for each that fails, the newest kept, stale
+   * replicas repaired — with the requests for each replica packed into one multi-operation call
+   * (a few for a large batch) and the replies counted in one flat tally. One result or error
+   * per key, in order.
+   */
+  async readMany(keys: readonly string[], r: number, orderFor: ReadOrder): Promise<Array<ReadResult | FogError>> {
+    const out = new Array<ReadResult | FogError>(keys.length);
+    const n = keys.length;
+    const table = this.requireTable();
+    const partitions = this.partitionsOf(keys, table);
+    const orders = new Array<string[]>(n);
+    const ops = new Array<WireOp>(n);
+    let asks: Asks = { ks: [], ids: [] };
+    const tally = new ReadRoundTally<Entry>(n, r, (k, id) => {
+      asks.ks.push(k);
+      asks.ids.push(id);
+    });
+    const waits: Array<Promise<void>> = [];
+    const concluded = (k: number): void => {
+      const key = keys[k];
+      const p = partitions[k];
+      const { kind, replies } = tally.result(k);
+      if (kind === 'fenced') {
+        // A replica holds a newer table: fetch it and read again, as read() does once.
+        waits.push(this.deps.refreshTable().then(() => this.readNow(key, r, {}, orderFor, null, 1)).then(
+          (res) => void (out[k] = res),
+          (err: unknown) => void (out[k] = asFogError(err)),
+        ));
+        return;
+      }
+      const replicas = table.partitions[p].replicas.length;
+      if (kind !== 'ok') {
+        out[k] = quorumError('read', r, replies.length, replicas);
+        return;
+      }
+      let newest: Entry | null = null;
+      for (const a of replies) if (a.entry && (!newest || compareEntries(a.entry, newest) > 0)) newest = a.entry;
+      if (newest) this.readRepair(table, p, key, newest, replies);
+      // An expired value reads as missing, as a tombstone does (see readNow).
+      if (newest && newest.value !== null && isGone(newest, this.deps.nowMs())) newest = { ver: newest.ver, value: null };
+      out[k] = { entry: newest, partition: p, answered: replies.length };
+    };
+    let unanswered = n;
+    let allDone!: () => void;
+    const done = new Promise<void>((resolve) => (allDone = resolve));
+    const end = (k: number): void => {
+      concluded(k);
+      if (--unanswered === 0) allDone();
+    };
+    for (const k of byPartition(partitions)) {
+      const p = partitions[k];
+      const replicas = table.partitions[p].replicas;
+      if (replicas.length < r) {
+        out[k] = quorumError('read', r, 0, replicas.length);
+        if (--unanswered === 0) allDone();
+        continue;
+      }
+      orders[k] = orderFor(table, p);
+      ops[k] = { op: 'get', p, key: keys[k] };
+      if (tally.open(k, orders[k]) === READ_DONE) end(k);
+    }
+    // Replies ask the next replica for the reads that lost one: those requests leave together
+    // once the reply that caused them is counted.
+    const onReply: OnReply = (k, id, result, epoch) => {
+      const entry = result && result.ok && 'entry' in result ? (result.entry ? decodeEntry(result.entry) : null) : undefined;
+      const refusedNewer = result !== null && !result.ok && result.code === 'FOG_ERR_WRONG_NODE' && epoch > table.epoch;
+      if (tally.reply(k, id, entry, refusedNewer, orders[k]) === READ_DONE) end(k);
+    };
+    const flush = (): void => {
+      if (asks.ks.length === 0) return;
+      const now = asks;
+      asks = { ks: [], ids: [] };
+      this.dispatch(table, 'get', now, ops, onReply, flush);
+    };
+    flush();
+    if (unanswered === 0) allDone();
+    await done;
+    await Promise.all(waits);
+    return out;
+  }
+
+  /** Partition of each key under the table. */
+  private partitionsOf(keys: readonly string[], table: PartitionTable): Uint32Array {
+    const out = new Uint32Array(keys.length);
+    for (let k = 0; k < keys.length; k++) out[k] = partitionOf(keys[k], table.digits);
+    return out;
+  }
+
+  /**
+   * Send batch requests, given in order or already grouped by replica: with a transport that
+   * takes many operations at once, one call per replica for all the operations it is asked
+   * (split at batchOpsPerReplicaCallMax), answered through onReply in order; otherwise each
+   * alone, in the order asked. `after` runs once the replies of one call were all counted.
+   */
+  private dispatch(table: PartitionTable, kind: 'get' | 'put', asks: Asks | Map<string, number[]>, ops: WireOp[], onReply: OnReply, after?: () => void): void {
+    const sendMany = this.deps.transport.sendMany?.bind(this.deps.transport);
+    let byNode: Map<string, number[]>;
+    if (asks instanceof Map) byNode = asks;
+    else if (sendMany) {
+      byNode = new Map();
+      for (let j = 0; j < asks.ks.length; j++) listOf(byNode, asks.ids[j]).push(asks.ks[j]);
+    } else {
+      const { ks, ids } = asks;
+      for (let j = 0; j < ks.length; j++) {
+        const k = ks[j];
+        const id = ids[j];
+        void this.sendTo(table, id, ops[k], kind).then((reply) => {
+          onReply(k, id, reply ? reply.result : null, reply ? reply.epoch : 0);
+          after?.();
+        });
+      }
+      return;
+    }
+    if (!sendMany) throw new Error('operations grouped by replica need a transport with sendMany');
+    const max = COORDINATOR_DEFAULTS.batchOpsPerReplicaCallMax;
+    for (const [id, list] of byNode) {
+      // Even parts: 300 operations go as 150 + 150, not 256 + 44.
+      const parts = Math.ceil(list.length / max);
+      const size = Math.ceil(list.length / parts);
+      for (let start = 0; start < list.length; start += size) {
+        this.sendBatch(sendMany, table, id, kind, parts === 1 ? list : list.slice(start, start + size), ops, onReply, after);
+      }
+    }
+  }
+
+  /** One multi-operation call to one replica; its outcomes counted as sendTo counts them. */
+  private sendBatch(
+    sendMany: NonNullable<ReplicaTransport['sendMany']>, table: PartitionTable, id: string, kind: 'get' | 'put', ks: number[], ops: WireOp[], onReply: OnReply, after?: () => void,
+  ): void {
+    const node = table.nodes[id];
+    const fail = (outcome: ReplicaOutcome): void => {
+      this.countOutcome(kind, outcome, ks.length);
+      if (outcome === 'unreachable') this.events.unreachable(id);
+      for (const k of ks) onReply(k, id, null, 0);
+      after?.();
+    };
+    if (!node) {
+      queueMicrotask(() => fail('error'));
+      return;
+    }
+    const batch = new Array<WireOp>(ks.length);
+    for (let j = 0; j < ks.length; j++) batch[j] = ops[ks[j]];
+    sendMany(internalAddressOf(node), table.epoch, batch).then((reply) => {
+      if (reply.results.length !== ks.length) return fail('error');
+      this.deps.clock.observe(reply.clock, this.deps.nowMs());
+      if (reply.epoch > table.epoch) void this.deps.refreshTable();
+      let ok = 0;
+      let stale = 0;
+      let wrongNode = 0;
+      let error = 0;
+      for (const res of reply.results) {
+        if (res.ok) {
+          if ('outcome' in res && res.outcome === 'stale') stale++;
+          else ok++;
+        } else if (res.code === 'FOG_ERR_WRONG_NODE') wrongNode++;
+        else error++;
+      }
+      this.countOutcome(kind, 'ok', ok);
+      this.countOutcome(kind, 'stale', stale);
+      this.countOutcome(kind, 'wrong_node', wrongNode);
+      this.countOutcome(kind, 'error', error);
+      for (let j = 0; j < ks.length; j++) onReply(ks[j], id, reply.results[j], reply.epoch);
+      after?.();
+    }, () => fail('unreachable'));
+  }
+
+  private countOutcome(kind: 'get' | 'put', outcome: ReplicaOutcome, count: number): void {
+    if (count === 0) return;
+    if (this.events.replicaOutcomes) this.events.replicaOutcomes(kind, outcome, count);
+    else for (let i = 0; i < count; i++) this.events.replicaOutcome(kind, outcome);
+  }
+
+  /**
    * after (a receipt): the answer must be that version of the key or a newer one. When the r
    * replicas asked hold only older ones, the others are asked too; when none has it,
    * FOG_ERR_RECEIPT_NOT_MET.
    */
-  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder, after: Version | null = null): Promise<ReadResult> {
-    for (let fenceRetry = 0; ; fenceRetry++) {
+  private async readNow(key: string, r: number, place: KeyPlacement, orderFor?: ReadOrder, after: Version | null = null, fenceRetryFrom = 0): Promise<ReadResult> {
+    for (let fenceRetry = fenceRetryFrom; ; fenceRetry++) {
       const table = this.requireTable();
       const partition = partitionOf(place.placeBy ?? key, table.digits);
       const replicas = table.partitions[partition].replicas;
@@ -621,6 +941,28 @@ function writeFailure(required: number, acks: number, replicas: number, errors: 
   }
   const e = quorumError('write', required, acks, replicas);
   return refusals > 0 ? new FogError(e.code, e.message, { ...e.details, replicaErrors: errors }) : e;
+}
+
+function listOf(byNode: Map<string, number[]>, id: string): number[] {
+  let list = byNode.get(id);
+  if (!list) byNode.set(id, (list = []));
+  return list;
+}
+
+/** Indexes 0..n-1 in partition order (stable): a batch asks its replicas partition by partition. */
+function byPartition(partitions: Uint32Array): number[] {
+  const n = partitions.length;
+  // One number per index, partition first: a typed sort needs no comparator call.
+  const sortKeys = new Float64Array(n);
+  for (let k = 0; k < n; k++) sortKeys[k] = partitions[k] * n + k;
+  sortKeys.sort();
+  const order = new Array<number>(n);
+  for (let j = 0; j < n; j++) order[j] = sortKeys[j] % n;
+  return order;
+}
+
+function asFogError(err: unknown): FogError {
+  return err instanceof FogError ? err : new FogError('FOG_ERR_INTERNAL');
 }
 
 function withExp(op: Extract<WireOp, { op: 'put' }>, exp: number | undefined): WireOp {

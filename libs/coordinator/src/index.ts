@@ -14,3 +14,4 @@ export * from './watch-registry';
 export * from './scan-request';
 export * from './restore-request';
 export * from './topology';
+export * from './batch-round';

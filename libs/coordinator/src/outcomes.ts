@@ -7,6 +7,8 @@ export const REPLICA_OUTCOMES: readonly ReplicaOutcome[] = ['ok', 'stale', 'erro
 /** What the coordinator tells the app about, for metrics and failure reports. */
 export interface CoordinatorEvents {
   replicaOutcome(op: 'get' | 'put', outcome: ReplicaOutcome): void;
+  /** The same as `count` calls of replicaOutcome (a batch's replies from one replica, told at once). */
+  replicaOutcomes?(op: 'get' | 'put', outcome: ReplicaOutcome, count: number): void;
   readRepair(count: number): void;
   restamp(): void;
   /** A storage node could not be reached: evidence for the controller's failure detector. */

@@ -31,6 +31,17 @@ describe('ops frames', () => {
     expect(one.length).toBeLessThan(344);
   });
 
+  it('writes keys and writer ids byte for byte as UTF-8 at every length and mix of ASCII', () => {
+    const keys = ['', 'a', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'ascii-then-é', 'é', `${'a'.repeat(40)}😀`, '\u007f\u0080', 'k'.repeat(3000)];
+    const many: WireOp[] = keys.map((key, i) => ({ op: 'put', p: i, key, ver: { ...ver, w: key || 'w' }, val: b64(key) }));
+    const frame = encodeOpsRequest(7, 1, many);
+    expect(decodeOpsRequest(frame)).toEqual({ id: 7, epoch: 1, ops: many });
+    // Each string is its UTF-8 bytes after a u16 length: the frame is exactly that long.
+    const utf8 = (s: string) => 2 + Buffer.byteLength(s);
+    const expected = OPS_FRAME_HEADER_BYTES + 8 + 2 + many.reduce((n, op) => n + 1 + 4 + utf8(op.op === 'put' ? op.key : '') + 16 + utf8(op.op === 'put' ? op.ver.w : '') + 1 + 4 + Buffer.byteLength(op.op === 'put' ? op.key : ''), 0);
+    expect(frame.length).toBe(expected);
+  });
+
   it('round-trips every kind of result', () => {
     const res: OpsResponse = {
       epoch: 12, clock: { ms: 1_700_000_000_999, c: 3 },

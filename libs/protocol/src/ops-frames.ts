@@ -40,6 +40,8 @@ export const OPS_OPENING_LINE_BYTES_MAX = 256;
 /** length + id. */
 export const OPS_FRAME_HEADER_BYTES = 8;
 const STRING_BYTES_MAX = 0xffff;
+/** Strings up to this many characters are tried as ASCII and copied byte by byte. */
+const ASCII_INLINE_CHARS_MAX = 64;
 /** Put and entry flag: an expiry (f64) follows the flags. */
 const FLAG_EXP = 4;
 const OUTCOMES: readonly PutOutcome[] = ['applied', 'duplicate', 'stale'];
@@ -82,6 +84,25 @@ class Writer {
   }
   /** A string of at most STRING_BYTES_MAX UTF-8 bytes (the caller checked). */
   str(s: string): void {
+    // Short ASCII strings (keys, writer ids) are copied here: two native calls cost more.
+    const len = s.length;
+    if (len <= ASCII_INLINE_CHARS_MAX) {
+      this.room(2 + len);
+      const buf = this.buf;
+      const start = this.pos + 2;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === len) {
+        buf[this.pos] = len & 0xff;
+        buf[this.pos + 1] = len >>> 8;
+        this.pos = start + len;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.u16(n);
     this.room(n);
@@ -96,7 +117,8 @@ class Writer {
   }
   /** A base64 text written as the bytes it stands for. */
   base64(s: string): void {
-    const n = Buffer.byteLength(s, 'base64');
+    // At most what the text stands for (padding and stray characters only make it less).
+    const n = Math.ceil((s.length * 3) / 4);
     this.u32(0);
     this.room(n);
     const written = this.buf.write(s, this.pos, n, 'base64');
@@ -164,6 +186,14 @@ class Reader {
     this.pos += n;
     return b;
   }
+  /** Bytes, as the base64 text that stands for them (no Buffer made for them on the way). */
+  base64(): string {
+    const n = this.u32();
+    this.need(n);
+    const s = this.buf.toString('base64', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
   json(): unknown {
     const b = this.raw();
     try {
@@ -230,7 +260,7 @@ export function decodeOpsRequest(frame: Buffer): { id: number; epoch: number; op
       const ver = r.version();
       const flags = r.u8();
       const exp = flags & FLAG_EXP ? r.f64() : undefined;
-      const val = flags & 1 ? null : r.raw().toString('base64');
+      const val = flags & 1 ? null : r.base64();
       const op: WireOp = flags & 2 ? { op: 'put', p, key, ver, val, cas: true } : { op: 'put', p, key, ver, val };
       if (exp !== undefined) op.exp = exp;
       ops[i] = op;
@@ -319,7 +349,7 @@ export function decodeOpsResponse(frame: Buffer): DecodedOpsResponse {
       const ver = r.version();
       const flags = r.u8();
       const exp = flags & FLAG_EXP ? r.f64() : undefined;
-      const entry: WireEntry = { ver, val: flags & 1 ? null : r.raw().toString('base64') };
+      const entry: WireEntry = { ver, val: flags & 1 ? null : r.base64() };
       if (exp !== undefined) entry.exp = exp;
       results[i] = { ok: true, entry };
     } else if (t === 3) {

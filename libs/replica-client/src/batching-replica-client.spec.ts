@@ -79,6 +79,13 @@ describe('BatchingReplicaClient', () => {
     expect(storage.requests[1].ops.map((o) => ('key' in o ? o.key : ''))).toEqual(['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9']);
   });
 
+  it('sends many operations with one promise, packed as operations sent alone are', async () => {
+    client = new BatchingReplicaClient();
+    const reply = await client.sendMany(address, 2, [get('a'), get('b')]);
+    expect(reply).toEqual({ results: [{ ok: true, entry: null }, { ok: true, entry: null }], epoch: 7, clock: { ms: 5, c: 1 } });
+    expect(storage.requests.flatMap((r) => r.ops)).toEqual([get('a'), get('b')]);
+  });
+
   it('never packs more than batchOpsMax operations into one request', async () => {
     client = new BatchingReplicaClient({ inflightRequestsMaxPerNode: 1, batchOpsMax: 4 });
     storage.hold = true;

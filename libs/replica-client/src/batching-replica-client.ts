@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, FogError, INTERNAL_PATHS, type OpsRequest, type OpsResponse, type WireOp } from '@fog/protocol';
-import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
+import type { ReplicaBatchReply, ReplicaReply, ReplicaTransport } from '@fog/coordinator';
 import { internalHttpsAgent, internalUrl } from '@fog/http-kit';
 
 export const REPLICA_CLIENT_DEFAULTS = {
@@ -82,6 +82,17 @@ export class BatchingReplicaClient implements ReplicaTransport {
       q.waiting.push({ op, resolve, reject });
       this.pump(address, q);
     });
+  }
+
+  /**
+   * Many operations to one node: each queues as send() queues it, so they leave together in the
+   * next requests; answered once all are, rejected when any fails.
+   */
+  async sendMany(address: string, epoch: number, ops: WireOp[]): Promise<ReplicaBatchReply> {
+    const replies = await Promise.all(ops.map((op) => this.send(address, epoch, op)));
+    let last: ReplicaReply | null = null;
+    for (const r of replies) if (!last || r.epoch >= last.epoch) last = r;
+    return { results: replies.map((r) => r.result), epoch: last?.epoch ?? epoch, clock: last?.clock ?? { ms: 0, c: 0 } };
   }
 
   /** Operations queued or in flight, per node address (for metrics). */

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import {
   FrameReader, OPS_FRAME_PREFACE, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
-  type WireOp,
+  type WireOp, type WireResult,
 } from '@fog/protocol';
 import { BinaryReplicaClient } from './binary-replica-client';
 
@@ -112,6 +112,37 @@ describe('BinaryReplicaClient', () => {
     storage.releaseReversed();
     await Promise.all([first, ...later]);
     expect(storage.frames.map((f) => f.ops.length)).toEqual([1, 2]);
+  });
+
+  it('sends many operations with one promise in one frame, with operations sent alone in the same turn', async () => {
+    client = new BinaryReplicaClient();
+    const alone = client.send(address, 3, get('x'));
+    const many = await client.sendMany(address, 3, [get('a'), get('b'), get('c')]);
+    expect(storage.frames).toHaveLength(1);
+    expect(storage.frames[0].ops).toEqual([get('x'), get('a'), get('b'), get('c')]);
+    const value = (r: WireResult) => (r.ok && 'entry' in r ? Buffer.from(r.entry!.val!, 'base64').toString() : null);
+    expect(many.results.map(value)).toEqual(['v:a', 'v:b', 'v:c']);
+    expect(many).toMatchObject({ epoch: 7, clock: { ms: 5, c: 1 } });
+    expect(value((await alone).result)).toBe('v:x');
+  });
+
+  it('splits many operations into frames of batchOpsMax, keeps each part whole, and answers them in order', async () => {
+    client = new BinaryReplicaClient({ batchOpsMax: 4 });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    const before = client.send(address, 1, get('first'));
+    const many = await client.sendMany(address, 1, keys.map(get));
+    await before;
+    // 'first' alone: the first part (4 operations) does not fit beside it.
+    expect(storage.frames.map((f) => f.ops.length)).toEqual([1, 4, 4, 2]);
+    expect(many.results.map((r) => (r.ok && 'entry' in r ? Buffer.from(r.entry!.val!, 'base64').toString() : null))).toEqual(keys.map((k) => `v:${k}`));
+  });
+
+  it('rejects many operations once when one of their frames fails, and counts them against the queue limit', async () => {
+    client = new BinaryReplicaClient({ batchOpsMax: 2, queueOpsMaxPerNode: 4 });
+    await expect(client.sendMany(address, 1, [get('a'), get('b'), get('c'), get('d'), get('e')])).rejects.toMatchObject({ code: 'FOG_ERR_OVERLOADED' });
+    storage.refuse = true;
+    await expect(client.sendMany(address, 1, [get('a'), get('b'), get('c')])).rejects.toThrow(/refused the request \(413\)/);
+    expect(client.queueDepths().get(address)).toBe(0);
   });
 
   it('rejects the operations of a frame the node refused whole', async () => {

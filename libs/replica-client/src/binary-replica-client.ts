@@ -2,9 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tlsInUse } from '@fog/http-kit';
 import {
-  DEFAULT_LIMITS, FogError, FrameReader, OPS_FRAME_PREFACE, decodeOpsResponse, encodeOpsRequest, type WireOp,
+  DEFAULT_LIMITS, FogError, FrameReader, OPS_FRAME_PREFACE, decodeOpsResponse, encodeOpsRequest, type Timestamp, type WireOp, type WireResult,
 } from '@fog/protocol';
-import type { ReplicaReply, ReplicaTransport } from '@fog/coordinator';
+import type { ReplicaBatchReply, ReplicaReply, ReplicaTransport } from '@fog/coordinator';
 import { REPLICA_CLIENT_DEFAULTS, type ReplicaClientOptions } from './batching-replica-client';
 
 export const BINARY_CLIENT_DEFAULTS = {
@@ -23,14 +23,35 @@ export const BINARY_CLIENT_DEFAULTS = {
 
 export type BinaryClientOptions = ReplicaClientOptions & { reconnectDelayMs: number };
 
-interface Waiting {
-  op: WireOp;
-  resolve: (r: ReplicaReply) => void;
+/** The operations of one sendMany call, answered together once every part of them is. */
+interface Group {
+  results: WireResult[];
+  partsLeft: number;
+  epoch: number;
+  clock: Timestamp;
+  failed: boolean;
+  resolve: (r: ReplicaBatchReply) => void;
   reject: (e: Error) => void;
 }
 
+/** Consecutive operations of a group that travel in one frame; their results go at offset. */
+interface Part {
+  ops: WireOp[];
+  offset: number;
+  /** Key and value lengths, as batchLength counts them. */
+  bytes: number;
+  group: Group;
+}
+
+/** What a node's queue holds: one operation (send) or one part of a group (sendMany). */
+type Waiting =
+  | { op: WireOp; part: null; resolve: (r: ReplicaReply) => void; reject: (e: Error) => void }
+  | { op: null; part: Part; resolve: null; reject: null };
+
 interface InFlight {
   batch: Waiting[];
+  /** Operations in the frame. */
+  ops: number;
   timer: NodeJS.Timeout;
   conn: Conn;
 }
@@ -46,6 +67,8 @@ interface Node {
   host: string;
   port: number;
   waiting: Waiting[];
+  /** Operations in `waiting` (a part counts each of its operations). */
+  waitingOps: number;
   inflight: number;
   epoch: number;
   conns: Conn[];
@@ -79,36 +102,74 @@ export class BinaryReplicaClient implements ReplicaTransport {
   }
 
   send(address: string, epoch: number, op: WireOp): Promise<ReplicaReply> {
-    let node = this.nodes.get(address);
-    if (!node) {
-      const colon = address.lastIndexOf(':');
-      node = {
-        address, host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)),
-        waiting: [], inflight: 0, epoch, conns: [], next: 0, downUntilMs: 0,
-      };
-      this.nodes.set(address, node);
-    }
-    if (node.waiting.length >= this.opts.queueOpsMaxPerNode) {
+    const node = this.node(address);
+    if (node.waitingOps >= this.opts.queueOpsMaxPerNode) {
       return Promise.reject(new FogError('FOG_ERR_OVERLOADED', undefined, { queueOpsMax: this.opts.queueOpsMaxPerNode }));
     }
     if (node.downUntilMs > Date.now()) return Promise.reject(new Error(`${address} is unreachable`));
     if (epoch > node.epoch) node.epoch = epoch;
-    const n = node;
     return new Promise<ReplicaReply>((resolve, reject) => {
-      n.waiting.push({ op, resolve, reject });
-      this.dirty.add(n);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushAll);
+      node.waiting.push({ op, part: null, resolve, reject });
+      node.waitingOps++;
+      this.schedule(node);
+    });
+  }
+
+  /**
+   * Many operations to one node with one promise: they queue as parts of at most batchOpsMax
+   * operations (usually one), each part kept whole in one frame, possibly with other waiting
+   * operations. When any part fails the promise rejects.
+   */
+  sendMany(address: string, epoch: number, ops: WireOp[]): Promise<ReplicaBatchReply> {
+    const node = this.node(address);
+    if (node.waitingOps + ops.length > this.opts.queueOpsMaxPerNode) {
+      return Promise.reject(new FogError('FOG_ERR_OVERLOADED', undefined, { queueOpsMax: this.opts.queueOpsMaxPerNode }));
+    }
+    if (node.downUntilMs > Date.now()) return Promise.reject(new Error(`${address} is unreachable`));
+    if (epoch > node.epoch) node.epoch = epoch;
+    if (ops.length === 0) return Promise.resolve({ results: [], epoch: node.epoch, clock: { ms: 0, c: 0 } });
+    return new Promise<ReplicaBatchReply>((resolve, reject) => {
+      const max = this.opts.batchOpsMax;
+      const group: Group = {
+        results: new Array<WireResult>(ops.length), partsLeft: Math.ceil(ops.length / max), epoch: 0, clock: { ms: 0, c: 0 }, failed: false, resolve, reject,
+      };
+      for (let offset = 0; offset < ops.length; offset += max) {
+        const partOps = ops.length <= max ? ops : ops.slice(offset, offset + max);
+        let bytes = 0;
+        for (const op of partOps) bytes += opBytes(op);
+        node.waiting.push({ op: null, part: { ops: partOps, offset, bytes, group }, resolve: null, reject: null });
       }
+      node.waitingOps += ops.length;
+      this.schedule(node);
     });
   }
 
   /** Operations queued, per node address (for metrics). */
   queueDepths(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [addr, n] of this.nodes) out.set(addr, n.waiting.length);
+    for (const [addr, n] of this.nodes) out.set(addr, n.waitingOps);
     return out;
+  }
+
+  private node(address: string): Node {
+    let node = this.nodes.get(address);
+    if (!node) {
+      const colon = address.lastIndexOf(':');
+      node = {
+        address, host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)),
+        waiting: [], waitingOps: 0, inflight: 0, epoch: 0, conns: [], next: 0, downUntilMs: 0,
+      };
+      this.nodes.set(address, node);
+    }
+    return node;
+  }
+
+  private schedule(node: Node): void {
+    this.dirty.add(node);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
   }
 
   close(): void {
@@ -122,25 +183,34 @@ export class BinaryReplicaClient implements ReplicaTransport {
     this.dirty.clear();
   };
 
-  /** How many waiting operations the next frame takes: bounded by count and by bytes. */
-  private batchLength(waiting: Waiting[]): number {
+  /**
+   * How many waiting entries the next frame takes: bounded by operations and by bytes (it
+   * always takes one; a part is never cut).
+   */
+  private batchLength(waiting: Waiting[]): { entries: number; ops: number } {
     let bytes = 0;
+    let ops = 0;
     let n = 0;
-    while (n < waiting.length && n < this.opts.batchOpsMax) {
-      const op = waiting[n].op;
-      bytes += ('key' in op ? op.key.length : 0) + (op.op === 'put' && op.val !== null ? op.val.length : 0);
+    while (n < waiting.length) {
+      const w = waiting[n];
+      const count = w.part ? w.part.ops.length : 1;
+      if (n > 0 && ops + count > this.opts.batchOpsMax) break;
+      bytes += w.part ? w.part.bytes : opBytes(w.op);
       if (n > 0 && bytes > this.opts.batchBytesMax) break;
+      ops += count;
       n++;
     }
-    return n;
+    return { entries: n, ops };
   }
 
   private pump(node: Node): void {
     while (node.inflight < this.opts.inflightRequestsMaxPerNode && node.waiting.length > 0) {
-      const batch = node.waiting.splice(0, this.batchLength(node.waiting));
+      const take = this.batchLength(node.waiting);
+      const batch = node.waiting.splice(0, take.entries);
+      node.waitingOps -= take.ops;
       const conn = this.connection(node);
       if (!conn) {
-        for (const b of batch) b.reject(new Error(`${node.address} is unreachable`));
+        fail(batch, new Error(`${node.address} is unreachable`));
         continue;
       }
       const id = this.nextId;
@@ -148,8 +218,8 @@ export class BinaryReplicaClient implements ReplicaTransport {
       node.inflight++;
       conn.ids.add(id);
       const timer = setTimeout(this.onTimeout, this.opts.requestTimeoutMs, id, node);
-      this.inflight.set(id, { batch, timer, conn });
-      conn.socket.write(encodeOpsRequest(id, node.epoch, batch.map((b) => b.op)));
+      this.inflight.set(id, { batch, ops: take.ops, timer, conn });
+      conn.socket.write(encodeOpsRequest(id, node.epoch, frameOps(batch, take.ops)));
     }
   }
 
@@ -170,16 +240,13 @@ export class BinaryReplicaClient implements ReplicaTransport {
       try {
         const res = decodeOpsResponse(frame);
         if (!res.ok) err = new Error(`${node.address} refused the request (${res.status})`);
-        else if (res.results.length !== f.batch.length) err = new Error(`malformed reply from ${node.address}`);
-        else {
-          const clock = res.clock;
-          for (let i = 0; i < f.batch.length; i++) f.batch[i].resolve({ result: res.results[i], epoch: res.epoch, clock });
-        }
+        else if (res.results.length !== f.ops) err = new Error(`malformed reply from ${node.address}`);
+        else answer(f.batch, res.results, res.epoch, res.clock);
       } catch (e) {
         err = e as Error;
       }
     }
-    if (err) for (const b of f.batch) b.reject(err);
+    if (err) fail(f.batch, err);
     if (node.waiting.length > 0 && !this.closed) this.pump(node);
   }
 
@@ -218,6 +285,52 @@ export class BinaryReplicaClient implements ReplicaTransport {
     }
     node.next = (node.next + 1) % node.conns.length;
     return node.conns[node.next];
+  }
+}
+
+/** What batchLength counts of an operation: its key and value lengths. */
+function opBytes(op: WireOp): number {
+  return ('key' in op ? op.key.length : 0) + (op.op === 'put' && op.val !== null ? op.val.length : 0);
+}
+
+/** The operations of a frame's entries, in order. */
+function frameOps(batch: Waiting[], count: number): WireOp[] {
+  if (batch.length === 1 && batch[0].part) return batch[0].part.ops;
+  const ops = new Array<WireOp>(count);
+  let j = 0;
+  for (const w of batch) {
+    if (w.part) for (const op of w.part.ops) ops[j++] = op;
+    else ops[j++] = w.op;
+  }
+  return ops;
+}
+
+/** Hand each entry of an answered frame its results. */
+function answer(batch: Waiting[], results: WireResult[], epoch: number, clock: Timestamp): void {
+  let j = 0;
+  for (const w of batch) {
+    if (!w.part) {
+      w.resolve({ result: results[j++], epoch, clock });
+      continue;
+    }
+    const { ops, offset, group } = w.part;
+    for (let i = 0; i < ops.length; i++) group.results[offset + i] = results[j++];
+    if (epoch >= group.epoch) {
+      group.epoch = epoch;
+      group.clock = clock;
+    }
+    if (--group.partsLeft === 0 && !group.failed) group.resolve({ results: group.results, epoch: group.epoch, clock: group.clock });
+  }
+}
+
+/** Reject every entry of a frame (a group once, whatever its other parts do). */
+function fail(batch: Waiting[], err: Error): void {
+  for (const w of batch) {
+    if (!w.part) w.reject(err);
+    else if (!w.part.group.failed) {
+      w.part.group.failed = true;
+      w.part.group.reject(err);
+    }
   }
 }
 

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     say('fog-bench --auth-cost   (what signing and verifying internal requests costs)');
     say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
       + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
-      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-data-dir DIR] [--preload-only]');
+      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-flag=--flag=value]... [--storage-data-dir DIR] [--preload-only]');
     return;
   }
   let o: BenchOptions;
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       if (o.frontend) {
         const [h, p] = o.frontend.split(':');
         t = existingFog(h, Number(p));
-      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir);
+      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir, o.storageFlags);
       if (o.api === 'v1') t.style = 'v1';
     } else if (name === 'bare' || name === 'express') t = await startAnchor(name);
     else if (name === 'redis') t = await startRedis();
@@ -112,12 +112,14 @@ async function main(): Promise<void> {
   // Preload the same keys everywhere, so that every read finds a value and every write overwrites.
   const value = benchValue(o.valueBytes);
   say(`\npreload: ${o.keys} keys × ${o.valueBytes} B`);
-  const preloadLines = ['| target | keys/s | refused | RSS growth per key, by process | `fog_storage_bytes` growth per key |', '|---|---:|---:|---|---|'];
+  const preloadLines = ['| target | keys/s | refused | RSS growth per key, by process | `fog_storage_bytes` growth per key | CPU µs per key, by process |', '|---|---:|---:|---|---|---|'];
   for (const t of targets) {
     const rssBefore = t.processes.map((p) => rssBytes(p.pid));
+    const cpuBefore = t.processes.map((p) => cpuTicks(p.pid));
     const storedBefore = await Promise.all(t.processes.map((p) => storageBytes(p.metricsUrl)));
     const r = await t.preload(o.keys, value);
     const growth = t.processes.map((p, i) => `${p.name} ${((rssBytes(p.pid) - rssBefore[i]) / o.keys).toFixed(0)} B`).filter((s) => !s.includes('NaN')).join(', ');
+    const cpu = t.processes.map((p, i) => `${p.name} ${cpuUsPerRequest(cpuTicks(p.pid) - cpuBefore[i], CLOCK_TICKS_PER_SECOND, o.keys).toFixed(1)}`).filter((s) => !s.includes('NaN')).join(', ');
     // What the store counts against what the process grew by (the 20% the memory accounting aims at).
     const storedAfter = await Promise.all(t.processes.map((p) => storageBytes(p.metricsUrl)));
     const stored = t.processes.flatMap((p, i) => {
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
       const after = storedAfter[i];
       return before === null || after === null ? [] : [`${p.name} ${((after - before) / o.keys).toFixed(0)} B`];
     }).join(', ');
-    preloadLines.push(`| ${t.name}${t.name === 'fog' ? ' (/v1/batch)' : ''} | ${(o.keys / r.elapsedS).toFixed(0)} | ${r.bad} | ${growth || '-'} | ${stored || '-'} |`);
+    preloadLines.push(`| ${t.name}${t.name === 'fog' ? ' (/v1/batch)' : ''} | ${(o.keys / r.elapsedS).toFixed(0)} | ${r.bad} | ${growth || '-'} | ${stored || '-'} | ${cpu || '-'} |`);
   }
   say(preloadLines.join('\n'));
   if (o.preloadOnly) {

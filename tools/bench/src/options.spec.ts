@@ -33,4 +33,9 @@ describe('parseBenchArgs', () => {
     const o = parseBenchArgs(['--rate', '5000', '--hot-keys', '1', '--frontend', '127.0.0.1:8001', '--api', 'v1', '--no-half-peak']);
     expect(o).toMatchObject({ rate: 5000, hotKeys: 1, frontend: '127.0.0.1:8001', api: 'v1', halfPeak: false });
   });
+  it('passes repeated extra flags to the frontend and to every storage node', () => {
+    const o = parseBenchArgs(['--frontend-flag=--replica-transport=http', '--storage-flag=--anti-entropy=off', '--storage-flag=--log-level=info']);
+    expect(o).toMatchObject({ frontendFlags: ['--replica-transport=http'], storageFlags: ['--anti-entropy=off', '--log-level=info'] });
+    expect(parseBenchArgs([])).toMatchObject({ frontendFlags: [], storageFlags: [] });
+  });
 });

@@ -43,6 +43,7 @@ export interface BenchOptions {
   profileDir: string | null;
   /** Extra command-line flags for the frontend (e.g. --replica-inflight-requests-max=1). */
   frontendFlags: string[];
+  storageFlags: string[];
   /** When set, storage nodes persist under DIR/storage-N (--data-dir); default: in memory. */
   storageDataDir: string | null;
   /** Stop after the preload (its keys/s and bytes per key), measuring no rounds. */
@@ -85,6 +86,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('half-peak', { type: 'boolean', default: true, describe: 'also measure Velour Fog latency at half its GET peak (open loop)' })
     .option('storage', { type: 'number', default: 3, describe: 'storage nodes to start (in memory)' })
     .option('frontend-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for the frontend, repeatable (--frontend-flag=--replica-transport=http)' })
+    .option('storage-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for every storage node, repeatable (--storage-flag=--anti-entropy=off)' })
     .option('storage-data-dir', { type: 'string', describe: 'persist the storage nodes under DIR/storage-N (default: in memory)' })
     .option('profile-dir', { type: 'string', describe: 'write CPU profiles of the frontend and storage nodes here (node --cpu-prof)' })
     .option('preload-only', { type: 'boolean', default: false, describe: 'stop after the preload: keys/s, RSS growth and fog_storage_bytes per key only' })
@@ -118,6 +120,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     appsDir: a['apps-dir'] ?? null,
     profileDir: a['profile-dir'] ?? null,
     frontendFlags: a['frontend-flag'],
+    storageFlags: a['storage-flag'],
     storageDataDir: a['storage-data-dir'] ?? null,
     preloadOnly: a['preload-only'],
   };
