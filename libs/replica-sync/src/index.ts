@@ -3,6 +3,7 @@ export * from './limits';
 export * from './digest';
 export * from './reconcile';
 export * from './schedule';
+export * from './pacing';
 export * from './wire';
 export * from './exchange';
 export * from './round';

@@ -4,6 +4,12 @@ export const ANTI_ENTROPY_DEFAULTS = {
   intervalMs: 1_000,
   /** Pause before the next pass when the last one hit a bound and left differences (catch-up). */
   catchUpDelayMs: 20,
+  /**
+   * Most of the wall time anti-entropy may keep a node busy while the differences it finds are
+   * only writes in flight (younger than settleMs) and a bound left some unexamined: the pause
+   * after such a pass is at least its own length × (1 − this) / this.
+   */
+  inFlightDutyMax: 0.25,
   /** Differing partitions whose buckets and keys one pass exchanges with one peer. */
   partitionsPerRoundMax: 256,
   /** Keys one pass lists, pulls and pushes, over all its partitions and peers. */
