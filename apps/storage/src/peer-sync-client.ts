@@ -47,7 +47,7 @@ export class PeerSyncClient {
   private readonly channel: FrameChannel;
   /** Peers spoken to over HTTP until then (ms, Date.now()): they answered the binary preface in HTTP. */
   private readonly httpUntilMs = new Map<string, number>();
-  private readonly bytes: Counter<'transport' | 'direction'>;
+  private readonly bytes: Counter<'transport' | 'direction' | 'kind'>;
 
   constructor(
     readonly transport: SyncTransportKind,
@@ -72,8 +72,8 @@ export class PeerSyncClient {
     });
     this.bytes = new Counter({
       name: 'fog_storage_replica_sync_bytes_total',
-      help: 'Bytes of anti-entropy and partition copy messages this node sent to peers and received in their replies (bodies: frames, or HTTP bodies without headers), by transport (binary, http) and direction (sent, received).',
-      labelNames: ['transport', 'direction'] as const, registers: [registry],
+      help: 'Bytes of anti-entropy and partition copy messages this node sent to peers and received in their replies (bodies: frames, or HTTP bodies without headers), by transport (binary, http), direction (sent, received) and message kind (tree, summaries, digest, diff, push, page).',
+      labelNames: ['transport', 'direction', 'kind'] as const, registers: [registry],
     });
   }
 
@@ -103,8 +103,8 @@ export class PeerSyncClient {
       sent = f.length;
       return f;
     }, timeoutMs);
-    this.bytes.inc({ transport: 'binary', direction: 'sent' }, sent);
-    this.bytes.inc({ transport: 'binary', direction: 'received' }, frame.length);
+    this.bytes.inc({ transport: 'binary', direction: 'sent', kind: req.kind }, sent);
+    this.bytes.inc({ transport: 'binary', direction: 'received', kind: req.kind }, frame.length);
     const reply = decodeSyncReply(frame);
     if (!reply.ok) {
       const code = (reply.body as { error?: { code?: unknown } } | null)?.error?.code;
@@ -117,8 +117,8 @@ export class PeerSyncClient {
   private async callHttp<K extends SyncKind>(address: string, req: Extract<SyncRequest, { kind: K }>, timeoutMs: number): Promise<ReplyOf<K>> {
     const text = JSON.stringify(req.body);
     const res = await this.http.post<string>(internalUrl(address, SYNC_HTTP_PATHS[req.kind]), text, { timeout: timeoutMs });
-    this.bytes.inc({ transport: 'http', direction: 'sent' }, Buffer.byteLength(text));
-    this.bytes.inc({ transport: 'http', direction: 'received' }, Buffer.byteLength(res.data));
+    this.bytes.inc({ transport: 'http', direction: 'sent', kind: req.kind }, Buffer.byteLength(text));
+    this.bytes.inc({ transport: 'http', direction: 'received', kind: req.kind }, Buffer.byteLength(res.data));
     let body: unknown;
     try {
       body = JSON.parse(res.data);

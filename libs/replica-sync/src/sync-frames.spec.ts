@@ -2,7 +2,10 @@ import { FrameError, FrameReader, encodeOpsRefusal } from '@fog/protocol';
 import {
   SYNC_FRAME_PREFACE, decodeSyncReply, decodeSyncRequest, encodeSyncReply, encodeSyncRequest, isPageReply, type SyncReply, type SyncRequest,
 } from './sync-frames';
-import { diffRequestProblem, isDiffReply, isPushReply, pushRequestProblem, type AeEntry } from './wire';
+import {
+  diffRequestProblem, digestRequestProblem, isDiffReply, isDigestReply, isPushReply, isSummaryReply, isTreeReply, pushRequestProblem,
+  summaryRequestProblem, treeRequestProblem, type AeEntry,
+} from './wire';
 
 const ver = (ms: number, w = 'fe-1') => ({ ms, c: 3, w });
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -17,7 +20,7 @@ const ENTRIES: AeEntry[] = [
 const REQUESTS: SyncRequest[] = [
   { kind: 'tree', body: { epoch: 7, from: 's1', total: 256, groups: [[0, 1, 2, 3, 4]] } },
   { kind: 'summaries', body: { epoch: 7, from: 's1', partitions: [[5, 1, 2, 3]] } },
-  { kind: 'digest', body: { epoch: 7, from: 's1', buckets: 2, partitions: [{ p: 1, digest: [[1, 2, 3], [4, 5, 6]] as never }] } },
+  { kind: 'digest', body: { epoch: 7, from: 's1', buckets: 2, partitions: [{ p: 1, digest: [1, 2, 3, 0xffffffff, 0, 6] }, { p: 9, digest: [0, 0, 0, 0, 0, 0] }] } },
   {
     kind: 'diff',
     body: { epoch: 7, from: 's1', p: 12, buckets: 128, ids: [0, 5, 127], horizonMs: -1, keysMax: 500, versions: [['a', 1, 0, 'fe', 0], ['ключ', 2.5e12, 9, 'fe-2', 1]] },
@@ -56,6 +59,26 @@ describe('sync frames', () => {
     expect(isDiffReply(decodeSyncReply(encodeSyncReply(1, REPLIES[3])).body)).toBe(true);
     expect(isPushReply(decodeSyncReply(encodeSyncReply(1, REPLIES[5])).body)).toBe(true);
     expect(isPageReply(decodeSyncReply(encodeSyncReply(1, REPLIES[6])).body)).toBe(true);
+    expect(treeRequestProblem(decodeSyncRequest(encodeSyncRequest(1, REQUESTS[0])).body, 256, 65536)).toBeNull();
+    expect(summaryRequestProblem(decodeSyncRequest(encodeSyncRequest(1, REQUESTS[1])).body, 10)).toBeNull();
+    expect(digestRequestProblem(decodeSyncRequest(encodeSyncRequest(1, REQUESTS[2])).body, 2, 10)).toBeNull();
+    expect(isTreeReply(decodeSyncReply(encodeSyncReply(1, REPLIES[0])).body)).toBe(true);
+    expect(isSummaryReply(decodeSyncReply(encodeSyncReply(1, REPLIES[1])).body)).toBe(true);
+    expect(isDigestReply(decodeSyncReply(encodeSyncReply(1, REPLIES[2])).body)).toBe(true);
+  });
+
+  it('carries hash sums as u32: a digest request is well under half its JSON size', () => {
+    let seed = 1;
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    const body = { epoch: 7, from: 'storage-1', buckets: 128, partitions: Array.from({ length: 16 }, (_, p) => ({ p, digest: Array.from({ length: 384 }, (_, i) => (i % 3 === 2 ? rand() % 50 : rand())) })) };
+    const frame = encodeSyncRequest(1, { kind: 'digest', body });
+    expect(decodeSyncRequest(frame).body).toEqual(body);
+    expect(frame.length).toBeLessThan(JSON.stringify(body).length / 2);
+  });
+
+  it('a field bound to u32 that is not one is refused at encoding', () => {
+    expect(() => encodeSyncRequest(1, { kind: 'tree', body: { epoch: 1, from: 'a', total: 16, groups: [[0, -1, 0, 0, 1]] } })).toThrow(FrameError);
+    expect(() => encodeSyncReply(1, { kind: 'tree', body: { epoch: 1, groups: [1.5] } })).toThrow(FrameError);
   });
 
   it('carries values as raw bytes: no base64 on the wire, and the frame is smaller than the JSON body', () => {
@@ -114,7 +137,7 @@ describe('sync frames', () => {
         return decodeSyncRequest(d);
       }],
       ['embedded JSON that does not parse', () => {
-        const t = encodeSyncRequest(1, REQUESTS[0]);
+        const t = encodeSyncRequest(1, REQUESTS[5]);
         t[t.length - 1] = 0x7b;
         return decodeSyncRequest(t);
       }],

@@ -3,9 +3,9 @@
  * same messages as the JSON routes (wire.ts, and the partition page route), on the framing of
  * the frontend → storage hop (libs/protocol ops-frames.ts): length-prefixed frames over a
  * persistent connection, multiplexed by request id, opened by a preface of its own and the
- * same signed opening line. Messages that carry entries (diff requests and replies, pushes,
- * pages) have a binary layout with values as raw bytes; the others (tree, summaries, digest,
- * a page request) travel as JSON inside their frame, since they carry no values.
+ * same signed opening line. Every message has a binary layout, values as raw bytes and hash
+ * sums as u32 (not decimal text); only a page request, a handful of fields, travels as JSON
+ * inside its frame.
  *
  *   connection = SYNC_FRAME_PREFACE opening-line frame*
  *   frame      = length:u32le  id:u32le  body[length - 4]
@@ -15,7 +15,13 @@
  *   kind       = 1 tree | 2 summaries | 3 digest | 4 diff | 5 push | 6 page
  *   string     = length:u16 utf8;  bytes = length:u32 raw;  version = ms:f64 c:f64 writer:string
  *   entry      = key:string version flags:u8 [exp:f64] [value:bytes]   (flags 1: tombstone, 4: exp follows)
- *   payloads   tree, summaries, digest (request and reply), page request: json:bytes
+ *   payloads   page request  = json:bytes
+ *              tree request  = epoch:f64 from:string total:u32 groups:u32 (g:u32 a:u32 b:u32 keys:f64 partitions:u32){groups}
+ *              tree reply    = epoch:f64 groups:u32 u32{groups}
+ *              summaries req = epoch:f64 from:string partitions:u32 (p:u32 a:u32 b:u32 keys:f64){partitions}
+ *              summaries rep = epoch:f64 partitions:u32 (p:u32 held:u8){partitions}
+ *              digest req    = epoch:f64 from:string buckets:u32 partitions:u32 (p:u32 n:u32 u32{n}){partitions}
+ *              digest reply  = epoch:f64 partitions:u32 (p:u32 held:u8 horizonMs:f64 diff:u32 (bucket:u32 keys:f64){diff}){partitions}
  *              diff request  = epoch:f64 from:string p:u32 buckets:u32 horizonMs:f64 keysMax:u32
  *                              ids:u32 u32{ids} versions:u32 (key:string ms:f64 c:f64 writer:string tombstone:u8){versions}
  *              diff reply    = epoch:f64 held:u8 horizonMs:f64 truncated:u8 entries:u32 entry{entries}
@@ -30,6 +36,7 @@
  */
 import { FrameBodyReader, FrameBodyWriter, FrameError, OPS_FRAME_HEADER_BYTES, type Version } from '@fog/protocol';
 import type { KeyVersion } from './reconcile';
+import type { GroupSummary, PartitionSummaryEntry } from './tree';
 import {
   isAeEntry, type AeEntry, type DiffReply, type DiffRequest, type DigestReply, type DigestRequest, type PushReply, type PushRequest,
   type SummaryReply, type SummaryRequest, type TreeReply, type TreeRequest,
@@ -104,6 +111,12 @@ function str(w: FrameBodyWriter, s: string): void {
   w.str(s);
 }
 
+/** A field the receiver's checks bound to u32 (a partition, a hash sum, a bucket). */
+function u32(w: FrameBodyWriter, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new FrameError(`${v} is not a u32`);
+  w.u32(v);
+}
+
 function version(w: FrameBodyWriter, v: Version): void {
   w.f64(v.ms);
   w.f64(v.c);
@@ -133,6 +146,12 @@ function count(r: FrameBodyReader, left: number, minBytes: number): number {
   const n = r.u32();
   if (n * minBytes > left - r.pos) throw new FrameError(`a count of ${n} does not fit in the frame`);
   return n;
+}
+
+function flag(r: FrameBodyReader): boolean {
+  const v = r.u8();
+  if (v > 1) throw new FrameError('a boolean must be 0 or 1');
+  return v === 1;
 }
 
 function readEntry(r: FrameBodyReader): AeEntry {
@@ -170,19 +189,19 @@ function sizeHint(list: readonly AeEntry[]): number {
 }
 
 export function encodeSyncRequest(id: number, req: SyncRequest): Buffer {
-  const w = new FrameBodyWriter(req.kind === 'push' ? sizeHint(req.body.entries) : 256);
+  const w = new FrameBodyWriter(req.kind === 'push' ? sizeHint(req.body.entries) : req.kind === 'digest' ? 64 + req.body.partitions.length * (8 + req.body.buckets * 12) : 256);
   w.u8(KIND_CODE[req.kind]);
   switch (req.kind) {
     case 'diff': {
       const b = req.body;
       w.f64(b.epoch);
       str(w, b.from);
-      w.u32(b.p);
-      w.u32(b.buckets);
+      u32(w, b.p);
+      u32(w, b.buckets);
       w.f64(b.horizonMs);
-      w.u32(b.keysMax);
+      u32(w, b.keysMax);
       w.u32(b.ids.length);
-      for (const id of b.ids) w.u32(id);
+      for (const id of b.ids) u32(w, id);
       w.u32(b.versions.length);
       for (const v of b.versions) {
         str(w, v[0]);
@@ -196,10 +215,45 @@ export function encodeSyncRequest(id: number, req: SyncRequest): Buffer {
     case 'push':
       w.f64(req.body.epoch);
       str(w, req.body.from);
-      w.u32(req.body.p);
+      u32(w, req.body.p);
       entries(w, req.body.entries);
       break;
-    default:
+    case 'tree':
+      w.f64(req.body.epoch);
+      str(w, req.body.from);
+      u32(w, req.body.total);
+      w.u32(req.body.groups.length);
+      for (const g of req.body.groups) {
+        u32(w, g[0]);
+        u32(w, g[1]);
+        u32(w, g[2]);
+        w.f64(g[3]);
+        u32(w, g[4]);
+      }
+      break;
+    case 'summaries':
+      w.f64(req.body.epoch);
+      str(w, req.body.from);
+      w.u32(req.body.partitions.length);
+      for (const x of req.body.partitions) {
+        u32(w, x[0]);
+        u32(w, x[1]);
+        u32(w, x[2]);
+        w.f64(x[3]);
+      }
+      break;
+    case 'digest':
+      w.f64(req.body.epoch);
+      str(w, req.body.from);
+      u32(w, req.body.buckets);
+      w.u32(req.body.partitions.length);
+      for (const x of req.body.partitions) {
+        u32(w, x.p);
+        w.u32(x.digest.length);
+        for (const n of x.digest) u32(w, n);
+      }
+      break;
+    case 'page':
       w.json(req.body);
   }
   return w.frame(id);
@@ -239,6 +293,35 @@ export function decodeSyncRequest(frame: Buffer): DecodedSyncRequest {
     const from = r.str();
     const p = r.u32();
     body = { epoch, from, p, entries: readEntries(r, frame.length) } satisfies PushRequest;
+  } else if (kind === 'tree') {
+    const epoch = r.f64();
+    const from = r.str();
+    const total = r.u32();
+    const n = count(r, frame.length, 24);
+    const groups: GroupSummary[] = [];
+    for (let i = 0; i < n; i++) groups.push([r.u32(), r.u32(), r.u32(), r.f64(), r.u32()]);
+    body = { epoch, from, total, groups } satisfies TreeRequest;
+  } else if (kind === 'summaries') {
+    const epoch = r.f64();
+    const from = r.str();
+    const n = count(r, frame.length, 20);
+    const partitions: PartitionSummaryEntry[] = [];
+    for (let i = 0; i < n; i++) partitions.push([r.u32(), r.u32(), r.u32(), r.f64()]);
+    body = { epoch, from, partitions } satisfies SummaryRequest;
+  } else if (kind === 'digest') {
+    const epoch = r.f64();
+    const from = r.str();
+    const buckets = r.u32();
+    const n = count(r, frame.length, 8);
+    const partitions: DigestRequest['partitions'] = [];
+    for (let i = 0; i < n; i++) {
+      const p = r.u32();
+      const len = count(r, frame.length, 4);
+      const digest: number[] = [];
+      for (let j = 0; j < len; j++) digest.push(r.u32());
+      partitions.push({ p, digest });
+    }
+    body = { epoch, from, buckets, partitions } satisfies DigestRequest;
   } else body = r.json();
   r.end();
   return { id, kind, body };
@@ -263,8 +346,35 @@ export function encodeSyncReply(id: number, reply: SyncReply): Buffer {
     case 'push':
       w.f64(reply.body.epoch);
       w.u8(reply.body.held ? 1 : 0);
-      w.u32(reply.body.applied);
-      w.u32(reply.body.refused);
+      u32(w, reply.body.applied);
+      u32(w, reply.body.refused);
+      break;
+    case 'tree':
+      w.f64(reply.body.epoch);
+      w.u32(reply.body.groups.length);
+      for (const g of reply.body.groups) u32(w, g);
+      break;
+    case 'summaries':
+      w.f64(reply.body.epoch);
+      w.u32(reply.body.partitions.length);
+      for (const x of reply.body.partitions) {
+        u32(w, x.p);
+        w.u8(x.held ? 1 : 0);
+      }
+      break;
+    case 'digest':
+      w.f64(reply.body.epoch);
+      w.u32(reply.body.partitions.length);
+      for (const x of reply.body.partitions) {
+        u32(w, x.p);
+        w.u8(x.held ? 1 : 0);
+        w.f64(x.horizonMs);
+        w.u32(x.diff.length);
+        for (const [b, n] of x.diff) {
+          u32(w, b);
+          w.f64(n);
+        }
+      }
       break;
     case 'page':
       if (reply.body.next === null) w.u8(0);
@@ -275,8 +385,6 @@ export function encodeSyncReply(id: number, reply: SyncReply): Buffer {
       w.f64(reply.body.partitionBytes ?? -1);
       entries(w, reply.body.entries);
       break;
-    default:
-      w.json(reply.body);
   }
   return w.frame(id);
 }
@@ -298,15 +406,15 @@ export function decodeSyncReply(frame: Buffer): DecodedSyncReply {
   let body: unknown;
   if (kind === 'diff') {
     const epoch = r.f64();
-    const held = r.u8() === 1;
+    const held = flag(r);
     const horizonMs = r.f64();
-    const truncated = r.u8() === 1;
+    const truncated = flag(r);
     const list = readEntries(r, frame.length);
     const want = readStrings(r, frame.length);
     const covered = readStrings(r, frame.length);
     body = { epoch, held, horizonMs, entries: list, want, covered, truncated } satisfies DiffReply;
   } else if (kind === 'push') {
-    body = { epoch: r.f64(), held: r.u8() === 1, applied: r.u32(), refused: r.u32() } satisfies PushReply;
+    body = { epoch: r.f64(), held: flag(r), applied: r.u32(), refused: r.u32() } satisfies PushReply;
   } else if (kind === 'page') {
     const hasNext = r.u8();
     if (hasNext > 1) throw new FrameError('a page cursor mark must be 0 or 1');
@@ -315,7 +423,33 @@ export function decodeSyncReply(frame: Buffer): DecodedSyncReply {
     const page: PageReply = { entries: readEntries(r, frame.length), next };
     if (partitionBytes >= 0) page.partitionBytes = partitionBytes;
     body = page;
-  } else body = r.json();
+  } else if (kind === 'tree') {
+    const epoch = r.f64();
+    const n = count(r, frame.length, 4);
+    const groups: number[] = [];
+    for (let i = 0; i < n; i++) groups.push(r.u32());
+    body = { epoch, groups } satisfies TreeReply;
+  } else if (kind === 'summaries') {
+    const epoch = r.f64();
+    const n = count(r, frame.length, 5);
+    const partitions: SummaryReply['partitions'] = [];
+    for (let i = 0; i < n; i++) partitions.push({ p: r.u32(), held: flag(r) });
+    body = { epoch, partitions } satisfies SummaryReply;
+  } else {
+    const epoch = r.f64();
+    const n = count(r, frame.length, 17);
+    const partitions: DigestReply['partitions'] = [];
+    for (let i = 0; i < n; i++) {
+      const p = r.u32();
+      const held = flag(r);
+      const horizonMs = r.f64();
+      const len = count(r, frame.length, 12);
+      const diff: Array<[number, number]> = [];
+      for (let j = 0; j < len; j++) diff.push([r.u32(), r.f64()]);
+      partitions.push({ p, held, horizonMs, diff });
+    }
+    body = { epoch, partitions } satisfies DigestReply;
+  }
   r.end();
   return { id, ok: true, kind, body };
 }

@@ -111,10 +111,24 @@ async function metricSum(url: string, name: string, labelText = ''): Promise<num
   return sum;
 }
 
-/** Bytes of replica sync messages (anti-entropy, copies) the storage nodes exchanged so far, all together. */
-async function syncBytes(urls: string[]): Promise<number> {
-  const each = await Promise.all(urls.map((u) => metricSum(u, 'fog_storage_replica_sync_bytes_total')));
-  return each.reduce((a, b) => a + b, 0);
+const SYNC_KINDS = ['tree', 'summaries', 'digest', 'diff', 'push', 'page'] as const;
+
+/** Bytes of replica sync messages (anti-entropy, copies) the storage nodes exchanged so far, all together, by message kind. */
+async function syncBytes(urls: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const kind of SYNC_KINDS) {
+    const each = await Promise.all(urls.map((u) => metricSum(u, 'fog_storage_replica_sync_bytes_total', `kind="${kind}"`)));
+    out[kind] = each.reduce((a, b) => a + b, 0);
+  }
+  return out;
+}
+
+/** What was exchanged between two readings: the total and its largest parts. */
+function bytesBetween(before: Record<string, number>, after: Record<string, number>): string {
+  const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+  const parts = SYNC_KINDS.map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)] as const).filter(([, n]) => n > 0);
+  const total = parts.reduce((a, [, n]) => a + n, 0);
+  return `${mb(total)} (${parts.map(([k, n]) => `${k} ${mb(n)}`).join(', ')})`;
 }
 
 /** What brought the keys back: the frontend's hints by outcome, and anti-entropy on the node. */
@@ -166,7 +180,7 @@ async function runOnce(digits: number): Promise<void> {
     } else node.resume();
     const backAt = Date.now();
     const storageUrls = cluster.storage.map((n) => n.url);
-    const bytesAtReturn = await syncBytes(storageUrls).catch(() => NaN);
+    const bytesAtReturn = await syncBytes(storageUrls).catch(() => null);
     let held = 0;
     try {
       await waitFor(async () => {
@@ -178,7 +192,8 @@ async function runOnce(digits: number): Promise<void> {
       // reported below
     }
     const recoveredMs = Date.now() - backAt;
-    const bytesMoved = (await syncBytes(storageUrls).catch(() => NaN)) - bytesAtReturn;
+    const bytesAfter = await syncBytes(storageUrls).catch(() => null);
+    const moved = bytesAtReturn && bytesAfter ? bytesBetween(bytesAtReturn, bytesAfter) : 'unknown';
     const figure = held === expected.length
       ? `held all ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`
       : `NOT RECOVERED: held ${held} of ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`;
@@ -186,7 +201,7 @@ async function runOnce(digits: number): Promise<void> {
     process.stdout.write(
       `recovery: D=${digits} K=${args.redundancy} storage=${args.storage} fault=${args.fault}: a node away ${((backAt - awayAt) / 1000).toFixed(1)} s ` +
       `while ${keysTotal} keys were written (in ${(writeMs / 1000).toFixed(1)} s, ${retries} retries) ${figure}, no client reads; ` +
-      `replica sync messages between storage nodes since its return: ${Number.isFinite(bytesMoved) ? `${(bytesMoved / 1e6).toFixed(2)} MB` : 'unknown'} ` +
+      `replica sync messages between storage nodes since its return: ${moved} ` +
       `(storage flags: ${args['storage-flag'].join(' ') || 'defaults'}, hints ${args.hints}; ${how})\n`,
     );
     if (held !== expected.length) process.exitCode = 1;
