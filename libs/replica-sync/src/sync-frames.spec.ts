@@ -91,6 +91,13 @@ describe('sync frames', () => {
     expect(frame.length).toBeLessThan(JSON.stringify({ entries: [e] }).length * 0.8);
   });
 
+  it('names each writer id once per message', () => {
+    const many: AeEntry[] = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, ver: ver(i, i % 2 ? 'frontend-127.0.0.1-40001' : 'frontend-127.0.0.1-40002'), val: null }));
+    const frame = encodeSyncRequest(1, { kind: 'push', body: { epoch: 1, from: 'a', p: 0, entries: many } });
+    expect(frame.toString('latin1').split('frontend-127.0.0.1-4000').length - 1).toBe(2);
+    expect((decodeSyncRequest(frame).body as { entries: AeEntry[] }).entries).toEqual(many);
+  });
+
   it('a refusal (the ops refusal layout) decodes as a refusal', () => {
     expect(decodeSyncReply(encodeOpsRefusal(9, 409, { error: { code: 'FOG_ERR_WRONG_NODE' } }))).toEqual({ id: 9, ok: false, status: 409, body: { error: { code: 'FOG_ERR_WRONG_NODE' } } });
   });
@@ -129,6 +136,11 @@ describe('sync frames', () => {
       ['unknown entry flags', () => {
         const one = encodeSyncRequest(1, { kind: 'push', body: { epoch: 1, from: 'a', p: 0, entries: [{ key: 'k', ver: ver(1), val: null }] } });
         one[one.length - 1] = 0x80;
+        return decodeSyncRequest(one);
+      }],
+      ['a writer index outside the message\'s writers', () => {
+        const one = encodeSyncRequest(1, { kind: 'push', body: { epoch: 1, from: 'a', p: 0, entries: [{ key: 'k', ver: ver(1), val: null }] } });
+        one.writeUInt16LE(1, one.length - 3);
         return decodeSyncRequest(one);
       }],
       ['a tombstone mark other than 0 or 1', () => {

@@ -13,8 +13,11 @@
  *   response   = 0:u8 kind:u8 payload
  *              | 1:u8 status:u16 json:bytes      (refused whole: ops-frames encodeOpsRefusal)
  *   kind       = 1 tree | 2 summaries | 3 digest | 4 diff | 5 push | 6 page
- *   string     = length:u16 utf8;  bytes = length:u32 raw;  version = ms:f64 c:f64 writer:string
+ *   string     = length:u16 utf8;  bytes = length:u32 raw
+ *   writers    = count:u16 string{count}   (the distinct writer ids of a list, named once per message)
+ *   version    = ms:f64 c:f64 writer:u16   (an index into the list's writers)
  *   entry      = key:string version flags:u8 [exp:f64] [value:bytes]   (flags 1: tombstone, 4: exp follows)
+ *   entries    = count:u32 writers entry{count}
  *   payloads   page request  = json:bytes
  *              tree request  = epoch:f64 from:string total:u32 groups:u32 (g:u32 a:u32 b:u32 keys:f64 partitions:u32){groups}
  *              tree reply    = epoch:f64 groups:u32 u32{groups}
@@ -23,12 +26,12 @@
  *              digest req    = epoch:f64 from:string buckets:u32 partitions:u32 (p:u32 n:u32 u32{n}){partitions}
  *              digest reply  = epoch:f64 partitions:u32 (p:u32 held:u8 horizonMs:f64 diff:u32 (bucket:u32 keys:f64){diff}){partitions}
  *              diff request  = epoch:f64 from:string p:u32 buckets:u32 horizonMs:f64 keysMax:u32
- *                              ids:u32 u32{ids} versions:u32 (key:string ms:f64 c:f64 writer:string tombstone:u8){versions}
- *              diff reply    = epoch:f64 held:u8 horizonMs:f64 truncated:u8 entries:u32 entry{entries}
+ *                              ids:u32 u32{ids} versions:u32 writers (key:string version tombstone:u8){versions}
+ *              diff reply    = epoch:f64 held:u8 horizonMs:f64 truncated:u8 entries
  *                              want:u32 string{want} covered:u32 string{covered}
- *              push request  = epoch:f64 from:string p:u32 entries:u32 entry{entries}
+ *              push request  = epoch:f64 from:string p:u32 entries
  *              push reply    = epoch:f64 held:u8 applied:u32 refused:u32
- *              page reply    = next:(0:u8 | 1:u8 key:string) partitionBytes:f64 (-1: absent) entries:u32 entry{entries}
+ *              page reply    = next:(0:u8 | 1:u8 key:string) partitionBytes:f64 (-1: absent) entries
  *
  * Values are base64 inside the in-memory messages (AeEntry, the JSON form); this codec turns
  * them into raw bytes at the edge, so no base64 crosses the network. Decoding checks layout
@@ -82,6 +85,8 @@ export type SyncKind = SyncRequest['kind'];
 export const SYNC_KINDS: readonly SyncKind[] = ['tree', 'summaries', 'digest', 'diff', 'push', 'page'];
 const KIND_CODE: Record<SyncKind, number> = { tree: 1, summaries: 2, digest: 3, diff: 4, push: 5, page: 6 };
 const STRING_BYTES_MAX = 0xffff;
+/** Distinct writer ids one message can name (they index as u16; writers are the cluster's frontends). */
+export const WRITERS_PER_MESSAGE_MAX = 0xffff;
 const FLAG_TOMBSTONE = 1;
 const FLAG_EXP = 4;
 const FLAGS_KNOWN = FLAG_TOMBSTONE | FLAG_EXP;
@@ -117,23 +122,61 @@ function u32(w: FrameBodyWriter, v: number): void {
   w.u32(v);
 }
 
-function version(w: FrameBodyWriter, v: Version): void {
-  w.f64(v.ms);
-  w.f64(v.c);
-  str(w, v.w);
+/**
+ * The distinct writer ids of a list, each named once in the message: a list of entries names
+ * a handful of frontends thousands of times, and the ids are as long as the rest of a version.
+ */
+class WriterTable {
+  readonly names: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  constructor(writers: Iterable<string>) {
+    for (const name of writers) {
+      if (this.index.has(name)) continue;
+      if (this.names.length >= WRITERS_PER_MESSAGE_MAX) throw new FrameError(`more than ${WRITERS_PER_MESSAGE_MAX} writer ids in one message`);
+      this.index.set(name, this.names.length);
+      this.names.push(name);
+    }
+  }
+
+  write(w: FrameBodyWriter): void {
+    w.u16(this.names.length);
+    for (const name of this.names) str(w, name);
+  }
+
+  version(w: FrameBodyWriter, v: Version): void {
+    w.f64(v.ms);
+    w.f64(v.c);
+    w.u16(this.index.get(v.w) as number);
+  }
 }
 
-function entry(w: FrameBodyWriter, e: AeEntry): void {
-  str(w, e.key);
-  version(w, e.ver);
-  w.u8((e.val === null ? FLAG_TOMBSTONE : 0) | (e.exp !== undefined ? FLAG_EXP : 0));
-  if (e.exp !== undefined) w.f64(e.exp);
-  if (e.val !== null) w.base64(e.val);
+function readWriters(r: FrameBodyReader): string[] {
+  const n = r.u16();
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) names.push(r.str());
+  return names;
+}
+
+function readVersion(r: FrameBodyReader, writers: readonly string[]): Version {
+  const ms = r.f64();
+  const c = r.f64();
+  const i = r.u16();
+  if (i >= writers.length) throw new FrameError(`writer ${i} is not in the message's ${writers.length} writers`);
+  return { ms, c, w: writers[i] };
 }
 
 function entries(w: FrameBodyWriter, list: readonly AeEntry[]): void {
   w.u32(list.length);
-  for (const e of list) entry(w, e);
+  const writers = new WriterTable(list.map((e) => e.ver.w));
+  writers.write(w);
+  for (const e of list) {
+    str(w, e.key);
+    writers.version(w, e.ver);
+    w.u8((e.val === null ? FLAG_TOMBSTONE : 0) | (e.exp !== undefined ? FLAG_EXP : 0));
+    if (e.exp !== undefined) w.f64(e.exp);
+    if (e.val !== null) w.base64(e.val);
+  }
 }
 
 function strings(w: FrameBodyWriter, list: readonly string[]): void {
@@ -154,9 +197,9 @@ function flag(r: FrameBodyReader): boolean {
   return v === 1;
 }
 
-function readEntry(r: FrameBodyReader): AeEntry {
+function readEntry(r: FrameBodyReader, writers: readonly string[]): AeEntry {
   const key = r.str();
-  const ver = r.version();
+  const ver = readVersion(r, writers);
   const flags = r.u8();
   if (flags & ~FLAGS_KNOWN) throw new FrameError(`unknown entry flags ${flags}`);
   const exp = flags & FLAG_EXP ? r.f64() : undefined;
@@ -165,13 +208,14 @@ function readEntry(r: FrameBodyReader): AeEntry {
   return e;
 }
 
-/** Smallest encoded entry: empty key, version with an empty writer, flags. */
+/** Smallest encoded entry (empty key, version, flags) and version of a diff request (empty key, version, mark). */
 const ENTRY_BYTES_MIN = 2 + 8 + 8 + 2 + 1;
 
 function readEntries(r: FrameBodyReader, size: number): AeEntry[] {
   const n = count(r, size, ENTRY_BYTES_MIN);
+  const writers = readWriters(r);
   const out: AeEntry[] = [];
-  for (let i = 0; i < n; i++) out.push(readEntry(r));
+  for (let i = 0; i < n; i++) out.push(readEntry(r, writers));
   return out;
 }
 
@@ -203,11 +247,11 @@ export function encodeSyncRequest(id: number, req: SyncRequest): Buffer {
       w.u32(b.ids.length);
       for (const id of b.ids) u32(w, id);
       w.u32(b.versions.length);
+      const writers = new WriterTable(b.versions.map((v) => v[3]));
+      writers.write(w);
       for (const v of b.versions) {
         str(w, v[0]);
-        w.f64(v[1]);
-        w.f64(v[2]);
-        str(w, v[3]);
+        writers.version(w, { ms: v[1], c: v[2], w: v[3] });
         w.u8(v[4]);
       }
       break;
@@ -276,16 +320,15 @@ export function decodeSyncRequest(frame: Buffer): DecodedSyncRequest {
     const nIds = count(r, frame.length, 4);
     const ids: number[] = [];
     for (let i = 0; i < nIds; i++) ids.push(r.u32());
-    const nVersions = count(r, frame.length, 2 + 8 + 8 + 2 + 1);
+    const nVersions = count(r, frame.length, ENTRY_BYTES_MIN);
+    const writers = readWriters(r);
     const versions: KeyVersion[] = [];
     for (let i = 0; i < nVersions; i++) {
       const key = r.str();
-      const ms = r.f64();
-      const c = r.f64();
-      const writer = r.str();
+      const ver = readVersion(r, writers);
       const tomb = r.u8();
       if (tomb > 1) throw new FrameError('a tombstone mark must be 0 or 1');
-      versions.push([key, ms, c, writer, tomb as 0 | 1]);
+      versions.push([key, ver.ms, ver.c, ver.w, tomb as 0 | 1]);
     }
     body = { epoch, from, p, buckets, ids, horizonMs, keysMax, versions } satisfies DiffRequest;
   } else if (kind === 'push') {

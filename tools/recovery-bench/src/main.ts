@@ -168,19 +168,23 @@ async function runOnce(digits: number): Promise<void> {
     const nodeId = (await getJson<{ id: string }>(`${node.url}/health`)).id;
     const expected = keys.filter((k) => table.partitions[partitionOf(k, digits)].replicas.includes(nodeId));
 
+    // The node's own replica sync bytes as it goes away: a stopped node keeps them; a killed one restarts from zero.
+    const nodeBytesAway = args.fault === 'stop' ? await syncBytes([node.url]).catch(() => null) : {};
     const awayAt = Date.now();
     if (args.fault === 'kill') await node.kill();
     else node.pause();
     const retries = await writeAll(fePort, keys);
     const writeMs = Date.now() - awayAt;
     await sleep(Math.max(0, downMs - writeMs));
+    // Replica sync bytes from the return on: the peers' counters now, the node's as it went away.
+    const peerBytes = await syncBytes(cluster.storage.filter((n) => n !== node).map((n) => n.url)).catch(() => null);
+    const bytesAtReturn = peerBytes && nodeBytesAway ? Object.fromEntries(SYNC_KINDS.map((k) => [k, (peerBytes[k] ?? 0) + (nodeBytesAway[k] ?? 0)])) : null;
     if (args.fault === 'kill') {
       node.start();
       await node.waitHealthy();
     } else node.resume();
     const backAt = Date.now();
     const storageUrls = cluster.storage.map((n) => n.url);
-    const bytesAtReturn = await syncBytes(storageUrls).catch(() => null);
     let held = 0;
     try {
       await waitFor(async () => {
