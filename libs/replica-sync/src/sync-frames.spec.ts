@@ -67,13 +67,35 @@ describe('sync frames', () => {
     expect(isDigestReply(decodeSyncReply(encodeSyncReply(1, REPLIES[2])).body)).toBe(true);
   });
 
-  it('carries hash sums as u32: a digest request is well under half its JSON size', () => {
+  it('carries hash sums as binary: a dense digest request is well under half its JSON size', () => {
     let seed = 1;
     const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0);
     const body = { epoch: 7, from: 'storage-1', buckets: 128, partitions: Array.from({ length: 16 }, (_, p) => ({ p, digest: Array.from({ length: 384 }, (_, i) => (i % 3 === 2 ? rand() % 50 : rand())) })) };
     const frame = encodeSyncRequest(1, { kind: 'digest', body });
     expect(decodeSyncRequest(frame).body).toEqual(body);
     expect(frame.length).toBeLessThan(JSON.stringify(body).length / 2);
+  });
+
+  it('a sparse digest (most buckets empty) is well under its JSON size too', () => {
+    const digest = new Array<number>(384).fill(0);
+    for (let b = 0; b < 128; b += 8) [digest[b * 3], digest[b * 3 + 1], digest[b * 3 + 2]] = [0xfedcba98, 123456789, 1];
+    const body = { epoch: 7, from: 'storage-1', buckets: 128, partitions: Array.from({ length: 64 }, (_, p) => ({ p, digest })) };
+    const frame = encodeSyncRequest(1, { kind: 'digest', body });
+    expect(decodeSyncRequest(frame).body).toEqual(body);
+    expect(frame.length).toBeLessThan(JSON.stringify(body).length * 0.6);
+  });
+
+  it('a varint over 5 bytes or over u32 is a FrameError', () => {
+    const one = encodeSyncRequest(1, { kind: 'digest', body: { epoch: 1, from: 'a', buckets: 1, partitions: [{ p: 0, digest: [0xffffffff, 0, 0] }] } });
+    // The first number's 5 bytes end 2 bytes (the two zeros) before the frame's end.
+    const last = one.length - 3;
+    expect(one[last]).toBe(0x0f);
+    const over = Buffer.from(one);
+    over[last] = 0x1f;
+    expect(() => decodeSyncRequest(over)).toThrow(FrameError);
+    const longer = Buffer.from(one);
+    longer[last] = 0x8f;
+    expect(() => decodeSyncRequest(longer)).toThrow(FrameError);
   });
 
   it('a field bound to u32 that is not one is refused at encoding', () => {

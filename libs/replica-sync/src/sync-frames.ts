@@ -14,6 +14,7 @@
  *              | 1:u8 status:u16 json:bytes      (refused whole: ops-frames encodeOpsRefusal)
  *   kind       = 1 tree | 2 summaries | 3 digest | 4 diff | 5 push | 6 page
  *   string     = length:u16 utf8;  bytes = length:u32 raw
+ *   varint     = a u32 in 1..5 bytes, 7 bits each, low first (LEB128): a digest's empty buckets cost a byte a number
  *   writers    = count:u16 string{count}   (the distinct writer ids of a list, named once per message)
  *   version    = ms:f64 c:f64 writer:u16   (an index into the list's writers)
  *   entry      = key:string version flags:u8 [exp:f64] [value:bytes]   (flags 1: tombstone, 4: exp follows)
@@ -23,7 +24,7 @@
  *              tree reply    = epoch:f64 groups:u32 u32{groups}
  *              summaries req = epoch:f64 from:string partitions:u32 (p:u32 a:u32 b:u32 keys:f64){partitions}
  *              summaries rep = epoch:f64 partitions:u32 (p:u32 held:u8){partitions}
- *              digest req    = epoch:f64 from:string buckets:u32 partitions:u32 (p:u32 n:u32 u32{n}){partitions}
+ *              digest req    = epoch:f64 from:string buckets:u32 partitions:u32 (p:u32 n:u32 varint{n}){partitions}
  *              digest reply  = epoch:f64 partitions:u32 (p:u32 held:u8 horizonMs:f64 diff:u32 (bucket:u32 keys:f64){diff}){partitions}
  *              diff request  = epoch:f64 from:string p:u32 buckets:u32 horizonMs:f64 keysMax:u32
  *                              ids:u32 u32{ids} versions:u32 writers (key:string version tombstone:u8){versions}
@@ -120,6 +121,29 @@ function str(w: FrameBodyWriter, s: string): void {
 function u32(w: FrameBodyWriter, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new FrameError(`${v} is not a u32`);
   w.u32(v);
+}
+
+/** A u32 as LEB128 (the caller checked the range). */
+function varint(w: FrameBodyWriter, v: number): void {
+  let x = v;
+  while (x >= 0x80) {
+    w.u8((x & 0x7f) | 0x80);
+    x = Math.floor(x / 128);
+  }
+  w.u8(x);
+}
+
+function readVarint(r: FrameBodyReader): number {
+  let v = 0;
+  for (let i = 0; i < 5; i++) {
+    const b = r.u8();
+    v += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) {
+      if (v > 0xffffffff) throw new FrameError('a varint over u32');
+      return v;
+    }
+  }
+  throw new FrameError('a varint longer than 5 bytes');
 }
 
 /**
@@ -294,7 +318,10 @@ export function encodeSyncRequest(id: number, req: SyncRequest): Buffer {
       for (const x of req.body.partitions) {
         u32(w, x.p);
         w.u32(x.digest.length);
-        for (const n of x.digest) u32(w, n);
+        for (const n of x.digest) {
+          if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new FrameError(`${n} is not a u32`);
+          varint(w, n);
+        }
       }
       break;
     case 'page':
@@ -359,9 +386,9 @@ export function decodeSyncRequest(frame: Buffer): DecodedSyncRequest {
     const partitions: DigestRequest['partitions'] = [];
     for (let i = 0; i < n; i++) {
       const p = r.u32();
-      const len = count(r, frame.length, 4);
+      const len = count(r, frame.length, 1);
       const digest: number[] = [];
-      for (let j = 0; j < len; j++) digest.push(r.u32());
+      for (let j = 0; j < len; j++) digest.push(readVarint(r));
       partitions.push({ p, digest });
     }
     body = { epoch, from, buckets, partitions } satisfies DigestRequest;
