@@ -75,14 +75,15 @@ describe('FrameChannel', () => {
   });
 
   it('a request not answered in time fails, and a late answer is ignored', async () => {
-    let late: (() => void) | null = null;
+    const late: { send?: () => void } = {};
     const p = await peer((socket, frames) => {
-      late = () => socket.write(frame(frames[0].readUInt32LE(4), Buffer.from('late')));
+      late.send = () => socket.write(frame(frames[0].readUInt32LE(4), Buffer.from('late')));
     });
     try {
       const c = channel();
       await expect(c.request(p.address, (id) => frame(id, Buffer.from('x')), 50)).rejects.toThrow(/did not answer in 50 ms/);
-      late?.();
+      late.send?.();
+      await new Promise((r) => setTimeout(r, 20));
     } finally {
       await p.close();
     }
