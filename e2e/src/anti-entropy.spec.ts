@@ -147,19 +147,33 @@ describe('anti-entropy and deletes with real processes (K=3 on 3 storage nodes: 
   }, 60_000);
 });
 
+/** The table settled: every partition on its 3 replicas, none pending, every node up. */
+async function settled(c: Cluster, what: string): Promise<void> {
+  await waitFor(() => c.table(), {
+    what, timeoutMs: 30_000, intervalMs: 200,
+    until: (t) => t.partitions.every((e) => e.replicas.length === 3 && e.pending.length === 0) && Object.values(t.nodes).every((n) => n.state === 'up'),
+  });
+}
+
 describe('anti-entropy between nodes on different replica transports (one node on --replica-transport http)', () => {
+  const dataRoot = makeTempDir('anti-entropy-mixed-data');
   const { cluster, it } = useCluster({
     storage: STORAGE, frontends: 1, redundancy: 3, digits: 1, label: 'anti-entropy-mixed',
+    // Data dirs: a node that restarts comes back with its data and keeps its partitions (an empty one would be copied to).
     storageArgs: (i) => [
-      '--anti-entropy-interval-ms', String(AE_INTERVAL_MS), '--tombstone-grace-ms', String(GRACE_MS), ...(i === 2 ? ['--replica-transport', 'http'] : []),
+      '--data-dir', path.join(dataRoot, `storage-${i}`), '--anti-entropy-interval-ms', String(AE_INTERVAL_MS), '--tombstone-grace-ms', String(GRACE_MS),
+      ...(i === 2 ? ['--replica-transport', 'http'] : []),
     ],
     frontendArgs: ['--hints-per-node-max', '0'],
   });
+  afterAll(() => removeTempDir(dataRoot));
 
   it('every replica converges: the HTTP node asks over HTTP, its peers ask it over binary frames', async () => {
     const c = cluster();
     const fe = c.frontendUrl(0);
     const prefix = `${run}-mixed-`;
+    // A settled table first (a registration retried under load can start copies at start-up).
+    await settled(c, 'every partition on its 3 replicas, none pending, every node up');
     // Each node in turn misses writes, so every node must both pull and be pulled from.
     for (const away of [2, 0]) {
       await c.killStorage(away, 'SIGKILL');
@@ -168,7 +182,8 @@ describe('anti-entropy between nodes on different replica transports (one node o
         expect(res.status).toBe(200);
       }
       await c.restartStorage(away);
-      // Back in every table before the next node goes away (a write to all three answers).
+      // Back up in the table, and taking writes at the frontend, before the next node goes away.
+      await settled(c, `storage-${away} up again with its partitions`);
       await waitFor(() => request('PUT', kvUrl(fe, `${run}-probe-${away}`, '?w=all'), 'x'), {
         what: `storage-${away} to take writes again`, timeoutMs: 20_000, intervalMs: 200, until: (res) => res.status === 200,
       });

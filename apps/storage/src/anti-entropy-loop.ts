@@ -333,6 +333,10 @@ export class AntiEntropyLoop {
   }
 
   private onContact(): void {
+    // A peer may reach a node that just started before the node has its table: it holds no
+    // partition yet, so that contact must not close the gap the rejoining check measures (the
+    // node would then keep values whose deletes its peers forgot).
+    if (!this.engine.currentTable()) return;
     const now = Date.now();
     const previous = this.tracker.lastContactMs;
     if (this.tracker.onContact(now, this.engine.heldPartitions())) {
