@@ -72,7 +72,7 @@ export class PeerSyncClient {
     });
     this.bytes = new Counter({
       name: 'fog_storage_replica_sync_bytes_total',
-      help: 'Bytes of anti-entropy and partition copy messages this node sent to peers and received in their replies (bodies: frames, or HTTP bodies without headers), by transport (binary, http), direction (sent, received) and message kind (tree, summaries, digest, diff, push, page).',
+      help: 'Bytes of answered anti-entropy and partition copy exchanges: what this node sent to peers and received in their replies (bodies: frames, or HTTP bodies without headers), by transport (binary, http), direction (sent, received) and message kind (tree, summaries, digest, diff, push, page).',
       labelNames: ['transport', 'direction', 'kind'] as const, registers: [registry],
     });
   }
