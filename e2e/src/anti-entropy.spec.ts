@@ -90,6 +90,11 @@ describe('anti-entropy and deletes with real processes (K=3 on 3 storage nodes: 
     await waitFor(() => Promise.all([0, 1, 2].map((i) => metric(c.storageUrl(i), 'fog_storage_divergent_partitions'))), {
       what: 'no divergent partitions left', timeoutMs: 10_000, until: (d) => d.every((n) => n === 0),
     });
+    // By default the exchange went over binary frames, not HTTP.
+    for (let i = 0; i < STORAGE; i++) {
+      expect(await metric(c.storageUrl(i), 'fog_storage_replica_sync_bytes_total', { transport: 'binary', direction: 'received' })).toBeGreaterThan(0);
+      expect(await metric(c.storageUrl(i), 'fog_storage_replica_sync_bytes_total', { transport: 'http', direction: 'sent' })).toBe(0);
+    }
   }, 60_000);
 
   it('a key deleted while a replica was down stays deleted when the replica returns', async () => {
@@ -139,5 +144,58 @@ describe('anti-entropy and deletes with real processes (K=3 on 3 storage nodes: 
     for (let i = 0; i < n; i++) expect((await request('GET', kvUrl(fe, `${prefix}${i}`, '?r=all'))).status).toBe(404);
     for (let i = 0; i < n; i++) expect((await request('GET', kvUrl(fe, `${prefix}kept-${i}`, '?r=all'))).text).toBe('kept');
     expect(c.storageProcess(1).stdoutText()).toMatch(/"level":"warn".*"msg":"rejoining: out of contact with peers for longer than the tombstone grace period/);
+  }, 60_000);
+});
+
+/** The table settled: every partition on its 3 replicas, none pending, every node up. */
+async function settled(c: Cluster, what: string): Promise<void> {
+  await waitFor(() => c.table(), {
+    what, timeoutMs: 30_000, intervalMs: 200,
+    until: (t) => t.partitions.every((e) => e.replicas.length === 3 && e.pending.length === 0) && Object.values(t.nodes).every((n) => n.state === 'up'),
+  });
+}
+
+describe('anti-entropy between nodes on different replica transports (one node on --replica-transport http)', () => {
+  const dataRoot = makeTempDir('anti-entropy-mixed-data');
+  const { cluster, it } = useCluster({
+    storage: STORAGE, frontends: 1, redundancy: 3, digits: 1, label: 'anti-entropy-mixed',
+    // Data dirs: a node that restarts comes back with its data and keeps its partitions (an empty one would be copied to).
+    storageArgs: (i) => [
+      '--data-dir', path.join(dataRoot, `storage-${i}`), '--anti-entropy-interval-ms', String(AE_INTERVAL_MS), '--tombstone-grace-ms', String(GRACE_MS),
+      ...(i === 2 ? ['--replica-transport', 'http'] : []),
+    ],
+    frontendArgs: ['--hints-per-node-max', '0'],
+  });
+  afterAll(() => removeTempDir(dataRoot));
+
+  it('every replica converges: the HTTP node asks over HTTP, its peers ask it over binary frames', async () => {
+    const c = cluster();
+    const fe = c.frontendUrl(0);
+    const prefix = `${run}-mixed-`;
+    // A settled table first (a registration retried under load can start copies at start-up).
+    await settled(c, 'every partition on its 3 replicas, none pending, every node up');
+    // Each node in turn misses writes, so every node must both pull and be pulled from.
+    for (const away of [2, 0]) {
+      await c.killStorage(away, 'SIGKILL');
+      for (let i = 0; i < 50; i++) {
+        const res = await request('PUT', kvUrl(fe, `${prefix}${away}-${i}`, '?w=quorum'), Buffer.from([away, i, 0, 255]));
+        expect(res.status).toBe(200);
+      }
+      await c.restartStorage(away);
+      // Back up in the table, and taking writes at the frontend, before the next node goes away.
+      await settled(c, `storage-${away} up again with its partitions`);
+      await waitFor(() => request('PUT', kvUrl(fe, `${run}-probe-${away}`, '?w=all'), 'x'), {
+        what: `storage-${away} to take writes again`, timeoutMs: 20_000, intervalMs: 200, until: (res) => res.status === 200,
+      });
+    }
+    const views = await waitFor(async () => Promise.all([0, 1, 2].map(async (i) => live(await held(c, i, prefix)))), {
+      what: 'every node to hold the same 100 live keys and versions', timeoutMs: 20_000, intervalMs: 200,
+      until: (v) => v[0] === v[1] && v[1] === v[2] && v[0].split('\n').length === 100,
+    });
+    expect(views[0].split('\n')).toHaveLength(100);
+    expect(await metric(c.storageUrl(2), 'fog_storage_replica_sync_bytes_total', { transport: 'http', direction: 'sent' })).toBeGreaterThan(0);
+    expect(await metric(c.storageUrl(2), 'fog_storage_replica_sync_bytes_total', { transport: 'binary', direction: 'sent' })).toBe(0);
+    expect(await metric(c.storageUrl(0), 'fog_storage_replica_sync_bytes_total', { transport: 'binary', direction: 'sent' })).toBeGreaterThan(0);
+    for (let i = 0; i < 50; i++) expect((await request('GET', kvUrl(fe, `${prefix}2-${i}`, '?r=all'))).body).toEqual(Buffer.from([2, i, 0, 255]));
   }, 60_000);
 });

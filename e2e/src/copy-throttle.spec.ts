@@ -53,5 +53,9 @@ describe('partition copy throttle', () => {
     const over = samples.filter((s) => s.bytes > (RATE_BYTES_PER_SEC * s.ms) / 1000 + 2 * BURST_BYTES);
     expect(over).toEqual([]);
     await waitFor(() => copiedBytes(url), { what: 'copied bytes settled', until: (b) => b === total, timeoutMs: 5_000 });
+    // The pages came as binary frames (values raw), none over HTTP.
+    const metrics = checkExposition((await request('GET', `${url}/metrics`)).text).samples;
+    expect(sampleValue(metrics, 'fog_storage_replica_sync_bytes_total', { transport: 'binary', direction: 'received' }) ?? 0).toBeGreaterThan(total);
+    expect(sampleValue(metrics, 'fog_storage_replica_sync_bytes_total', { transport: 'http', direction: 'sent' }) ?? 0).toBe(0);
   }, 120_000);
 });

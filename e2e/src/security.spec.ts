@@ -5,6 +5,8 @@ import {
   FrameReader, OPS_FRAME_PREFACE, decodeOpsResponse, encodeOpsRequest, type PartitionTable,
 } from '@fog/protocol';
 import { ClusterAuth } from '@fog/http-kit';
+import { partitionOf } from '@fog/partitioning';
+import { SYNC_FRAME_PREFACE, decodeSyncReply, encodeSyncRequest } from '@fog/replica-sync';
 import {
   AppProcess, Cluster, E2E_CLUSTER_SECRET, assertValidExposition, freePort, get, getJson, hostPort, installProcessSafetyNet, jsonOf, makeTempDir, request,
   sampleValue, useCluster, waitFor, type HttpResponse,
@@ -131,6 +133,39 @@ describe('a cluster with a secret refuses unauthenticated requests', () => {
     await closed;
     expect(frames.map((f) => decodeOpsResponse(f))).toMatchObject([{ id: 0, ok: false, status: 401 }]);
     expect((await request('GET', `${kv(key)}?r=all`)).status).toBe(404);
+  });
+
+  it('closes a binary sync connection (anti-entropy, copies) whose opening is not signed with the secret; a signed one is served', async () => {
+    const c = cluster();
+    const port = Number(new URL(c.storageUrl(0)).port);
+    const key = `sec-${run}-sync`;
+    const push = (id: number) => encodeSyncRequest(id, {
+      kind: 'push', body: { epoch: 1_000_000, from: 'intruder', p: partitionOf(key, D), entries: [{ key, ver: { ms: Date.now(), c: 0, w: 'intruder' }, val: Buffer.from('x').toString('base64') }] },
+    });
+    const exchange = async (opening: string, frame: Buffer) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      const reader = new FrameReader(1 << 20);
+      const frames: Buffer[] = [];
+      socket.on('data', (d: Buffer) => reader.push(d, frames));
+      const closed = new Promise<void>((r) => socket.on('close', () => r()));
+      socket.write(Buffer.concat([SYNC_FRAME_PREFACE, Buffer.from(`${opening}\n`), frame]));
+      for (let i = 0; i < 200 && frames.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      return { frames, closed, socket };
+    };
+    const forged = await exchange(new ClusterAuth('a-different-secret-of-enough-bytes').connectionLine(), push(5));
+    await forged.closed;
+    expect(forged.frames.map((f) => decodeSyncReply(f))).toMatchObject([{ id: 0, ok: false, status: 401 }]);
+    // An unsigned (empty) opening is refused the same way.
+    const unsigned = await exchange('', push(6));
+    await unsigned.closed;
+    expect(unsigned.frames.map((f) => decodeSyncReply(f))).toMatchObject([{ id: 0, ok: false, status: 401 }]);
+    expect((await request('GET', `${kv(key)}?r=all`)).status).toBe(404);
+    // The same connection signed with the cluster's secret is answered (a tree request changes nothing).
+    const auth = new ClusterAuth(E2E_CLUSTER_SECRET);
+    auth.learnCluster((await c.table()).cluster);
+    const signed = await exchange(auth.connectionLine(), encodeSyncRequest(7, { kind: 'tree', body: { epoch: 1, from: 'probe', total: 16, groups: [] } }));
+    signed.socket.destroy();
+    expect(signed.frames.map((f) => decodeSyncReply(f))).toMatchObject([{ id: 7, ok: true, kind: 'tree' }]);
   });
 
   it('still serves, and after 60 s nothing has changed', async () => {

@@ -1,21 +1,24 @@
-import axios, { type AxiosInstance } from 'axios';
 import type express from 'express';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   ANTI_ENTROPY_DEFAULTS, ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, TREE_GROUPS_MAX,
-  diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree, isDiffReply,
-  isDigestReply, isPushReply, isSummaryReply, isTreeReply, peersOf, pushRequestProblem, runPass, runRound, serving, sharedPartitions,
+  diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree,
+  peersOf, pushRequestProblem, runPass, runRound, serving, sharedPartitions,
   summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
-  type PushRequest, type SummaryRequest, type TreeRequest,
+  type PushRequest, type SummaryRequest, type SyncKind, type SyncReply, type TreeRequest,
 } from '@fog/replica-sync';
-import { asyncHandler, internalHttpsAgent, internalUrl, op, type Logger } from '@fog/http-kit';
+import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
-import { DEFAULT_LIMITS, FogError, PARTITION_DIGITS_MAX, internalAddressOf, partitionCount, type PartitionTable } from '@fog/protocol';
+import { FogError, PARTITION_DIGITS_MAX, internalAddressOf, partitionCount, type PartitionTable } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
+import type { PeerSyncClient } from './peer-sync-client';
 import type { Persistence } from './persistence';
+
+/** The anti-entropy message kinds (the sync kinds but the partition page). */
+export type AeKind = Exclude<SyncKind, 'page'>;
+export const AE_KINDS: readonly AeKind[] = ['tree', 'summaries', 'digest', 'diff', 'push'];
 
 export interface AntiEntropyConfig {
   antiEntropyIntervalMs: number;
@@ -60,8 +63,6 @@ const SYNC_PARTITION_ROUNDS_MAX = 64;
  * peers, confirms released partitions before they are dropped, and purges tombstones.
  */
 export class AntiEntropyLoop {
-  private readonly http: AxiosInstance;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   private readonly divergent = new Map<number, boolean>();
   private readonly tracker: ContactTracker;
   private readonly local: PassLocal;
@@ -97,20 +98,9 @@ export class AntiEntropyLoop {
     registry: Registry,
     private persistence: Persistence | null,
     private readonly refreshTable: () => Promise<void>,
-    signAxios: (instance: AxiosInstance) => void = () => undefined,
+    /** How this node speaks to its peers (binary frames or HTTP). */
+    private readonly peers: PeerSyncClient,
   ) {
-    this.http = axios.create({
-      httpAgent: this.agent,
-      httpsAgent: internalHttpsAgent({ maxSockets: 16 }),
-      timeout: cfg.antiEntropyRequestTimeoutMs,
-      maxRedirects: 0,
-      proxy: false,
-      maxBodyLength: DEFAULT_LIMITS.internalBodyBytesMax,
-      maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax,
-      headers: { 'content-type': 'application/json' },
-      validateStatus: (s) => s === 200,
-    });
-    signAxios(this.http);
     const saved = this.readContact();
     this.tracker = new ContactTracker(cfg.tombstoneGraceMs, saved.lastContactMs);
     this.cursor = saved.cursor;
@@ -167,7 +157,6 @@ export class AntiEntropyLoop {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.agent.destroy();
   }
 
   /**
@@ -198,36 +187,44 @@ export class AntiEntropyLoop {
     };
   }
 
-  /** The replier side: five internal routes. */
+  /** The replier side: five internal routes (their binary form calls `answer` too). */
   mount(app: express.Express, json: express.RequestHandler): void {
+    for (const kind of AE_KINDS) {
+      app.post(ANTI_ENTROPY_PATHS[kind], op(`ae_${kind}`), json, asyncHandler(async (req, res) => {
+        res.json(this.answer(kind, req.body).body);
+      }));
+    }
+  }
+
+  /**
+   * Answer one anti-entropy message from a peer, whichever form it came in: checked within this
+   * node's receive limits first (a FogError, nothing applied, when it is malformed).
+   */
+  answer(kind: AeKind, body: unknown): SyncReply {
     const limits = ANTI_ENTROPY_RECEIVE_LIMITS;
-    app.post(ANTI_ENTROPY_PATHS.tree, op('ae_tree'), json, asyncHandler(async (req, res) => {
-      const problem = treeRequestProblem(req.body, limits.groupsPerRequestMax, partitionCount(PARTITION_DIGITS_MAX));
+    const check = (problem: string | null): void => {
       if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
-      res.json(handleTree(this.local, req.body as TreeRequest));
-    }));
-    app.post(ANTI_ENTROPY_PATHS.summaries, op('ae_summaries'), json, asyncHandler(async (req, res) => {
-      const problem = summaryRequestProblem(req.body, limits.summariesPerRequestMax);
-      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
-      res.json(handleSummaries(this.local, req.body as SummaryRequest));
-    }));
-    app.post(ANTI_ENTROPY_PATHS.digest, op('ae_digest'), json, asyncHandler(async (req, res) => {
-      const problem = digestRequestProblem(req.body, DIGEST_BUCKETS, limits.partitionsPerRequestMax);
-      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
-      res.json(handleDigest(this.local, req.body as DigestRequest));
-    }));
-    app.post(ANTI_ENTROPY_PATHS.diff, op('ae_diff'), json, asyncHandler(async (req, res) => {
-      const problem = diffRequestProblem(req.body, DIGEST_BUCKETS, limits.keysPerRequestMax);
-      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
-      const { reply, coveredKept } = handleDiff(this.local, req.body as DiffRequest, limits.keysPerRequestMax, this.cfg.antiEntropyEntryBytesPerMessageMax);
-      this.countKept(coveredKept);
-      res.json(reply);
-    }));
-    app.post(ANTI_ENTROPY_PATHS.push, op('ae_push'), json, asyncHandler(async (req, res) => {
-      const problem = pushRequestProblem(req.body, limits.keysPerRequestMax);
-      if (problem) throw new FogError('FOG_ERR_BAD_REQUEST', problem);
-      res.json(handlePush(this.local, req.body as PushRequest));
-    }));
+    };
+    switch (kind) {
+      case 'tree':
+        check(treeRequestProblem(body, limits.groupsPerRequestMax, partitionCount(PARTITION_DIGITS_MAX)));
+        return { kind, body: handleTree(this.local, body as TreeRequest) };
+      case 'summaries':
+        check(summaryRequestProblem(body, limits.summariesPerRequestMax));
+        return { kind, body: handleSummaries(this.local, body as SummaryRequest) };
+      case 'digest':
+        check(digestRequestProblem(body, DIGEST_BUCKETS, limits.partitionsPerRequestMax));
+        return { kind, body: handleDigest(this.local, body as DigestRequest) };
+      case 'diff': {
+        check(diffRequestProblem(body, DIGEST_BUCKETS, limits.keysPerRequestMax));
+        const { reply, coveredKept } = handleDiff(this.local, body as DiffRequest, limits.keysPerRequestMax, this.cfg.antiEntropyEntryBytesPerMessageMax);
+        this.countKept(coveredKept);
+        return { kind, body: reply };
+      }
+      case 'push':
+        check(pushRequestProblem(body, limits.keysPerRequestMax));
+        return { kind, body: handlePush(this.local, body as PushRequest) };
+    }
   }
 
   /**
@@ -336,6 +333,10 @@ export class AntiEntropyLoop {
   }
 
   private onContact(): void {
+    // A peer may reach a node that just started before the node has its table: it holds no
+    // partition yet, so that contact must not close the gap the rejoining check measures (the
+    // node would then keep values whose deletes its peers forgot).
+    if (!this.engine.currentTable()) return;
     const now = Date.now();
     const previous = this.tracker.lastContactMs;
     if (this.tracker.onContact(now, this.engine.heldPartitions())) {
@@ -447,22 +448,18 @@ export class AntiEntropyLoop {
   }
 
   private transport(nodes: Record<string, { address: string; internal?: string }>): PassTransport {
-    const url = (peer: string, p: string) => {
+    const address = (peer: string): string => {
       const node = nodes[peer];
       if (!node) throw new Error(`no address for ${peer}`);
-      return internalUrl(internalAddressOf(node), p);
+      return internalAddressOf(node);
     };
-    const post = async <T>(peer: string, p: string, body: unknown, check: (x: unknown) => x is T): Promise<T> => {
-      const res = await this.http.post<unknown>(url(peer, p), body);
-      if (!check(res.data)) throw new Error(`malformed anti-entropy reply from ${peer}`);
-      return res.data;
-    };
+    const timeoutMs = this.cfg.antiEntropyRequestTimeoutMs;
     return {
-      tree: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.tree, req, isTreeReply),
-      summaries: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.summaries, req, isSummaryReply),
-      digest: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.digest, req, isDigestReply),
-      diff: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.diff, req, isDiffReply),
-      push: (peer, req) => post(peer, ANTI_ENTROPY_PATHS.push, req, isPushReply),
+      tree: async (peer, body) => this.peers.call(address(peer), { kind: 'tree', body }, timeoutMs),
+      summaries: async (peer, body) => this.peers.call(address(peer), { kind: 'summaries', body }, timeoutMs),
+      digest: async (peer, body) => this.peers.call(address(peer), { kind: 'digest', body }, timeoutMs),
+      diff: async (peer, body) => this.peers.call(address(peer), { kind: 'diff', body }, timeoutMs),
+      push: async (peer, body) => this.peers.call(address(peer), { kind: 'push', body }, timeoutMs),
     };
   }
 

@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
+import { readOpening } from './binary-opening';
 import {
-  FogError, FrameReader, OPS_OPENING_LINE_BYTES_MAX, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
+  FogError, FrameReader, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
 } from '@fog/protocol';
 
 export interface BinaryOpsDeps {
@@ -43,23 +44,7 @@ export class BinaryOpsServer {
   accept(socket: net.Socket, rest: Buffer): void {
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
-    let head = rest;
-    const onOpening = (chunk: Buffer | null): void => {
-      if (chunk) head = head.length ? Buffer.concat([head, chunk]) : chunk;
-      const nl = head.indexOf(0x0a);
-      if (nl < 0) {
-        if (head.length > OPS_OPENING_LINE_BYTES_MAX) this.closeWith(socket, new FogError('FOG_ERR_BAD_REQUEST', 'the connection opening line is too long'));
-        return;
-      }
-      socket.off('data', onOpening);
-      const refused = nl > OPS_OPENING_LINE_BYTES_MAX
-        ? new FogError('FOG_ERR_BAD_REQUEST', 'the connection opening line is too long')
-        : this.deps.checkOpening(head.subarray(0, nl).toString('latin1'));
-      if (refused) return this.closeWith(socket, refused);
-      this.serve(socket, head.subarray(nl + 1));
-    };
-    socket.on('data', onOpening);
-    onOpening(null);
+    readOpening(socket, rest, this.deps.checkOpening, (err) => this.closeWith(socket, err), (after) => this.serve(socket, after));
   }
 
   private closeWith(socket: net.Socket, err: FogError): void {

@@ -2,12 +2,12 @@ import express from 'express';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '@fog/http-kit';
 import { COMPRESSION_DEFAULTS } from '@fog/lww';
-import { ANTI_ENTROPY_DEFAULTS } from '@fog/replica-sync';
-import type { AxiosInstance } from 'axios';
+import { ANTI_ENTROPY_DEFAULTS, type SyncReply } from '@fog/replica-sync';
 import { DEFAULT_LIMITS, type OpsRequest, type OpsResponse, type PartitionTable, type WireResult } from '@fog/protocol';
 import type { ReplicaEngine } from '@fog/storage-core';
-import { AntiEntropyLoop } from './anti-entropy-loop';
+import { AntiEntropyLoop, type AeKind } from './anti-entropy-loop';
 import { FaultInjector } from './fault-injection';
+import type { PeerSyncClient } from './peer-sync-client';
 import { PERSISTENCE_DEFAULTS, Persistence } from './persistence';
 import type { StorageFlags } from './storage-options';
 
@@ -49,8 +49,8 @@ export class Durability {
     private readonly log: Logger,
     private readonly registry: Registry,
     refreshTable: () => Promise<void>,
-    /** Signs anti-entropy requests with the cluster secret (http-kit ClusterAuth.signAxios). */
-    signAxios: (instance: AxiosInstance) => void = () => undefined,
+    /** How anti-entropy speaks to peers (binary frames or signed HTTP). */
+    peers: PeerSyncClient,
   ) {
     this.faults = new FaultInjector(flags.faultInjectFile);
     this.ae = new AntiEntropyLoop(engine, {
@@ -62,7 +62,7 @@ export class Durability {
       antiEntropyRequestTimeoutMs: ANTI_ENTROPY_DEFAULTS.requestTimeoutMs,
       tombstoneGraceMs: flags.tombstoneGraceMs,
       dataDir: flags.dataDir,
-    }, log, registry, null, refreshTable, signAxios);
+    }, log, registry, null, refreshTable, peers);
     this.m = {
       diskErrors: new Counter({ name: 'fog_storage_disk_errors_total', help: 'Failed disk operations, by operation (write, fsync, snapshot, open).', labelNames: ['op'] as const, registers: [registry] }),
       fsyncSeconds: new Histogram({ name: 'fog_storage_log_fsync_duration_seconds', help: 'Time one fsync of the log took.', buckets: FSYNC_BUCKETS_SECONDS, registers: [registry] }),
@@ -150,6 +150,11 @@ export class Durability {
   /** Anti-entropy routes (storage ⇄ storage). */
   mount(app: express.Express): void {
     this.ae.mount(app, express.json({ limit: DEFAULT_LIMITS.internalBodyBytesMax }));
+  }
+
+  /** Answer one anti-entropy message (the binary form of the routes above); throws a FogError to refuse it. */
+  answerSync(kind: AeKind, body: unknown): SyncReply {
+    return this.ae.answer(kind, body);
   }
 
   /**

@@ -1,11 +1,10 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import http from 'node:http';
-import { internalHttpsAgent, internalUrl, type ControllerLink, type Logger } from '@fog/http-kit';
-import { DEFAULT_LIMITS, decodeWireEntry, internalAddressOf, isExpiry, type PartitionTable } from '@fog/protocol';
+import type { ControllerLink, Logger } from '@fog/http-kit';
+import { decodeWireEntry, internalAddressOf, isExpiry, type PartitionTable } from '@fog/protocol';
 import { ByteThrottle, COPY_DEFAULTS, CopyJob } from '@fog/replica-sync';
-import { PARTITION_PAGE_DEFAULTS, type PartitionPage, type ReplicaEngine } from '@fog/storage-core';
+import { PARTITION_PAGE_DEFAULTS, type ReplicaEngine } from '@fog/storage-core';
+import type { PeerSyncClient } from './peer-sync-client';
 
-export const HANDOFF_PATH = '/internal/v1/partition-page';
+export { HANDOFF_PATH } from './peer-sync-client';
 
 export const HANDOFF_DEFAULTS = {
   /** Partitions copied at the same time (most are small: the cost is round trips). */
@@ -60,13 +59,11 @@ interface Slot {
 /**
  * Copies the partitions this node is pending for. The decisions (which source, which page,
  * which replicas to reconcile with, when the copy is complete) are the CopyJob's
- * (libs/replica-sync); this class carries them out over HTTP, through the engine's one door
+ * (libs/replica-sync); this class carries them out over the peer client (binary frames or HTTP), through the engine's one door
  * (`ingest('copy')`: disk gate, memory limit and horizon apply), under one throttle for the
  * whole node, and reports to the controller.
  */
 export class HandoffWorker {
-  private readonly http: AxiosInstance;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   private readonly slots = new Map<number, Slot>();
   private readonly queue: number[] = [];
   private running = 0;
@@ -82,14 +79,10 @@ export class HandoffWorker {
     private readonly link: ControllerLink,
     private readonly log: Logger,
     private readonly sync: CopySync,
+    /** How pages are read from the source (binary frames or signed HTTP). */
+    private readonly peers: PeerSyncClient,
     private readonly opts: HandoffOptions = { ...HANDOFF_DEFAULTS },
-    signAxios: (instance: AxiosInstance) => void = () => undefined,
   ) {
-    this.http = axios.create({
-      httpAgent: this.agent, httpsAgent: internalHttpsAgent({ maxSockets: 8 }), timeout: opts.requestTimeoutMs, maxRedirects: 0,
-      maxContentLength: DEFAULT_LIMITS.internalBodyBytesMax, validateStatus: (s) => s === 200,
-    });
-    signAxios(this.http);
     // A burst of one full page at most: the average stays under the ceiling for every copy together.
     const burst = Math.min(opts.bytesPerSecMax, PARTITION_PAGE_DEFAULTS.pageBytesMax);
     this.throttle = new ByteThrottle(opts.bytesPerSecMax, burst);
@@ -129,7 +122,6 @@ export class HandoffWorker {
     this.stopped = true;
     for (const slot of this.slots.values()) slot.cancelled = true;
     for (const t of this.timers) clearTimeout(t);
-    this.agent.destroy();
   }
 
   private enqueue(p: number): void {
@@ -191,13 +183,13 @@ export class HandoffWorker {
   private async page(p: number, slot: Slot, source: string, after: string | null): Promise<void> {
     const node = this.table?.nodes[source];
     if (!node) throw new Error(`no address for ${source}`);
-    const res: AxiosResponse<PartitionPage> = await this.http.post<PartitionPage>(internalUrl(internalAddressOf(node), HANDOFF_PATH), {
-      epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax, bytesMax: this.pageBytesMax,
-    });
+    const page = await this.peers.call(internalAddressOf(node), {
+      kind: 'page', body: { epoch: this.engine.epoch(), p, after, limit: this.opts.pageKeysMax, bytesMax: this.pageBytesMax },
+    }, this.opts.requestTimeoutMs);
     if (slot.cancelled) return;
-    if (after === null && Number.isSafeInteger(res.data.partitionBytes)) slot.bytesTotal = res.data.partitionBytes;
+    if (after === null && Number.isSafeInteger(page.partitionBytes)) slot.bytesTotal = page.partitionBytes;
     let bytes = 0;
-    for (const e of res.data.entries) {
+    for (const e of page.entries) {
       if (!isExpiry(e.exp)) throw new Error('a copied entry carries a malformed expiry');
       const entry = decodeWireEntry(e);
       const value = entry.value;
@@ -207,9 +199,9 @@ export class HandoffWorker {
       if (r.outcome === 'refused') throw new Error(`entry refused: ${r.code}`);
       bytes += value ? value.length : 0;
     }
-    this.stats.keysCopied += res.data.entries.length;
+    this.stats.keysCopied += page.entries.length;
     this.stats.bytesCopied += bytes;
-    slot.job.onPage(source, res.data.entries.length, bytes, res.data.next);
+    slot.job.onPage(source, page.entries.length, bytes, page.next);
     await this.wait(this.throttle.reserve(bytes, Date.now()));
     this.reportProgress(p, slot);
   }

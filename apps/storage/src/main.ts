@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { autoWeight } from '@fog/partitioning';
 import { readCapacity } from './capacity';
 import { HANDOFF_DEFAULTS } from './handoff';
+import { SYNC_TRANSPORTS, type SyncTransportKind } from './peer-sync-client';
 import { StorageNode } from './storage-node';
 import { storageFlagProblems, storageFlags } from './storage-options';
 
@@ -11,6 +12,9 @@ const cli = parseNodeCli('storage', hideBin(process.argv), (y) =>
   storageFlags(y).option('handoff-bytes-per-sec-max', {
     type: 'number', default: HANDOFF_DEFAULTS.bytesPerSecMax,
     describe: 'ceiling on the rate this node copies partitions it is given (bytes/s), so a join does not starve client traffic',
+  }).option('replica-transport', {
+    choices: SYNC_TRANSPORTS, default: 'binary' as const,
+    describe: 'how anti-entropy and partition copies speak to peers: binary frames over persistent connections, or JSON over HTTP',
   }),
 );
 if (!(cli['handoff-bytes-per-sec-max'] >= 1024)) {
@@ -30,7 +34,8 @@ if (derived) log.info('weight derived from capacity', { weight: derived.weight, 
 const node = new StorageNode(
   {
     ...cli, secret: cli.secret, internalPort: cli.internalPort, internalAddress: cli.internalAddress,
-    ...(derived ? { weight: derived.weight, weightBasis: derived.basis } : {}), handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'], internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
+    ...(derived ? { weight: derived.weight, weightBasis: derived.basis } : {}), handoffBytesPerSecMax: cli['handoff-bytes-per-sec-max'],
+    replicaTransport: cli['replica-transport'] as SyncTransportKind, internalBatchOpsMax: DEFAULT_LIMITS.internalBatchOpsMax,
     durability: {
       dataDir: cli.dataDir, fsync: cli.fsync, snapshotLogBytes: cli.snapshotLogBytes, snapshotIntervalMs: cli.snapshotIntervalMs,
       maxMemoryBytes: cli.maxMemoryBytes, antiEntropyIntervalMs: cli.antiEntropyIntervalMs, antiEntropy: cli.antiEntropy,

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
+import type net from 'node:net';
 import { Counter, Gauge } from 'prom-client';
-import { ANTI_ENTROPY_PATHS } from '@fog/replica-sync';
+import { ANTI_ENTROPY_PATHS, SYNC_FRAME_PREFACE, type SyncKind, type SyncReply } from '@fog/replica-sync';
 import { CLOCK_DEFAULTS } from '@fog/clock';
 import {
   ClusterAuth, ControllerLink, InflightBytes, LISTEN_BACKLOG_DEFAULT, advertisedAt, tlsInUse, authError, authenticate, listen, RefusalReporter, asyncHandler, createHttpMetrics, decodePushedTable, errorMiddleware, internalJsonBody, listenWithPreface,
@@ -17,6 +18,8 @@ import {
 } from '@fog/protocol';
 import { INGEST_SOURCES, PARTITION_PAGE_DEFAULTS, ReplicaEngine, pagePartition, type PartitionPage } from '@fog/storage-core';
 import { BinaryOpsServer } from './binary-ops';
+import { BinarySyncServer } from './binary-sync';
+import { PeerSyncClient, type SyncTransportKind } from './peer-sync-client';
 import { DURABILITY_DEFAULTS, Durability } from './durability';
 import { HANDOFF_DEFAULTS, HANDOFF_PATH, HandoffWorker } from './handoff';
 import type { StorageFlags } from './storage-options';
@@ -61,6 +64,8 @@ export interface StorageConfig {
   internalPort?: number | null;
   /** host:port peers reach the internal listener on. */
   internalAddress?: string | null;
+  /** How anti-entropy and partition copies speak to peers (default binary; http: JSON over HTTP). */
+  replicaTransport?: SyncTransportKind;
 }
 
 /** File in the data dir holding the id of the cluster the node's data belongs to. */
@@ -74,6 +79,7 @@ export class StorageNode {
   private server: RunningServer | null = null;
   private internalServer: RunningServer | null = null;
   private handoff!: HandoffWorker;
+  private readonly peers: PeerSyncClient;
   readonly auth: ClusterAuth;
   /** Partitions the table no longer gives this node, with when they were given away. */
   private readonly releasedAtMs = new Map<number, number>();
@@ -122,10 +128,11 @@ export class StorageNode {
       },
     });
     const sign = (i: Parameters<ClusterAuth['signAxios']>[0]) => void this.auth.signAxios(i);
-    this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable(), sign);
+    this.peers = new PeerSyncClient(cfg.replicaTransport ?? 'binary', () => this.auth.connectionLine(), sign, log, this.metrics.registry, cfg.internalBodyBytesMax);
+    this.durability = new Durability(this.engine, cfg.durability ?? DURABILITY_DEFAULTS, log, this.metrics.registry, () => this.link.refreshTable(), this.peers);
     // A copy is reported done only once it is on disk as the fsync policy promises: the old
     // replica is dropped after that report.
-    this.handoff = new HandoffWorker(this.engine, this.link, log, this.durability, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax }, sign);
+    this.handoff = new HandoffWorker(this.engine, this.link, log, this.durability, this.peers, { ...HANDOFF_DEFAULTS, bytesPerSecMax: cfg.handoffBytesPerSecMax ?? HANDOFF_DEFAULTS.bytesPerSecMax });
   }
 
   private readClusterId(): string | null {
@@ -174,22 +181,25 @@ export class StorageNode {
         this.durability.answerOps(body, nowMs, finish);
       },
       frameBytesMax: this.cfg.internalBodyBytesMax, batchOpsMax: this.cfg.internalBatchOpsMax, metrics: this.metrics, log: this.log,
-      checkOpening: (line) => {
-        const problem = this.auth.checkConnection(line);
-        if (!problem) return null;
-        this.refusals.refuse('internal_connection', problem.reason, problem.message);
-        return authError(problem);
-      },
+      checkOpening: (line) => this.checkOpening(line),
     });
+    // Peers speak the binary form of anti-entropy and partition pages on the same port (binary-sync.ts).
+    const sync = new BinarySyncServer({
+      answer: (kind, body) => this.answerSync(kind, body),
+      frameBytesMax: this.cfg.internalBodyBytesMax, metrics: this.metrics, log: this.log,
+      checkOpening: (line) => this.checkOpening(line),
+    });
+    const prefaces = [OPS_FRAME_PREFACE, SYNC_FRAME_PREFACE];
+    const onPreface = (socket: net.Socket, rest: Buffer, preface: Buffer) => (preface === SYNC_FRAME_PREFACE ? sync.accept(socket, rest) : binary.accept(socket, rest));
     const internalPort = this.cfg.internalPort ?? null;
     if (internalPort !== null) {
       // Internal routes on their own listener; the client port answers /health, /ready and /metrics only.
-      this.internalServer = await listenWithPreface(handler, this.cfg.host, internalPort, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest), tlsInUse());
+      this.internalServer = await listenWithPreface(handler, this.cfg.host, internalPort, prefaces, onPreface, tlsInUse());
       this.server = await listen(this.expressApp(false), this.cfg.host, this.cfg.port, LISTEN_BACKLOG_DEFAULT, tlsInUse());
       if (!this.cfg.internalAddress) this.cfg.internalAddress = advertisedAt(this.cfg.address, this.internalServer.port);
       this.link.setInternalAddress(this.cfg.internalAddress);
     } else {
-      this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, OPS_FRAME_PREFACE, (socket, rest) => binary.accept(socket, rest), tlsInUse());
+      this.server = await listenWithPreface(handler, this.cfg.host, this.cfg.port, prefaces, onPreface, tlsInUse());
     }
     this.log.info('storage listening', {
       id: this.cfg.id, address: this.cfg.address, port: this.server.port,
@@ -205,6 +215,7 @@ export class StorageNode {
   async stop(): Promise<void> {
     this.link.stop();
     this.handoff.stop();
+    this.peers.close();
     if (this.dropTimer) clearInterval(this.dropTimer);
     await this.server?.close();
     await this.internalServer?.close();
@@ -279,8 +290,42 @@ export class StorageNode {
     }
   }
 
+  /** A binary connection's opening line (the cluster's signature): null accepts it. */
+  private checkOpening(line: string): FogError | null {
+    const problem = this.auth.checkConnection(line);
+    if (!problem) return null;
+    this.refusals.refuse('internal_connection', problem.reason, problem.message);
+    return authError(problem);
+  }
+
+  /**
+   * Answer one binary sync message as its HTTP route answers it: the same checks (stamps too far
+   * ahead in a push, ownership of a page's partition), the same engine door; throws a FogError
+   * to refuse it with nothing applied.
+   */
+  private answerSync(kind: SyncKind, body: unknown): SyncReply {
+    if (kind === 'page') return { kind, body: this.partitionPage(body) };
+    if (kind === 'push') this.checkPushAhead(body);
+    return this.durability.answerSync(kind, body);
+  }
+
+  /**
+   * Anti-entropy entries are stored as they come: a stamp far in the future would win every
+   * later write of its key, so a push carrying one is refused before the exchange sees it.
+   */
+  private checkPushAhead(body: unknown): void {
+    const entries = (body as { entries?: unknown } | null)?.entries;
+    const ahead = Array.isArray(entries) ? versionAheadProblem(entries.map((e) => (e as { ver?: unknown } | null)?.ver), Date.now(), this.versionAheadMsMax) : null;
+    if (ahead) {
+      this.refusals.refuse('ae_push', ahead.reason, ahead.message);
+      throw new FogError(ahead.code, ahead.message);
+    }
+  }
+
   /** Serve one page of a partition to a node copying it (handoff source side). */
-  private partitionPage(body: { epoch?: unknown; p?: unknown; after?: unknown; limit?: unknown; bytesMax?: unknown }): PartitionPage {
+  private partitionPage(input: unknown): PartitionPage {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new FogError('FOG_ERR_BAD_REQUEST', 'expected {epoch, p, after, limit, bytesMax}');
+    const body = input as { epoch?: unknown; p?: unknown; after?: unknown; limit?: unknown; bytesMax?: unknown };
     const p = body.p;
     const table = this.engine.currentTable();
     if (!table || typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= table.partitions.length) {
@@ -384,15 +429,9 @@ export class StorageNode {
     // its signature checked, before any route sees it (the routes' own JSON parsers then find it
     // consumed). The operator routes under /v1 (stats, keys) need the secret too.
     app.use(['/internal', '/v1'], internalJsonBody({ ...this.bodyLimits('internal'), auth: this.auth }));
-    // Anti-entropy entries are stored as they come: a stamp far in the future would win every
-    // later write of its key, so it is refused before the exchange sees it.
+    // Stamps too far ahead in a push are refused before the exchange sees them.
     app.post(ANTI_ENTROPY_PATHS.push, op('ae_push'), (req, _res, next) => {
-      const entries = (req.body as { entries?: unknown } | null)?.entries;
-      const ahead = Array.isArray(entries) ? versionAheadProblem(entries.map((e) => (e as { ver?: unknown } | null)?.ver), Date.now(), this.versionAheadMsMax) : null;
-      if (ahead) {
-        this.refusals.refuse('ae_push', ahead.reason, ahead.message);
-        throw new FogError(ahead.code, ahead.message);
-      }
+      this.checkPushAhead(req.body);
       next();
     });
     this.durability.mount(app);

@@ -84,6 +84,29 @@ describe('listenWithPreface', () => {
   });
 });
 
+describe('listenWithPreface with several prefaces', () => {
+  it('hands each connection to the handler with the preface it opened with', async () => {
+    const other = Buffer.from('XBIN2\r\n');
+    const seen: string[] = [];
+    const server = await listenWithPreface((_req, res) => res.end('http'), '127.0.0.1', 0, [PREFACE, other], (socket, rest, preface) => {
+      seen.push(`${preface.toString().trim()}:${rest.toString()}`);
+      socket.end('bye');
+    });
+    try {
+      for (const [p, payload] of [[other, 'two'], [PREFACE, 'one']] as const) {
+        const socket = net.connect({ host: '127.0.0.1', port: server.port });
+        const closed = new Promise((r) => socket.on('close', r));
+        socket.on('data', () => undefined);
+        socket.write(Buffer.concat([p, Buffer.from(payload)]));
+        await closed;
+      }
+      expect(seen).toEqual(['XBIN2:two', 'XBIN1:one']);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('listenWithPreface close', () => {
   it('closes an idle kept-alive HTTP connection instead of waiting for its keep-alive timeout', async () => {
     const server = await listenWithPreface((_req, res) => res.end('ok'), '127.0.0.1', 0, PREFACE, (socket) => socket.destroy());

@@ -62,7 +62,8 @@ export function listen(
 
 /**
  * Listen for HTTP and, on the same port, for connections that open with `preface` (a binary
- * protocol): those are handed to onPreface with the bytes that followed the preface; every
+ * protocol; or one of several prefaces, one per protocol): those are handed to onPreface with
+ * the bytes that followed the preface and the preface they opened with; every
  * other connection is HTTP. HTTP requests open with a method name, so a preface that is not one
  * tells the two apart from the first bytes.
  */
@@ -70,9 +71,12 @@ export function listen(
 export const PREFACE_WAIT_MS = 10_000;
 
 export function listenWithPreface(
-  handler: http.RequestListener, host: string, port: number, preface: Buffer, onPreface: (socket: net.Socket, rest: Buffer) => void,
+  handler: http.RequestListener, host: string, port: number, preface: Buffer | readonly Buffer[],
+  onPreface: (socket: net.Socket, rest: Buffer, preface: Buffer) => void,
   tlsMaterial: TlsMaterial | null = null,
 ): Promise<RunningServer> {
+  // Several binary protocols may share the port, each known by its own preface.
+  const prefaces: readonly Buffer[] = Buffer.isBuffer(preface) ? [preface] : preface;
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   httpServer.on('clientError', answerClientError);
   const binary = new Set<net.Socket>();
@@ -89,15 +93,21 @@ export function listenWithPreface(
     };
     const sniff = (chunk: Buffer) => {
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
-      const n = Math.min(head.length, preface.length);
-      if (head.subarray(0, n).equals(preface.subarray(0, n))) {
-        if (head.length < preface.length) return; // could still be either: wait for more
+      let undecided = false;
+      for (const p of prefaces) {
+        const n = Math.min(head.length, p.length);
+        if (!head.subarray(0, n).equals(p.subarray(0, n))) continue;
+        if (head.length < p.length) {
+          undecided = true; // could still be this one: wait for more
+          continue;
+        }
         decided();
         binary.add(socket);
         socket.once('close', () => binary.delete(socket));
-        onPreface(socket, head.subarray(preface.length));
+        onPreface(socket, head.subarray(p.length), p);
         return;
       }
+      if (undecided) return;
       // HTTP: give the bytes back and let the HTTP server read the connection from the start.
       decided();
       socket.pause();

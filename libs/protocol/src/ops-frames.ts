@@ -393,3 +393,9 @@ export class FrameReader {
     return this.buf.length;
   }
 }
+
+/**
+ * The field writer and reader of frame bodies, for other frame vocabularies on the same
+ * framing (anti-entropy and partition copies: libs/replica-sync sync-frames.ts).
+ */
+export { Writer as FrameBodyWriter, Reader as FrameBodyReader };

@@ -1,2 +1,3 @@
 export * from './batching-replica-client';
 export * from './binary-replica-client';
+export * from './frame-channel';

@@ -13,3 +13,4 @@ export * from './pass';
 export * from './throttle';
 export * from './copy';
 export * from './hints';
+export * from './sync-frames';

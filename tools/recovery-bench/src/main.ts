@@ -45,6 +45,8 @@ const args = yargs(hideBin(process.argv))
   .option('timeout-ms', { type: 'number', default: 600_000, describe: 'give up waiting for recovery after this long' })
   .option('value-bytes', { type: 'number', default: 100, describe: 'value size' })
   .option('keep', { type: 'boolean', default: false, describe: 'keep logs and data directories' })
+  .option('hints', { choices: ['on', 'off'] as const, default: 'on' as const, describe: 'off: the frontend keeps no hints (--hints-per-node-max 0), so replica sync alone brings the node back' })
+  .option('storage-flag', { type: 'string', array: true, default: [] as string[], describe: 'a flag passed to every storage node (e.g. --storage-flag=--replica-transport=http); repeatable' })
   .strict()
   .help()
   .version(false)
@@ -109,6 +111,26 @@ async function metricSum(url: string, name: string, labelText = ''): Promise<num
   return sum;
 }
 
+const SYNC_KINDS = ['tree', 'summaries', 'digest', 'diff', 'push', 'page'] as const;
+
+/** Bytes of replica sync messages (anti-entropy, copies) the storage nodes exchanged so far, all together, by message kind. */
+async function syncBytes(urls: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const kind of SYNC_KINDS) {
+    const each = await Promise.all(urls.map((u) => metricSum(u, 'fog_storage_replica_sync_bytes_total', `kind="${kind}"`)));
+    out[kind] = each.reduce((a, b) => a + b, 0);
+  }
+  return out;
+}
+
+/** What was exchanged between two readings: the total and its largest parts. */
+function bytesBetween(before: Record<string, number>, after: Record<string, number>): string {
+  const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+  const parts = SYNC_KINDS.map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)] as const).filter(([, n]) => n > 0);
+  const total = parts.reduce((a, [, n]) => a + n, 0);
+  return `${mb(total)} (${parts.map(([k, n]) => `${k} ${mb(n)}`).join(', ')})`;
+}
+
 /** What brought the keys back: the frontend's hints by outcome, and anti-entropy on the node. */
 async function sources(frontendUrl: string, nodeUrl: string): Promise<string> {
   const hint = (o: string) => metricSum(frontendUrl, 'fog_frontend_hints_total', `outcome="${o}"`);
@@ -130,8 +152,8 @@ async function runOnce(digits: number): Promise<void> {
     // would restart the run's partitions as copies. How soon the victim is seen down does not
     // matter here: the frontend counts only real acknowledgements either way.
     controllerArgs: ['--down-after-ms', String(DOWN_AFTER_MS), '--suspect-after-ms', String(SUSPECT_AFTER_MS), '--out-after-ms', String(outAfterMs)],
-    storageArgs: (i) => ['--data-dir', path.join(dir, `data-${i}`)],
-    frontendArgs: [],
+    storageArgs: (i) => ['--data-dir', path.join(dir, `data-${i}`), ...args['storage-flag']],
+    frontendArgs: args.hints === 'off' ? ['--hints-per-node-max', '0'] : [],
   });
   current = cluster;
   try {
@@ -146,17 +168,23 @@ async function runOnce(digits: number): Promise<void> {
     const nodeId = (await getJson<{ id: string }>(`${node.url}/health`)).id;
     const expected = keys.filter((k) => table.partitions[partitionOf(k, digits)].replicas.includes(nodeId));
 
+    // The node's own replica sync bytes as it goes away: a stopped node keeps them; a killed one restarts from zero.
+    const nodeBytesAway = args.fault === 'stop' ? await syncBytes([node.url]).catch(() => null) : {};
     const awayAt = Date.now();
     if (args.fault === 'kill') await node.kill();
     else node.pause();
     const retries = await writeAll(fePort, keys);
     const writeMs = Date.now() - awayAt;
     await sleep(Math.max(0, downMs - writeMs));
+    // Replica sync bytes from the return on: the peers' counters now, the node's as it went away.
+    const peerBytes = await syncBytes(cluster.storage.filter((n) => n !== node).map((n) => n.url)).catch(() => null);
+    const bytesAtReturn = peerBytes && nodeBytesAway ? Object.fromEntries(SYNC_KINDS.map((k) => [k, (peerBytes[k] ?? 0) + (nodeBytesAway[k] ?? 0)])) : null;
     if (args.fault === 'kill') {
       node.start();
       await node.waitHealthy();
     } else node.resume();
     const backAt = Date.now();
+    const storageUrls = cluster.storage.map((n) => n.url);
     let held = 0;
     try {
       await waitFor(async () => {
@@ -168,13 +196,17 @@ async function runOnce(digits: number): Promise<void> {
       // reported below
     }
     const recoveredMs = Date.now() - backAt;
+    const bytesAfter = await syncBytes(storageUrls).catch(() => null);
+    const moved = bytesAtReturn && bytesAfter ? bytesBetween(bytesAtReturn, bytesAfter) : 'unknown';
     const figure = held === expected.length
       ? `held all ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`
       : `NOT RECOVERED: held ${held} of ${expected.length} keys of its partitions ${(recoveredMs / 1000).toFixed(1)} s after its return`;
     const how = await sources(cluster.frontend.url, node.url).catch((err: Error) => `(metrics unavailable: ${err.message})`);
     process.stdout.write(
       `recovery: D=${digits} K=${args.redundancy} storage=${args.storage} fault=${args.fault}: a node away ${((backAt - awayAt) / 1000).toFixed(1)} s ` +
-      `while ${keysTotal} keys were written (in ${(writeMs / 1000).toFixed(1)} s, ${retries} retries) ${figure}, no client reads (${how})\n`,
+      `while ${keysTotal} keys were written (in ${(writeMs / 1000).toFixed(1)} s, ${retries} retries) ${figure}, no client reads; ` +
+      `replica sync messages between storage nodes since its return: ${moved} ` +
+      `(storage flags: ${args['storage-flag'].join(' ') || 'defaults'}, hints ${args.hints}; ${how})\n`,
     );
     if (held !== expected.length) process.exitCode = 1;
   } finally {
