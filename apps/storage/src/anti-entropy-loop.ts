@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
-  ANTI_ENTROPY_DEFAULTS, ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, TREE_GROUPS_MAX,
+  ANTI_ENTROPY_DEFAULTS, ANTI_ENTROPY_PATHS, ContactTracker, DIGEST_BUCKETS, TOMBSTONE_GC_PASSES_PER_GRACE, TREE_GROUPS_MAX, nextPassDelayMs,
   diffRequestProblem, digestRequestProblem, handleDiff, handleDigest, handlePush, handleSummaries, handleTree,
   peersOf, pushRequestProblem, runPass, runRound, serving, sharedPartitions,
   summaryRequestProblem, treeRequestProblem, type DiffRequest, type DigestRequest, type PassLocal, type PassStats, type PassTransport,
-  type PushRequest, type SummaryRequest, type SyncKind, type SyncReply, type TreeRequest,
+  type PassOutcome, type PushRequest, type SummaryRequest, type SyncKind, type SyncReply, type TreeRequest,
 } from '@fog/replica-sync';
 import { asyncHandler, op, type Logger } from '@fog/http-kit';
 import type { Entry } from '@fog/lww';
@@ -312,7 +312,10 @@ export class AntiEntropyLoop {
           // Counted as it happens, so the metrics never lag what /v1/keys shows.
           this.m.repaired.inc({ via });
           if (via === 'retire') this.m.covered.inc({ action: 'retired' });
-          else if (entry.ver.ms < Date.now() - ANTI_ENTROPY_DEFAULTS.settleMs) this.m.missing.inc({ side: via === 'pull' ? 'here' : 'peer' });
+          else {
+            this.countMoved(entry.ver.ms);
+            if (entry.ver.ms < Date.now() - ANTI_ENTROPY_DEFAULTS.settleMs) this.m.missing.inc({ side: via === 'pull' ? 'here' : 'peer' });
+          }
           return 'applied';
         }
         return r.outcome === 'refused' || r.outcome === 'horizon' ? 'refused' : 'unchanged';
@@ -364,30 +367,35 @@ export class AntiEntropyLoop {
       this.timer = null;
       this.running = true;
       this.pass()
-        .catch((err: Error) => {
+        .catch((err: Error): PassOutcome => {
           this.log.error('anti-entropy pass failed', { error: err.message });
-          return true;
+          return { workLeft: true, settledMoved: 0, youngMoved: 0, failedExchanges: 1, passMs: 0 };
         })
-        .then((workLeft) => {
+        .then((outcome) => {
           this.running = false;
           const again = this.kickAgain;
           this.kickAgain = false;
-          this.schedule(again || workLeft ? ANTI_ENTROPY_DEFAULTS.catchUpDelayMs : this.cfg.antiEntropyIntervalMs);
+          this.schedule(again ? ANTI_ENTROPY_DEFAULTS.catchUpDelayMs : nextPassDelayMs(outcome, {
+            intervalMs: this.cfg.antiEntropyIntervalMs, catchUpDelayMs: ANTI_ENTROPY_DEFAULTS.catchUpDelayMs, inFlightDutyMax: ANTI_ENTROPY_DEFAULTS.inFlightDutyMax,
+          }));
         });
     }, delayMs);
   }
 
-  /** One pass; resolves true when differences were left for the next one. */
-  private async pass(): Promise<boolean> {
+  /** One pass; resolves with what it found, which decides when the next one runs (nextPassDelayMs). */
+  private async pass(): Promise<PassOutcome> {
     const now = Date.now();
+    const idle: PassOutcome = { workLeft: false, settledMoved: 0, youngMoved: 0, failedExchanges: 0, passMs: 0 };
     this.collectTombstones(now);
     const table = this.engine.currentTable();
-    if (!table || this.cfg.antiEntropyEnabled === false) return false;
+    if (!table || this.cfg.antiEntropyEnabled === false) return idle;
     const held = this.engine.heldPartitions();
-    if (held.length === 0) return false;
+    if (held.length === 0) return idle;
     const peers = new Set<string>();
     for (const p of held) for (const id of peersOf(table, p, this.engine.nodeId)) peers.add(id);
-    if (peers.size === 0) return false;
+    if (peers.size === 0) return idle;
+    this.moved.settled = 0;
+    this.moved.young = 0;
     this.roundNo++;
     this.m.rounds.inc();
     for (const p of [...this.divergent.keys()]) if (!this.engine.holds(p)) this.divergent.delete(p);
@@ -408,7 +416,15 @@ export class AntiEntropyLoop {
     if (stats.peerEpochMax > this.engine.epoch()) void this.refreshTable().catch(() => undefined);
     this.lastPass = { startedAtMs: now, ms, partitionsCompared: stats.partitionsCompared, partitionsDiffering: stats.partitionsDiffering, workLeft: stats.workLeft };
     this.logPass(stats, ms);
-    return stats.workLeft;
+    return { workLeft: stats.workLeft, settledMoved: this.moved.settled, youngMoved: this.moved.young, failedExchanges: stats.failedExchanges, passMs: ms };
+  }
+
+  /** Entries moved since the pass began, by age: settled (older than settleMs) or young (most likely in flight). */
+  private readonly moved = { settled: 0, young: 0 };
+
+  private countMoved(verMs: number): void {
+    if (verMs < Date.now() - ANTI_ENTROPY_DEFAULTS.settleMs) this.moved.settled++;
+    else this.moved.young++;
   }
 
   private countKept(kept: number): void {
@@ -459,7 +475,10 @@ export class AntiEntropyLoop {
       summaries: async (peer, body) => this.peers.call(address(peer), { kind: 'summaries', body }, timeoutMs),
       digest: async (peer, body) => this.peers.call(address(peer), { kind: 'digest', body }, timeoutMs),
       diff: async (peer, body) => this.peers.call(address(peer), { kind: 'diff', body }, timeoutMs),
-      push: async (peer, body) => this.peers.call(address(peer), { kind: 'push', body }, timeoutMs),
+      push: async (peer, body) => {
+        for (const e of body.entries) this.countMoved(e.ver.ms);
+        return this.peers.call(address(peer), { kind: 'push', body }, timeoutMs);
+      },
     };
   }
 
