@@ -369,7 +369,7 @@ export class AntiEntropyLoop {
       this.pass()
         .catch((err: Error): PassOutcome => {
           this.log.error('anti-entropy pass failed', { error: err.message });
-          return { workLeft: true, settledMoved: 0, youngMoved: 0, failedExchanges: 1, passMs: 0 };
+          return { workLeft: true, settledMoved: 0, youngMoved: 0, boundReached: false, failedExchanges: 1, passMs: 0 };
         })
         .then((outcome) => {
           this.running = false;
@@ -385,7 +385,7 @@ export class AntiEntropyLoop {
   /** One pass; resolves with what it found, which decides when the next one runs (nextPassDelayMs). */
   private async pass(): Promise<PassOutcome> {
     const now = Date.now();
-    const idle: PassOutcome = { workLeft: false, settledMoved: 0, youngMoved: 0, failedExchanges: 0, passMs: 0 };
+    const idle: PassOutcome = { workLeft: false, settledMoved: 0, youngMoved: 0, boundReached: false, failedExchanges: 0, passMs: 0 };
     this.collectTombstones(now);
     const table = this.engine.currentTable();
     if (!table || this.cfg.antiEntropyEnabled === false) return idle;
@@ -416,7 +416,7 @@ export class AntiEntropyLoop {
     if (stats.peerEpochMax > this.engine.epoch()) void this.refreshTable().catch(() => undefined);
     this.lastPass = { startedAtMs: now, ms, partitionsCompared: stats.partitionsCompared, partitionsDiffering: stats.partitionsDiffering, workLeft: stats.workLeft };
     this.logPass(stats, ms);
-    return { workLeft: stats.workLeft, settledMoved: this.moved.settled, youngMoved: this.moved.young, failedExchanges: stats.failedExchanges, passMs: ms };
+    return { workLeft: stats.workLeft, settledMoved: this.moved.settled, youngMoved: this.moved.young, boundReached: stats.boundReached, failedExchanges: stats.failedExchanges, passMs: ms };
   }
 
   /** Entries moved since the pass began, by age: settled (older than settleMs) or young (most likely in flight). */

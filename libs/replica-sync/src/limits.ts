@@ -6,8 +6,8 @@ export const ANTI_ENTROPY_DEFAULTS = {
   catchUpDelayMs: 20,
   /**
    * Most of the wall time anti-entropy may keep a node busy while the differences it finds are
-   * only writes in flight (younger than settleMs) and a bound left some unexamined: the pause
-   * after such a pass is at least its own length × (1 − this) / this.
+   * only writes in flight (younger than settleMs): the pause after such a pass is at least its
+   * own length × (1 − this) / this (see pacing.ts).
    */
   inFlightDutyMax: 0.25,
   /** Differing partitions whose buckets and keys one pass exchanges with one peer. */

@@ -1,7 +1,7 @@
 import { nextPassDelayMs, type PassOutcome } from './pacing';
 
 const cfg = { intervalMs: 1000, catchUpDelayMs: 20, inFlightDutyMax: 0.25 };
-const outcome = (o: Partial<PassOutcome>): PassOutcome => ({ workLeft: true, settledMoved: 0, youngMoved: 0, failedExchanges: 0, passMs: 10, ...o });
+const outcome = (o: Partial<PassOutcome>): PassOutcome => ({ workLeft: true, settledMoved: 0, youngMoved: 0, boundReached: false, failedExchanges: 0, passMs: 10, ...o });
 
 describe('nextPassDelayMs', () => {
   it('waits the interval when nothing was left', () => {
@@ -12,16 +12,20 @@ describe('nextPassDelayMs', () => {
     expect(nextPassDelayMs(outcome({ settledMoved: 1, youngMoved: 900, passMs: 300 }), cfg)).toBe(20);
   });
 
-  it('paces passes that only met writes in flight to the duty bound', () => {
-    // 30 ms of work at 25% duty: 90 ms of pause.
-    expect(nextPassDelayMs(outcome({ youngMoved: 200, passMs: 30 }), cfg)).toBe(90);
-    // Never shorter than the catch-up delay, never longer than the interval.
-    expect(nextPassDelayMs(outcome({ youngMoved: 5, passMs: 1 }), cfg)).toBe(20);
-    expect(nextPassDelayMs(outcome({ youngMoved: 5, passMs: 2000 }), cfg)).toBe(1000);
+  it('waits at least the interval when everything examined differed only by writes in flight', () => {
+    expect(nextPassDelayMs(outcome({ youngMoved: 200, passMs: 30 }), cfg)).toBe(1000);
+    // A long pass waits three times its length (25% duty).
+    expect(nextPassDelayMs(outcome({ youngMoved: 200, passMs: 800 }), cfg)).toBe(2400);
   });
 
-  it('paces a pass that left work without moving anything (partitions still unexamined)', () => {
-    expect(nextPassDelayMs(outcome({ passMs: 100 }), cfg)).toBe(300);
+  it('paces passes that reached a bound to the duty bound, within the interval', () => {
+    // 30 ms of work at 25% duty: 90 ms of pause.
+    expect(nextPassDelayMs(outcome({ youngMoved: 200, boundReached: true, passMs: 30 }), cfg)).toBe(90);
+    // Never shorter than the catch-up delay, never longer than the interval.
+    expect(nextPassDelayMs(outcome({ youngMoved: 5, boundReached: true, passMs: 1 }), cfg)).toBe(20);
+    expect(nextPassDelayMs(outcome({ youngMoved: 5, boundReached: true, passMs: 2000 }), cfg)).toBe(1000);
+    // Nothing moved yet, partitions unexamined.
+    expect(nextPassDelayMs(outcome({ boundReached: true, passMs: 100 }), cfg)).toBe(300);
   });
 
   it('does not hammer a peer whose exchanges failed', () => {
@@ -31,7 +35,7 @@ describe('nextPassDelayMs', () => {
   });
 
   it('keeps the duty bound sane whatever it is configured to', () => {
-    expect(nextPassDelayMs(outcome({ passMs: 10 }), { ...cfg, inFlightDutyMax: 0 })).toBe(990);
-    expect(nextPassDelayMs(outcome({ passMs: 10 }), { ...cfg, inFlightDutyMax: 5 })).toBe(20);
+    expect(nextPassDelayMs(outcome({ boundReached: true, passMs: 10 }), { ...cfg, inFlightDutyMax: 0 })).toBe(990);
+    expect(nextPassDelayMs(outcome({ boundReached: true, passMs: 10 }), { ...cfg, inFlightDutyMax: 5 })).toBe(20);
   });
 });

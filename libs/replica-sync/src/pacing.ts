@@ -8,6 +8,8 @@ export interface PassOutcome {
   settledMoved: number;
   /** Entries the pass moved that were younger than settleMs (most likely still reaching every replica). */
   youngMoved: number;
+  /** A bound left differing partitions or buckets unexamined (PassStats.boundReached). */
+  boundReached: boolean;
   /** Exchanges with peers that failed. */
   failedExchanges: number;
   /** Wall time of the pass, ms. */
@@ -27,11 +29,13 @@ export interface PacingConfig {
  * - Real divergence moved (entries older than settleMs: a replica that was away, a lost
  *   write) and more left: catch up at once, so that a returning replica repairs in seconds.
  * - Work left but everything moved was young: under a steady write load replicas always
- *   differ by the writes in flight, which reach every replica by themselves. Such a pass is
+ *   differ by the writes in flight, which reach every replica by themselves. Such passes are
  *   paced so that anti-entropy takes at most `inFlightDutyMax` of the wall time (it took two
- *   thirds of a storage node's CPU during a bulk load when it ran back to back), and never
- *   waits longer than the regular interval, so that a real difference hidden behind them is
- *   still reached.
+ *   thirds of a storage node's CPU during a bulk load when it ran back to back):
+ *   - when a bound left part of the difference unexamined (it may hide real divergence), the
+ *     pause is the paced one but never longer than the regular interval;
+ *   - when everything differing was examined and only writes in flight were found, the pause
+ *     is the regular interval, or longer when the pass itself was long.
  * - Failed exchanges with nothing moved: the regular interval (a peer that is down is not
  *   asked again 20 ms later).
  */
@@ -42,6 +46,7 @@ export function nextPassDelayMs(o: PassOutcome, cfg: PacingConfig = {
   if (o.settledMoved > 0) return cfg.catchUpDelayMs;
   if (o.failedExchanges > 0 && o.youngMoved === 0) return cfg.intervalMs;
   const duty = Math.min(1, Math.max(0.01, cfg.inFlightDutyMax));
-  const paced = Math.max(0, o.passMs) * (1 - duty) / duty;
-  return Math.min(cfg.intervalMs, Math.max(cfg.catchUpDelayMs, Math.ceil(paced)));
+  const paced = Math.ceil(Math.max(0, o.passMs) * (1 - duty) / duty);
+  if (o.boundReached) return Math.min(cfg.intervalMs, Math.max(cfg.catchUpDelayMs, paced));
+  return Math.max(cfg.intervalMs, paced);
 }

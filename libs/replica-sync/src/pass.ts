@@ -37,6 +37,11 @@ export interface PassStats extends RoundStats {
   workLeft: boolean;
   /** Partition numbers found different (at most DIFFERING_LISTED_MAX, for log lines). */
   differingListed: number[];
+  /**
+   * A bound (partitions per peer, the key budget) left differing partitions or buckets
+   * unexamined: they may hide real divergence, so the next pass should not wait long.
+   */
+  boundReached: boolean;
 }
 
 /** Partition numbers a pass lists for its log line. */
@@ -55,7 +60,7 @@ export async function runPass(
   const stats: PassStats = {
     partitions: 0, exchanges: 0, failedExchanges: 0, divergence: new Map(), bucketsDiffering: 0, keysListed: 0, pulled: 0, pushed: 0,
     refused: 0, retired: 0, coveredKept: 0, budgetExhausted: false, synced: [], contacted: false, peerEpochMax: 0,
-    peers: 0, partitionsCompared: 0, partitionsDiffering: 0, workLeft: false, differingListed: [],
+    peers: 0, partitionsCompared: 0, partitionsDiffering: 0, workLeft: false, differingListed: [], boundReached: false,
   };
   const syncedEverywhere = new Map<number, boolean>();
   const total = local.total();
@@ -105,9 +110,13 @@ export async function runPass(
     const ordered = start <= 0 ? sorted : [...sorted.slice(start), ...sorted.slice(0, start)];
     const now = ordered.slice(0, limits.partitionsPerPeerPerPassMax);
     for (const p of ordered.slice(now.length)) syncedEverywhere.set(p, false);
-    if (now.length < ordered.length) stats.workLeft = true;
+    if (now.length < ordered.length) {
+      stats.workLeft = true;
+      stats.boundReached = true;
+    }
     if (budget <= 0) {
       stats.budgetExhausted = true;
+      stats.boundReached = true;
       stats.workLeft = true;
       for (const p of now) syncedEverywhere.set(p, false);
       continue;
@@ -140,6 +149,7 @@ function mergeRound(into: PassStats, r: RoundStats): void {
   into.retired += r.retired;
   into.coveredKept += r.coveredKept;
   into.budgetExhausted = into.budgetExhausted || r.budgetExhausted;
+  into.boundReached = into.boundReached || r.budgetExhausted;
   into.peerEpochMax = Math.max(into.peerEpochMax, r.peerEpochMax);
 }
 
