@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     say('fog-bench --auth-cost   (what signing and verifying internal requests costs)');
     say('fog-bench [--targets fog,bare,express,redis,etcd] [--ops get,set,mixed] [--rounds 3] [--duration-ms 5000]\n'
       + '  [--warmup-ms 1000] [--connections 50] [--keys 100000] [--hot-keys N] [--value-bytes 100] [--rate R]\n'
-      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-flag=--flag=value]... [--storage-data-dir DIR] [--preload-only]');
+      + '  [--driver auto|wrk|node] [--api original|v1] [--frontend HOST:PORT] [--no-half-peak] [--storage 3] [--apps-dir DIR] [--profile-dir DIR] [--frontend-flag=--flag=value]... [--storage-flag=--flag=value]... [--storage-node-option=--v8-option]... [--storage-data-dir DIR] [--preload-only]');
     return;
   }
   let o: BenchOptions;
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       if (o.frontend) {
         const [h, p] = o.frontend.split(':');
         t = existingFog(h, Number(p));
-      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir, o.storageFlags);
+      } else t = await startFog(o.storage, o.appsDir, o.profileDir, o.frontendFlags, o.storageDataDir, o.storageFlags, o.storageNodeOptions);
       if (o.api === 'v1') t.style = 'v1';
     } else if (name === 'bare' || name === 'express') t = await startAnchor(name);
     else if (name === 'redis') t = await startRedis();

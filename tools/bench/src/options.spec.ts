@@ -36,6 +36,9 @@ describe('parseBenchArgs', () => {
   it('passes repeated extra flags to the frontend and to every storage node', () => {
     const o = parseBenchArgs(['--frontend-flag=--replica-transport=http', '--storage-flag=--anti-entropy=off', '--storage-flag=--log-level=info']);
     expect(o).toMatchObject({ frontendFlags: ['--replica-transport=http'], storageFlags: ['--anti-entropy=off', '--log-level=info'] });
-    expect(parseBenchArgs([])).toMatchObject({ frontendFlags: [], storageFlags: [] });
+    expect(parseBenchArgs([])).toMatchObject({ frontendFlags: [], storageFlags: [], storageNodeOptions: [] });
+  });
+  it('passes Node.js options to the storage processes', () => {
+    expect(parseBenchArgs(['--storage-node-option=--max-semi-space-size=2'])).toMatchObject({ storageNodeOptions: ['--max-semi-space-size=2'] });
   });
 });

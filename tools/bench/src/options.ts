@@ -44,6 +44,8 @@ export interface BenchOptions {
   /** Extra command-line flags for the frontend (e.g. --replica-inflight-requests-max=1). */
   frontendFlags: string[];
   storageFlags: string[];
+  /** Node.js options placed before the storage app's script (V8 heap sizing, for example). */
+  storageNodeOptions: string[];
   /** When set, storage nodes persist under DIR/storage-N (--data-dir); default: in memory. */
   storageDataDir: string | null;
   /** Stop after the preload (its keys/s and bytes per key), measuring no rounds. */
@@ -87,6 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     .option('storage', { type: 'number', default: 3, describe: 'storage nodes to start (in memory)' })
     .option('frontend-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for the frontend, repeatable (--frontend-flag=--replica-transport=http)' })
     .option('storage-flag', { type: 'string', array: true, default: [] as string[], describe: 'extra flag for every storage node, repeatable (--storage-flag=--anti-entropy=off)' })
+    .option('storage-node-option', { type: 'string', array: true, default: [] as string[], describe: 'a Node.js option for every storage node process, repeatable (--storage-node-option=--max-semi-space-size=2)' })
     .option('storage-data-dir', { type: 'string', describe: 'persist the storage nodes under DIR/storage-N (default: in memory)' })
     .option('profile-dir', { type: 'string', describe: 'write CPU profiles of the frontend and storage nodes here (node --cpu-prof)' })
     .option('preload-only', { type: 'boolean', default: false, describe: 'stop after the preload: keys/s, RSS growth and fog_storage_bytes per key only' })
@@ -121,6 +124,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     profileDir: a['profile-dir'] ?? null,
     frontendFlags: a['frontend-flag'],
     storageFlags: a['storage-flag'],
+    storageNodeOptions: a['storage-node-option'],
     storageDataDir: a['storage-data-dir'] ?? null,
     preloadOnly: a['preload-only'],
   };

@@ -33,6 +33,7 @@ const HOST = '127.0.0.1';
 /** 1 controller, `storage` in-memory storage nodes (K = min(3, storage)) and 1 frontend, from dist/apps. */
 export async function startFog(
   storage: number, dir: string | null, profileDir: string | null = null, frontendFlags: string[] = [], dataDir: string | null = null, storageFlags: string[] = [],
+  storageNodeOptions: string[] = [],
 ): Promise<Target> {
   if (dir) appsDir = path.resolve(dir);
   const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
@@ -47,7 +48,7 @@ export async function startFog(
   for (let i = 1; i <= storage; i++) {
     const port = await freePort();
     const persist = dataDir ? ['--data-dir', path.join(path.resolve(dataDir), `storage-${i}`)] : [];
-    const node = track(start(`storage-${i}`, process.execPath, [...prof, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn', ...persist, ...storageFlags]));
+    const node = track(start(`storage-${i}`, process.execPath, [...prof, ...storageNodeOptions, app('storage'), `${HOST}:${cport}`, `${HOST}:${port}`, '--log-level', 'warn', ...persist, ...storageFlags]));
     node.metricsUrl = `http://${HOST}:${port}/metrics`;
     nodes.push(node);
   }
