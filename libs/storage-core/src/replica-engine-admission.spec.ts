@@ -118,4 +118,30 @@ describe('ReplicaEngine tombstone collection and the horizon rule', () => {
     expect(e.raiseHorizon(3, 5)).toBe(true);
     expect(e.raiseHorizon(3, 4)).toBe(false);
   });
+
+  it('gives deleted values\' room back to new writes under the limit, whatever partitions the keys fall in', () => {
+    // A node filled to its limit with 1,000-byte values, two of them deleted: one value of the
+    // same size fits again (compaction reclaims the deleted records; the tombstones and slab
+    // overheads take a little of the room, so one delete is not always enough).
+    const limit = 20_000;
+    const value = Buffer.alloc(1000, 1).toString('base64');
+    const big: PartitionTable = { ...table(), digits: 2, partitions: Array.from({ length: 256 }, () => ({ replicas: ['me'], pending: [] })) };
+    const at = (p: number, key: string, ms: number, val: string | null): WireOp => ({ op: 'put', p, key, ver: { ms, c: 0, w: 'frontend-127.0.0.1-1234' }, val });
+    for (let layout = 0; layout < 200; layout++) {
+      const e = new ReplicaEngine('me');
+      e.offerTable(big);
+      e.memoryLimitBytes = limit;
+      let seed = layout * 7919 + 1;
+      const parts = Array.from({ length: 40 }, () => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % 256;
+      });
+      const filled = parts.map((p, i) => e.handle({ epoch: 1, ops: [at(p, `k-${i}`, 1000 + i, value)] }, 0).results[0]);
+      expect({ layout, refused: filled.some((r) => !r.ok) }).toEqual({ layout, refused: true });
+      const deleted = e.handle({ epoch: 1, ops: [at(parts[0], 'k-0', 2000, null), at(parts[1], 'k-1', 2000, null)] }, 0).results;
+      expect(deleted.every((r) => r.ok)).toBe(true);
+      const again = e.handle({ epoch: 1, ops: [at(parts[0], 'k-0', 3000, value)] }, 0).results[0];
+      expect({ layout, again }).toEqual({ layout, again: { ok: true, outcome: 'applied' } });
+    }
+  });
 });
