@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { FogError, OPS_OPENING_LINE_BYTES_MAX } from '@fog/protocol';
+import { FogError, FrameReader, OPS_OPENING_LINE_BYTES_MAX } from '@fog/protocol';
 
 /**
  * The first line of a binary connection (after its preface): the cluster's signed opening,
@@ -30,4 +30,32 @@ export function readOpening(
   };
   socket.on('data', onOpening);
   onOpening(null);
+}
+
+/**
+ * The frames of an accepted binary connection, from `rest` (what followed the opening) on:
+ * each complete frame goes to `onFrame`, the answers to one chunk leaving in one write (corked).
+ * A frame over `frameBytesMax` cannot be skipped in the stream: reading stops and `oversized`
+ * gets the reason (the caller refuses and closes).
+ */
+export function serveFrames(
+  socket: net.Socket, rest: Buffer, frameBytesMax: number, onFrame: (frame: Buffer) => void, oversized: (reason: string) => void,
+): void {
+  const reader = new FrameReader(frameBytesMax);
+  const frames: Buffer[] = [];
+  const onData = (chunk: Buffer): void => {
+    try {
+      reader.push(chunk, frames);
+    } catch (err) {
+      socket.off('data', onData);
+      oversized((err as Error).message);
+      return;
+    }
+    socket.cork();
+    for (const f of frames) onFrame(f);
+    socket.uncork();
+    frames.length = 0;
+  };
+  socket.on('data', onData);
+  if (rest.length > 0) onData(rest);
 }

@@ -1,8 +1,8 @@
 import type net from 'node:net';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
-import { readOpening } from './binary-opening';
+import { readOpening, serveFrames } from './binary-opening';
 import {
-  FogError, FrameReader, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
+  FogError, decodeOpsRequest, encodeOpsRefusal, encodeOpsResponse, type OpsRequest, type OpsResponse,
 } from '@fog/protocol';
 
 export interface BinaryOpsDeps {
@@ -53,26 +53,13 @@ export class BinaryOpsServer {
   }
 
   private serve(socket: net.Socket, rest: Buffer): void {
-    const reader = new FrameReader(this.deps.frameBytesMax);
-    const frames: Buffer[] = [];
-    const onData = (chunk: Buffer): void => {
-      try {
-        reader.push(chunk, frames);
-      } catch (err) {
-        // The stream cannot be resynchronised after a bad length: refuse and close.
-        this.count(413, performance.now());
-        this.deps.log.warn('internal connection closed', { reason: (err as Error).message });
-        socket.destroy();
-        return;
-      }
-      // Answers given at once (in memory) leave in one write for the whole chunk.
-      socket.cork();
-      for (const f of frames) this.frame(socket, f);
-      socket.uncork();
-      frames.length = 0;
-    };
-    socket.on('data', onData);
-    if (rest.length > 0) onData(rest);
+    // Answers given at once (in memory) leave in one write for the whole chunk.
+    serveFrames(socket, rest, this.deps.frameBytesMax, (f) => this.frame(socket, f), (reason) => {
+      // The stream cannot be resynchronised after a bad length: refuse and close.
+      this.count(413, performance.now());
+      this.deps.log.warn('internal connection closed', { reason });
+      socket.destroy();
+    });
   }
 
   private frame(socket: net.Socket, frame: Buffer): void {

@@ -1,8 +1,8 @@
 import type net from 'node:net';
 import type { HttpMetrics, Logger } from '@fog/http-kit';
-import { FogError, FrameError, FrameReader, encodeOpsRefusal } from '@fog/protocol';
+import { FogError, FrameError, encodeOpsRefusal } from '@fog/protocol';
 import { decodeSyncRequest, encodeSyncReply, type SyncKind, type SyncReply } from '@fog/replica-sync';
-import { readOpening } from './binary-opening';
+import { readOpening, serveFrames } from './binary-opening';
 
 export interface BinarySyncDeps {
   /**
@@ -46,24 +46,10 @@ export class BinarySyncServer {
   }
 
   private serve(socket: net.Socket, rest: Buffer): void {
-    const reader = new FrameReader(this.deps.frameBytesMax);
-    const frames: Buffer[] = [];
-    const onData = (chunk: Buffer): void => {
-      try {
-        reader.push(chunk, frames);
-      } catch (err) {
-        socket.off('data', onData);
-        this.deps.log.warn('internal sync connection closed', { reason: (err as Error).message });
-        this.closeWith(socket, new FogError('FOG_ERR_BODY_TOO_LARGE', (err as Error).message, { limit: this.deps.frameBytesMax }), 'sync_connection');
-        return;
-      }
-      socket.cork();
-      for (const f of frames) this.frame(socket, f);
-      socket.uncork();
-      frames.length = 0;
-    };
-    socket.on('data', onData);
-    if (rest.length > 0) onData(rest);
+    serveFrames(socket, rest, this.deps.frameBytesMax, (f) => this.frame(socket, f), (reason) => {
+      this.deps.log.warn('internal sync connection closed', { reason });
+      this.closeWith(socket, new FogError('FOG_ERR_BODY_TOO_LARGE', reason, { limit: this.deps.frameBytesMax }), 'sync_connection');
+    });
   }
 
   private frame(socket: net.Socket, frame: Buffer): void {
